@@ -1,0 +1,48 @@
+// App module: command-line options and wiring of the modules.
+#pragma once
+
+#include <chrono>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace camstream {
+
+enum class SourceKind { automatic, libcamera, test };
+
+struct Options {
+  std::string config_file;
+  SourceKind source = SourceKind::automatic;
+  std::string camera = "0";
+  bool list_cameras = false;
+  int width = 640;
+  int height = 480;
+  std::chrono::microseconds interval{100'000};
+  int quality = 80;
+  std::string bind = "::";
+  int port = 8080;
+  bool always_on = false;
+  std::chrono::seconds idle_timeout{5};
+  int max_clients = 256;
+  std::string allow_origin;
+  int rotation = 0;
+  bool hflip = false;
+  bool vflip = false;
+  std::string log_level = "info";
+  std::vector<std::string> warnings;  // e.g. odd sizes rounded down; logged once logging is up
+};
+
+// Result of parsing: either options to run with, or an exit (help, version, usage error).
+struct ParseResult {
+  std::optional<Options> options;
+  int exit_code = 0;    // when !options: 0 for --help/--version, 2 for a usage error
+  std::string output;   // text to print (stdout for exit 0, stderr for exit 2)
+};
+
+// Parses argv (and the config file named by --config). Never exits the process.
+ParseResult parse_options(int argc, const char* const* argv);
+
+// Runs the server until SIGINT/SIGTERM. Returns the process exit code.
+int run(const Options& options);
+
+}  // namespace camstream
