@@ -29,6 +29,12 @@ void draw_text(const YuvImage& image, int x, int y, std::string_view text, int s
                std::uint8_t luma);
 // Width in pixels that draw_text uses for text at this scale.
 int text_width(std::string_view text, int scale);
+// Height in pixels of one line of text at this scale.
+int text_height(int scale);
+// Fills a rectangle (clipped at the picture's edges) with one colour. Chroma covers the
+// 2x2 blocks the rectangle touches, so odd edges round outwards.
+void fill_rect(const YuvImage& image, int x, int y, int width, int height, std::uint8_t luma,
+               std::uint8_t u, std::uint8_t v);
 
 // Owns an I420 picture in one buffer, rows not padded.
 class OwnedYuvImage {
