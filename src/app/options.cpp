@@ -1,0 +1,388 @@
+// Command line and config file. CLI11 reads the syntax of both (flags, values, the TOML/INI
+// file); the values are then checked here, in one place, so that every message names where the
+// value came from: the flag, or the config file and key.
+#include <CLI/CLI.hpp>
+#include <algorithm>
+#include <cerrno>
+#include <cmath>
+#include <cstring>
+#include <fstream>
+#include <map>
+#include <sstream>
+#include <stdexcept>
+#include <string_view>
+
+#include "app/options_values.hpp"
+#include "camstream/app.hpp"
+#include "camstream/capture.hpp"
+
+#ifndef CAMSTREAM_VERSION
+#define CAMSTREAM_VERSION "unknown"
+#endif
+
+namespace camstream {
+
+namespace {
+
+using namespace options_detail;
+
+constexpr int kUsageExit = 2;
+
+// A usage error; the text is the whole message without the "camstream: " prefix.
+class UsageError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+// One value of a setting, with where it came from for messages: "--width" or
+// "config file a.conf: key 'width'".
+struct Given {
+  std::string text;
+  std::string where;
+};
+
+// The settings that have a value; each is also a config file key of the same name.
+struct ValueSetting {
+  const char* name;
+  const char* value_name;
+  const char* description;
+};
+
+constexpr ValueSetting kValueSettings[] = {
+    {"source", "auto|libcamera|test", "frame source; auto: a camera, else test (default: auto)"},
+    {"camera", "INDEX|ID", "libcamera camera, by index or id (default: 0)"},
+    {"width", "N", "picture width, 16..7680, even (default: 640)"},
+    {"height", "N", "picture height, 16..4320, even (default: 480)"},
+    {"interval", "MS", "milliseconds between frames, 1..60000 (default: 100)"},
+    {"fps", "N", "frames per second: --interval 1000/N (default: none)"},
+    {"quality", "1..100", "JPEG quality (default: 80)"},
+    {"bind", "ADDR", "listen address; :: is all IPv4 and IPv6 (default: ::)"},
+    {"port", "N", "listen port, 0..65535; 0: any free one (default: 8080)"},
+    {"idle-timeout", "SEC", "capture runs on after the last viewer, 0..86400 (default: 5)"},
+    {"max-clients", "N", "stream connections at once, 1..100000 (default: 256)"},
+    {"allow-origin", "ORIGIN", "origin allowed CORS and /ws, e.g. https://host (default: none)"},
+    {"rotation", "0|180", "picture rotation in degrees (default: 0)"},
+    {"log-level", "trace|debug|info|warn|error", "log verbosity (default: info)"},
+};
+
+struct FlagSetting {
+  const char* name;
+  const char* description;
+};
+
+constexpr FlagSetting kFlagSettings[] = {
+    {"always-on", "capture from start to shutdown, not on demand (default: off)"},
+    {"hflip", "mirror the picture left to right (default: off)"},
+    {"vflip", "flip the picture upside down (default: off)"},
+};
+
+bool is_setting(std::string_view key) {
+  return std::any_of(std::begin(kValueSettings), std::end(kValueSettings),
+                     [&](const ValueSetting& s) { return key == s.name; }) ||
+         std::any_of(std::begin(kFlagSettings), std::end(kFlagSettings),
+                     [&](const FlagSetting& s) { return key == s.name; });
+}
+
+bool is_flag(std::string_view key) {
+  return std::any_of(std::begin(kFlagSettings), std::end(kFlagSettings),
+                     [&](const FlagSetting& s) { return key == s.name; });
+}
+
+// --- the config file ---
+
+std::string read_file(const std::string& path) {
+  std::ifstream file(path, std::ios::binary);
+  if (!file) {
+    throw UsageError("config file " + path + ": cannot read: " + std::strerror(errno));
+  }
+  std::ostringstream content;
+  content << file.rdbuf();
+  if (file.bad() || content.fail()) {
+    // A directory opens but does not read; neither does an unreadable device.
+    const int error = errno;
+    throw UsageError("config file " + path + ": cannot read" +
+                     (error != 0 ? std::string(": ") + std::strerror(error) : std::string()));
+  }
+  return content.str();
+}
+
+std::string dotted_key(const CLI::ConfigItem& item) {
+  std::string key;
+  for (const auto& parent : item.parents) key += parent + ".";
+  return key + item.name;
+}
+
+// The settings in the config file, by key. Rejects unknown keys, sections and repeated keys.
+std::map<std::string, Given> read_config(const std::string& path) {
+  const std::string content = read_file(path);
+  std::istringstream stream(content);
+  std::vector<CLI::ConfigItem> items;
+  try {
+    items = CLI::ConfigTOML().from_config(stream);
+  } catch (const CLI::Error& error) {
+    throw UsageError("config file " + path + ": " + error.what());
+  }
+  const std::string file = "config file " + path;
+  std::map<std::string, Given> settings;
+  for (const auto& item : items) {
+    // CLI11 marks the end of a [section] with an item named "--"; the section's keys were
+    // already rejected, so the marker carries no news.
+    if (item.name == "--" && item.inputs.empty()) continue;
+    const std::string key = dotted_key(item);
+    // CLI11 opens a [section] with an item named "++" under that section.
+    if (item.name == "++" && !item.parents.empty()) {
+      throw UsageError(file + ": unknown section '[" + key.substr(0, key.size() - 3) + "]'");
+    }
+    if (!item.parents.empty() || !is_setting(key)) {
+      throw UsageError(file + ": unknown key '" + key + "'");
+    }
+    const std::string where = file + ": key '" + key + "'";
+    // CLI11 joins a key repeated on consecutive lines into one item with several values.
+    if (item.inputs.size() != 1 || settings.count(key) != 0) {
+      throw UsageError(where + ": given more than once");
+    }
+    settings.emplace(key, Given{item.inputs.front(), where});
+  }
+  if (settings.count("fps") != 0 && settings.count("interval") != 0) {
+    throw UsageError(file + ": keys 'fps' and 'interval' cannot both be given");
+  }
+  return settings;
+}
+
+// --- value checks ---
+
+std::string range_text(std::int64_t min, std::int64_t max) {
+  return std::to_string(min) + ".." + std::to_string(max);
+}
+
+int whole_number_in(const Given& given, std::int64_t min, std::int64_t max) {
+  const auto number = parse_whole_number(given.text);
+  if (!number) throw UsageError(given.where + ": '" + given.text + "' is not a whole number");
+  if (*number < min || *number > max) {
+    throw UsageError(given.where + ": " + given.text + " not in " + range_text(min, max));
+  }
+  return static_cast<int>(*number);
+}
+
+// Width and height: the encoder works on 2x2 chroma blocks, so odd sizes lose a column or row.
+int even_size(const Given& given, int max, std::vector<std::string>& warnings) {
+  const int size = whole_number_in(given, 16, max);
+  if (size % 2 == 0) return size;
+  warnings.push_back(given.where + ": " + std::to_string(size) + " is odd, rounded down to " +
+                     std::to_string(size - 1));
+  return size - 1;
+}
+
+std::string one_of(const Given& given, std::initializer_list<std::string_view> choices) {
+  if (std::find(choices.begin(), choices.end(), given.text) != choices.end()) return given.text;
+  std::string list;
+  for (const auto choice : choices) list += (list.empty() ? "" : ", ") + std::string(choice);
+  throw UsageError(given.where + ": '" + given.text + "' is not one of " + list);
+}
+
+bool boolean(const Given& given) {
+  const auto value = parse_boolean(given.text);
+  if (!value) throw UsageError(given.where + ": '" + given.text + "' is not true or false");
+  return *value;
+}
+
+std::chrono::microseconds interval_from_fps(const Given& given) {
+  const auto fps = parse_decimal(given.text);
+  if (!fps) throw UsageError(given.where + ": '" + given.text + "' is not a number");
+  // The same bounds as --interval: 1 ms .. 60 s between frames.
+  constexpr double kMinFps = 1.0 / 60.0;
+  constexpr double kMaxFps = 1000.0;
+  if (!(*fps >= kMinFps - 1e-9 && *fps <= kMaxFps)) {
+    throw UsageError(given.where + ": " + given.text + " not in 1/60..1000 frames per second");
+  }
+  return std::chrono::microseconds(std::llround(1e6 / *fps));
+}
+
+void apply(const std::string& key, const Given& given, Options& options) {
+  if (key == "source") {
+    const std::string source = one_of(given, {"auto", "libcamera", "test"});
+    options.source = source == "auto"        ? SourceKind::automatic
+                     : source == "libcamera" ? SourceKind::libcamera
+                                             : SourceKind::test;
+  } else if (key == "camera") {
+    if (given.text.empty()) throw UsageError(given.where + ": empty camera index or id");
+    options.camera = given.text;
+  } else if (key == "width") {
+    options.width = even_size(given, 7680, options.warnings);
+  } else if (key == "height") {
+    options.height = even_size(given, 4320, options.warnings);
+  } else if (key == "interval") {
+    options.interval = std::chrono::milliseconds(whole_number_in(given, 1, 60'000));
+  } else if (key == "fps") {
+    options.interval = interval_from_fps(given);
+  } else if (key == "quality") {
+    options.quality = whole_number_in(given, 1, 100);
+  } else if (key == "bind") {
+    const auto address = parse_bind_address(given.text);
+    if (!address) {
+      throw UsageError(given.where + ": '" + given.text + "' is not an IPv4 or IPv6 address");
+    }
+    options.bind = *address;
+  } else if (key == "port") {
+    options.port = whole_number_in(given, 0, 65'535);
+  } else if (key == "idle-timeout") {
+    options.idle_timeout = std::chrono::seconds(whole_number_in(given, 0, 86'400));
+  } else if (key == "max-clients") {
+    options.max_clients = whole_number_in(given, 1, 100'000);
+  } else if (key == "allow-origin") {
+    if (!is_origin(given.text)) {
+      throw UsageError(given.where + ": '" + given.text +
+                       "' is not an origin like https://host or http://host:8080 (no path)");
+    }
+    options.allow_origin = given.text;
+  } else if (key == "rotation") {
+    options.rotation = one_of(given, {"0", "180"}) == "180" ? 180 : 0;
+  } else if (key == "log-level") {
+    options.log_level = one_of(given, {"trace", "debug", "info", "warn", "error"});
+  } else if (key == "always-on") {
+    options.always_on = boolean(given);
+  } else if (key == "hflip") {
+    options.hflip = boolean(given);
+  } else if (key == "vflip") {
+    options.vflip = boolean(given);
+  }
+}
+
+// --- the command line ---
+
+// What CLI11 found on the command line, before any value is checked.
+struct CommandLine {
+  CLI::App app{"camstream streams a camera as MJPEG over HTTP.", "camstream"};
+  std::string config_file;
+  bool version = false;
+  bool list_cameras = false;
+  std::map<std::string, std::string> values;          // setting name -> text, when given
+  std::map<std::string, bool> flags;                  // flag name -> value, when given
+  std::map<std::string, const CLI::Option*> options;  // setting name -> its CLI11 option
+
+  CommandLine() {
+    app.option_defaults()->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
+    // Unknown arguments are collected (not thrown) so the message can name them plainly.
+    app.allow_extras();
+    app.get_formatter()->column_width(32);
+    app.footer(
+        "A config file holds the same settings as `key = value` lines named like the long\n"
+        "flags (width = 640, hflip = true); flags given on the command line win.\n"
+        "Endpoints: / (viewer), /stream, /snapshot, /api/status, /metrics, /healthz, /ws.");
+    app.add_option("-c,--config", config_file,
+                   "config file, keys named as the long flags (default: none)")
+        ->option_text("FILE");
+    for (const auto& setting : kValueSettings) {
+      options[setting.name] = app.add_option(std::string("--") + setting.name, values[setting.name],
+                                             setting.description)
+                                  ->option_text(setting.value_name);
+    }
+    app.add_flag("--list-cameras", list_cameras, "print each camera and its modes, then exit");
+    for (const auto& setting : kFlagSettings) {
+      options[setting.name] =
+          app.add_flag(std::string("--") + setting.name, flags[setting.name], setting.description);
+    }
+    app.add_flag("--version", version, "print the camstream and libcamera versions, then exit");
+  }
+
+  // The settings given on the command line, each with its flag for messages.
+  std::map<std::string, Given> given() const {
+    std::map<std::string, Given> settings;
+    for (const auto& [name, option] : options) {
+      if (option->count() == 0) continue;
+      const std::string text =
+          is_flag(name) ? (flags.at(name) ? "true" : "false") : values.at(name);
+      settings.emplace(name, Given{text, "--" + name});
+    }
+    return settings;
+  }
+};
+
+// Rewrites CLI11's wording into the "flag: problem" form of the other messages.
+std::string describe_cli11_error(const CLI::ParseError& error) {
+  const std::string what = error.what();
+  // "--width: 1 required N missing": a flag at the end without its value.
+  const auto colon = what.find(':');
+  if (dynamic_cast<const CLI::ArgumentMismatch*>(&error) != nullptr &&
+      what.find(" required ") != std::string::npos && colon != std::string::npos) {
+    return what.substr(0, colon) + ": missing value";
+  }
+  // "Could not convert: --hflip = maybe": a flag given a value that is not a boolean.
+  constexpr std::string_view kConvert = "Could not convert: ";
+  const auto equals = what.find(" = ");
+  if (what.rfind(kConvert, 0) == 0 && equals != std::string::npos) {
+    const std::string flag = what.substr(kConvert.size(), equals - kConvert.size());
+    return flag + ": '" + what.substr(equals + 3) + "' is not true or false";
+  }
+  return what;
+}
+
+std::string version_text() {
+  return std::string("camstream ") + CAMSTREAM_VERSION + "\n" + libcamera_version_string() + "\n";
+}
+
+ParseResult usage_error(const std::string& message) {
+  ParseResult result;
+  result.exit_code = kUsageExit;
+  result.output = "camstream: " + message + "\nRun 'camstream --help' for the options.\n";
+  return result;
+}
+
+}  // namespace
+
+ParseResult parse_options(int argc, const char* const* argv) {
+  CommandLine command_line;
+  try {
+    if (argc > 0) {
+      command_line.app.parse(argc, argv);
+    }
+  } catch (const CLI::CallForHelp&) {
+    return ParseResult{std::nullopt, 0, command_line.app.help()};
+  } catch (const CLI::ParseError& error) {
+    return usage_error(describe_cli11_error(error));
+  }
+  const auto unexpected = command_line.app.remaining();
+  if (!unexpected.empty()) {
+    const std::string& first = unexpected.front();
+    return usage_error(first.size() > 1 && first.front() == '-'
+                           ? "unknown option '" + first + "'"
+                           : "unexpected argument '" + first + "'");
+  }
+  if (command_line.version) return ParseResult{std::nullopt, 0, version_text()};
+
+  try {
+    std::map<std::string, Given> settings = command_line.given();
+    if (settings.count("fps") != 0 && settings.count("interval") != 0) {
+      throw UsageError("--fps and --interval cannot both be given");
+    }
+    if (!command_line.config_file.empty()) {
+      auto from_file = read_config(command_line.config_file);
+      // --fps and --interval set the same thing: either on the command line replaces both keys.
+      if (settings.count("fps") != 0 || settings.count("interval") != 0) {
+        from_file.erase("fps");
+        from_file.erase("interval");
+      }
+      settings.merge(from_file);  // keeps the command line's value where both have a key
+    }
+
+    Options options;
+    options.config_file = command_line.config_file;
+    options.list_cameras = command_line.list_cameras;
+    // In the order of --help, so that the first problem reported is the first one listed.
+    for (const auto& setting : kValueSettings) {
+      if (const auto it = settings.find(setting.name); it != settings.end()) {
+        apply(it->first, it->second, options);
+      }
+    }
+    for (const auto& setting : kFlagSettings) {
+      if (const auto it = settings.find(setting.name); it != settings.end()) {
+        apply(it->first, it->second, options);
+      }
+    }
+    return ParseResult{std::move(options), 0, {}};
+  } catch (const UsageError& error) {
+    return usage_error(error.what());
+  }
+}
+
+}  // namespace camstream

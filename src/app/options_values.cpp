@@ -1,0 +1,104 @@
+// Strict value conversions: a typo must be a usage error, never a silently different setting.
+#include "app/options_values.hpp"
+
+#include <arpa/inet.h>
+
+#include <algorithm>
+#include <array>
+#include <cctype>
+#include <charconv>
+#include <cmath>
+
+namespace camstream::options_detail {
+
+namespace {
+
+std::string lowercase(std::string_view text) {
+  std::string lower(text);
+  std::transform(lower.begin(), lower.end(), lower.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return lower;
+}
+
+bool is_ipv4(const std::string& text) {
+  in_addr address{};
+  return inet_pton(AF_INET, text.c_str(), &address) == 1;
+}
+
+bool is_ipv6(const std::string& text) {
+  in6_addr address{};
+  return inet_pton(AF_INET6, text.c_str(), &address) == 1;
+}
+
+bool is_scheme_char(char c) {
+  return std::isalnum(static_cast<unsigned char>(c)) || c == '+' || c == '-' || c == '.';
+}
+
+}  // namespace
+
+std::optional<std::int64_t> parse_whole_number(std::string_view text) {
+  std::int64_t value = 0;
+  const char* const end = text.data() + text.size();
+  // from_chars rejects a leading '+', which people do write; accept it for the same number.
+  const char* begin = text.data();
+  if (!text.empty() && text.front() == '+') ++begin;
+  const auto [stop, error] = std::from_chars(begin, end, value);
+  if (text.empty() || error != std::errc{} || stop != end) return std::nullopt;
+  return value;
+}
+
+std::optional<double> parse_decimal(std::string_view text) {
+  double value = 0;
+  const char* const end = text.data() + text.size();
+  const char* begin = text.data();
+  if (!text.empty() && text.front() == '+') ++begin;
+  const auto [stop, error] = std::from_chars(begin, end, value, std::chars_format::fixed);
+  if (text.empty() || error != std::errc{} || stop != end || !std::isfinite(value)) {
+    return std::nullopt;
+  }
+  return value;
+}
+
+std::optional<bool> parse_boolean(std::string_view text) {
+  static constexpr std::array<std::string_view, 5> kTrue = {"true", "yes", "on", "1", "enable"};
+  static constexpr std::array<std::string_view, 5> kFalse = {"false", "no", "off", "0", "disable"};
+  const std::string lower = lowercase(text);
+  if (std::find(kTrue.begin(), kTrue.end(), lower) != kTrue.end()) return true;
+  if (std::find(kFalse.begin(), kFalse.end(), lower) != kFalse.end()) return false;
+  return std::nullopt;
+}
+
+std::optional<std::string> parse_bind_address(std::string_view text) {
+  std::string address(text);
+  if (address.size() > 2 && address.front() == '[' && address.back() == ']') {
+    address = address.substr(1, address.size() - 2);
+    if (!is_ipv6(address.substr(0, address.find('%')))) return std::nullopt;
+  }
+  if (is_ipv4(address)) return address;
+  // An IPv6 scope is an interface name or number; whether it exists is a start-up matter.
+  const auto percent = address.find('%');
+  if (percent != std::string::npos && percent + 1 == address.size()) return std::nullopt;
+  if (is_ipv6(address.substr(0, percent))) return address;
+  return std::nullopt;
+}
+
+bool is_origin(std::string_view text) {
+  if (text == "*") return true;
+  const auto separator = text.find("://");
+  if (separator == std::string_view::npos || separator == 0) return false;
+  const std::string_view scheme = text.substr(0, separator);
+  if (!std::isalpha(static_cast<unsigned char>(scheme.front())) ||
+      !std::all_of(scheme.begin(), scheme.end(), is_scheme_char)) {
+    return false;
+  }
+  const std::string_view authority = text.substr(separator + 3);
+  if (authority.empty()) return false;
+  // No path, query, fragment, user info or whitespace: none of them appear in an Origin header.
+  return std::none_of(authority.begin(), authority.end(), [](char c) {
+    return c == '/' || c == '?' || c == '#' || c == '@' ||
+           std::isspace(static_cast<unsigned char>(c)) ||
+           std::iscntrl(static_cast<unsigned char>(c));
+  });
+}
+
+}  // namespace camstream::options_detail
