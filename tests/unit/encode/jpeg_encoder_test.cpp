@@ -181,17 +181,19 @@ TEST_P(EncodeFormats, ChromaSurvivesEncoding) {
   EXPECT_GT(decoded.mean(0, right_start, width), decoded.mean(2, right_start, width) + 100);
 }
 
+std::string param_name(const ::testing::TestParamInfo<EncodeFormats::ParamType>& info) {
+  const PixelFormat format = std::get<0>(info.param);
+  return std::string(format == PixelFormat::I420 ? "I420_" : "NV12_") +
+         std::to_string(std::get<1>(info.param)) + "x" + std::to_string(std::get<2>(info.param));
+}
+
 INSTANTIATE_TEST_SUITE_P(
     PaddedPlanes, EncodeFormats,
     ::testing::Values(std::tuple{PixelFormat::I420, 320, 240},
                       std::tuple{PixelFormat::NV12, 320, 240},
                       // Not a multiple of the 16x16 MCU: TurboJPEG pads the edges itself.
                       std::tuple{PixelFormat::I420, 98, 66}, std::tuple{PixelFormat::NV12, 98, 66}),
-    [](const auto& info) {
-      const auto [format, width, height] = info.param;
-      return std::string(format == PixelFormat::I420 ? "I420_" : "NV12_") + std::to_string(width) +
-             "x" + std::to_string(height);
-    });
+    param_name);
 
 TEST(JpegEncoder, HigherQualityGivesLargerFiles) {
   PaddedFrame frame(PixelFormat::I420, 320, 240);
