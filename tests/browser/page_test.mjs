@@ -1,0 +1,260 @@
+// Drives Debian's Chromium against camstream's viewer page (SPEC sections 2-5).
+//
+// Starts camstream with the test source on a free loopback port, loads `/`, and checks that the
+// picture plays, that Stop and Start work over the control WebSocket, that the page comes back by
+// itself after a server restart, that it asks no other host for anything and logs no errors.
+// Prints the time from the Start click to the first new picture on the page.
+//
+// Environment: CAMSTREAM_BIN (required), CHROMIUM (default /usr/bin/chromium),
+// ARTIFACT_DIR (screenshots; default ./artifacts). playwright-core is found through the normal
+// module lookup or NODE_PATH (the CMake test installs it into the build tree).
+
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import { createRequire } from 'node:module';
+import os from 'node:os';
+import path from 'node:path';
+import readline from 'node:readline';
+
+// require() honours NODE_PATH, ES module imports do not.
+const require = createRequire(import.meta.url);
+const { chromium } = require('playwright-core');
+
+const TEST_BUDGET_MS = 55_000;
+const camstreamBin = process.env.CAMSTREAM_BIN;
+const chromiumBin = process.env.CHROMIUM || '/usr/bin/chromium';
+const artifactDir = path.resolve(process.env.ARTIFACT_DIR || 'artifacts');
+
+if (!camstreamBin) {
+  console.error('CAMSTREAM_BIN is not set');
+  process.exit(2);
+}
+
+function check(condition, message) {
+  if (!condition) throw new Error(`check failed: ${message}`);
+  console.log(`ok - ${message}`);
+}
+
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+// ---- The server ----
+
+class Server {
+  constructor(port) {
+    this.log = [];
+    this.process = spawn(camstreamBin, ['--source', 'test', '--bind', '127.0.0.1', '--port',
+                                        String(port), '--interval', '100', '--idle-timeout', '2'],
+                         { stdio: ['ignore', 'pipe', 'pipe'] });
+    this.exited = new Promise((resolve) => this.process.on('exit', (code, signal) => resolve({ code, signal })));
+    readline.createInterface({ input: this.process.stderr }).on('line', (line) => this.log.push(line));
+    const stdout = readline.createInterface({ input: this.process.stdout });
+    this.listening = new Promise((resolve, reject) => {
+      stdout.on('line', (line) => {
+        this.log.push(line);
+        const match = /listening on (http:\/\/127\.0\.0\.1:(\d+)\/)/.exec(line);
+        if (match) resolve({ base: match[1], port: Number(match[2]) });
+      });
+      this.exited.then(({ code, signal }) =>
+        reject(new Error(`camstream exited before listening (code ${code}, signal ${signal})`)));
+      setTimeout(() => reject(new Error('camstream did not print "listening on" within 10 s')), 10_000).unref();
+    });
+  }
+
+  // SIGTERM must end the server gracefully with exit code 0.
+  async stop() {
+    if (this.process.exitCode !== null || this.process.signalCode !== null) return this.exited;
+    this.process.kill('SIGTERM');
+    const timer = setTimeout(() => this.process.kill('SIGKILL'), 5_000);
+    const result = await this.exited;
+    clearTimeout(timer);
+    return result;
+  }
+}
+
+// ---- In-page helpers (installed before the page's own script runs) ----
+
+function installPageHelpers() {
+  const canvas = document.createElement('canvas');
+  const context = canvas.getContext('2d', { willReadFrequently: true });
+  // A hash of the pixels of the picture the <img> shows now; null before the first frame.
+  window.__pixelHash = () => {
+    const img = document.getElementById('stream');
+    if (!img || !img.naturalWidth) return null;
+    canvas.width = img.naturalWidth;
+    canvas.height = img.naturalHeight;
+    context.drawImage(img, 0, 0);
+    const pixels = new Uint32Array(context.getImageData(0, 0, canvas.width, canvas.height).data.buffer);
+    let hash = 0x811c9dc5;
+    for (let i = 0; i < pixels.length; i++) hash = Math.imul(hash ^ pixels[i], 16777619);
+    return `${canvas.width}x${canvas.height}:${hash >>> 0}`;
+  };
+  // Resolves with the milliseconds from the next click on Start to the first picture that differs
+  // from the one shown when this was called; polls every 10 ms.
+  window.__timeStartToFirstFrame = (limitMs) => new Promise((resolve, reject) => {
+    const before = window.__pixelHash();
+    let clickedAt = 0;
+    document.getElementById('start').addEventListener('click', () => { clickedAt = performance.now(); },
+                                                      { capture: true, once: true });
+    const deadline = performance.now() + limitMs;
+    const poll = () => {
+      if (clickedAt && window.__pixelHash() !== before) return resolve(performance.now() - clickedAt);
+      if (performance.now() > deadline) return reject(new Error(`no new picture within ${limitMs} ms`));
+      setTimeout(poll, 10);
+    };
+    poll();
+  });
+}
+
+// ---- The test ----
+
+async function waitForState(page, state, timeout) {
+  try {
+    await page.waitForFunction((s) => document.getElementById('state').textContent === s, state, { timeout });
+  } catch (error) {
+    const shown = await page.locator('#state').textContent();
+    throw new Error(`state did not become "${state}" within ${timeout} ms (shows "${shown}")`);
+  }
+  console.log(`ok - state shows ${state}`);
+}
+
+async function pixelHash(page) {
+  return page.evaluate(() => window.__pixelHash());
+}
+
+// The picture must change between two looks one second apart.
+async function checkPicturePlays(page, what) {
+  const first = await pixelHash(page);
+  await sleep(1000);
+  const second = await pixelHash(page);
+  check(first !== null && second !== null && first !== second, `picture plays ${what} (${first} -> ${second})`);
+}
+
+// Waits until the picture stays the same for `quietMs` (the static STOPPED placeholder).
+async function waitForStillPicture(page, quietMs, timeoutMs) {
+  const deadline = Date.now() + timeoutMs;
+  let last = await pixelHash(page);
+  let since = Date.now();
+  while (Date.now() < deadline) {
+    await sleep(100);
+    const now = await pixelHash(page);
+    if (now !== last) { last = now; since = Date.now(); }
+    if (Date.now() - since >= quietMs) return last;
+  }
+  throw new Error(`picture did not stand still for ${quietMs} ms within ${timeoutMs} ms`);
+}
+
+async function run(state) {
+  state.server = new Server(0);
+  const { base, port } = await state.server.listening;
+  console.log(`camstream listening on ${base}`);
+  const wsBase = `ws://127.0.0.1:${port}/`;
+
+  state.userDataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'camstream-chromium-'));
+  state.context = await chromium.launchPersistentContext(state.userDataDir, {
+    executablePath: chromiumBin,
+    headless: true,
+    viewport: { width: 1000, height: 640 },
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+           '--disable-background-networking', '--disable-component-update', '--disable-sync',
+           '--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1'],
+    timeout: 20_000,
+  });
+  const page = state.context.pages()[0] || await state.context.newPage();
+  page.setDefaultTimeout(10_000);
+
+  const foreignRequests = [];
+  const consoleErrors = [];
+  let restarting = false;
+  page.on('request', (request) => { if (!request.url().startsWith(base)) foreignRequests.push(request.url()); });
+  page.on('websocket', (socket) => { if (!socket.url().startsWith(wsBase)) foreignRequests.push(socket.url()); });
+  page.on('pageerror', (error) => consoleErrors.push(`page error: ${error.message}`));
+  page.on('console', (message) => {
+    if (message.type() !== 'error') return;
+    // While the server is down, Chromium reports the refused reconnects; nothing else may fail.
+    if (restarting && /WebSocket connection to .* failed|ERR_CONNECTION_REFUSED/.test(message.text())) return;
+    consoleErrors.push(message.text());
+  });
+  await page.addInitScript(installPageHelpers);
+
+  await page.goto(base, { waitUntil: 'domcontentloaded' });
+  check((await page.locator('#stream').getAttribute('src')).startsWith('stream?advance_headers=1'),
+        'the <img> asks for the stream by a relative URL with advance_headers=1');
+  await waitForState(page, 'streaming', 10_000);
+  await page.waitForFunction(() => window.__pixelHash() !== null);
+  await checkPicturePlays(page, 'while streaming');
+
+  check(await page.locator('#size').textContent() === '640 × 480', 'size shows 640 × 480');
+  check(Number(await page.locator('#clients').textContent()) >= 1, 'viewers counts this page');
+  check(Number(await page.locator('#controls').textContent()) >= 1, 'control clients counts this page');
+  const fps = parseFloat(await page.locator('#fps').textContent());
+  check(fps > 0, `frame rate shows a measured rate (${fps})`);
+  check(Number((await page.locator('#frames').textContent()).replace(/,/g, '')) > 0, 'frames counts up');
+  check(await page.locator('a[href="snapshot"]').count() === 1, 'snapshot link is shown');
+
+  fs.mkdirSync(artifactDir, { recursive: true });
+  const screenshot = path.join(artifactDir, 'page.png');
+  await page.screenshot({ path: screenshot });
+  await page.setViewportSize({ width: 390, height: 844 });
+  const phoneScreenshot = path.join(artifactDir, 'page-phone.png');
+  await page.screenshot({ path: phoneScreenshot, fullPage: true });
+  check(await page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth),
+        'no sideways scrolling on a 390 px wide phone screen');
+  await page.setViewportSize({ width: 1000, height: 640 });
+  console.log(`screenshots: ${screenshot} ${phoneScreenshot}`);
+
+  // Stop: the state says so and the picture becomes the static STOPPED placeholder.
+  await page.getByRole('button', { name: 'Stop camera' }).click();
+  await waitForState(page, 'stopped', 5_000);
+  await waitForStillPicture(page, 1_500, 8_000);
+  console.log('ok - picture stands still while stopped');
+
+  // Start: time from the click to the first new picture painted.
+  const timing = page.evaluate(() => window.__timeStartToFirstFrame(10_000));
+  await page.getByRole('button', { name: 'Start camera' }).click();
+  const startToFirstFrameMs = await timing;
+  await waitForState(page, 'streaming', 5_000);
+  await checkPicturePlays(page, 'again after Start');
+
+  // Restart the server on the same port: the page must reconnect its WebSocket and picture.
+  restarting = true;
+  const firstExit = await state.server.stop();
+  check(firstExit.code === 0, `camstream exits 0 on SIGTERM (code ${firstExit.code}, signal ${firstExit.signal})`);
+  await waitForState(page, 'offline', 5_000);
+  state.server = new Server(port);
+  await state.server.listening;
+  await waitForState(page, 'streaming', 15_000);
+  restarting = false;
+  await checkPicturePlays(page, 'after a server restart');
+
+  check(foreignRequests.length === 0, `no request to another origin (${foreignRequests.join(', ') || 'none'})`);
+  check(consoleErrors.length === 0, `no console errors (${consoleErrors.join(' | ') || 'none'})`);
+
+  await state.context.close();
+  state.context = null;
+  const exit = await state.server.stop();
+  check(exit.code === 0, `camstream exits 0 on SIGTERM (code ${exit.code}, signal ${exit.signal})`);
+  console.log(`start-to-first-frame: ${startToFirstFrameMs.toFixed(0)} ms (Start click to first new picture on the page)`);
+}
+
+const state = { server: null, context: null, userDataDir: null };
+const watchdog = setTimeout(() => {
+  console.error(`FAIL: test took longer than ${TEST_BUDGET_MS} ms`);
+  state.server?.process.kill('SIGKILL');
+  process.exit(1);
+}, TEST_BUDGET_MS);
+
+let failed = false;
+try {
+  await run(state);
+  console.log('PASS');
+} catch (error) {
+  failed = true;
+  console.error(`FAIL: ${error.stack || error}`);
+  if (state.server) console.error(`camstream output (last lines):\n${state.server.log.slice(-30).join('\n')}`);
+} finally {
+  await state.context?.close().catch(() => {});
+  if (state.server) await state.server.stop();
+  if (state.userDataDir) fs.rmSync(state.userDataDir, { recursive: true, force: true });
+  clearTimeout(watchdog);
+}
+process.exit(failed ? 1 : 0);
