@@ -11,7 +11,9 @@
 
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
+import http from 'node:http';
 import { createRequire } from 'node:module';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import readline from 'node:readline';
@@ -40,10 +42,11 @@ const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 // ---- The server ----
 
 class Server {
-  constructor(port) {
+  constructor(port, extraArgs = []) {
     this.log = [];
     this.process = spawn(camstreamBin, ['--source', 'test', '--bind', '127.0.0.1', '--port',
-                                        String(port), '--interval', '100', '--idle-timeout', '2'],
+                                        String(port), '--interval', '100', '--idle-timeout', '2',
+                                        ...extraArgs],
                          { stdio: ['ignore', 'pipe', 'pipe'] });
     this.exited = new Promise((resolve) => this.process.on('exit', (code, signal) => resolve({ code, signal })));
     readline.createInterface({ input: this.process.stderr }).on('line', (line) => this.log.push(line));
@@ -69,6 +72,39 @@ class Server {
     clearTimeout(timer);
     return result;
   }
+}
+
+// A reverse proxy on loopback that serves the server under /webcam/ (as OctoPi's haproxy and
+// Moonraker's nginx do), passing the Host header through as they do.
+async function startPrefixProxy(targetPort, prefix) {
+  const proxy = http.createServer((request, response) => {
+    if (!request.url.startsWith(prefix)) {
+      response.writeHead(404).end();
+      return;
+    }
+    const upstream = http.request({ host: '127.0.0.1', port: targetPort, method: request.method,
+                                    path: '/' + request.url.slice(prefix.length), headers: request.headers },
+                                  (answer) => {
+                                    response.writeHead(answer.statusCode, answer.headers);
+                                    answer.pipe(response);
+                                  });
+    upstream.on('error', () => response.destroy());
+    response.on('close', () => upstream.destroy());
+    request.pipe(upstream);
+  });
+  proxy.on('upgrade', (request, socket, head) => {
+    const upstream = net.connect(targetPort, '127.0.0.1', () => {
+      let lines = `${request.method} /${request.url.slice(prefix.length)} HTTP/1.1\r\n`;
+      for (let i = 0; i < request.rawHeaders.length; i += 2) lines += `${request.rawHeaders[i]}: ${request.rawHeaders[i + 1]}\r\n`;
+      upstream.write(lines + '\r\n');
+      upstream.write(head);
+      socket.pipe(upstream).pipe(socket);
+    });
+    upstream.on('error', () => socket.destroy());
+    socket.on('error', () => upstream.destroy());
+  });
+  await new Promise((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+  return proxy;
 }
 
 // ---- In-page helpers (installed before the page's own script runs) ----
@@ -143,11 +179,32 @@ async function waitForStillPicture(page, quietMs, timeoutMs) {
   throw new Error(`picture did not stand still for ${quietMs} ms within ${timeoutMs} ms`);
 }
 
+// Records what a page must never do: ask another origin (or a path outside `base`) for anything,
+// or log an error. While `watch.restarting` is set, the refused reconnects are expected.
+function watchPage(page, base) {
+  const watch = { foreignRequests: [], consoleErrors: [], restarting: false };
+  const wsBase = base.replace(/^http/, 'ws');
+  page.on('request', (request) => { if (!request.url().startsWith(base)) watch.foreignRequests.push(request.url()); });
+  page.on('websocket', (socket) => { if (!socket.url().startsWith(wsBase)) watch.foreignRequests.push(socket.url()); });
+  page.on('pageerror', (error) => watch.consoleErrors.push(`page error: ${error.message}`));
+  page.on('console', (message) => {
+    if (message.type() !== 'error') return;
+    if (watch.restarting && /WebSocket connection to .* failed|ERR_CONNECTION_REFUSED/.test(message.text())) return;
+    watch.consoleErrors.push(message.text());
+  });
+  return watch;
+}
+
+function checkWatch(watch, what) {
+  check(watch.foreignRequests.length === 0,
+        `${what}: no request outside its origin and path (${watch.foreignRequests.join(', ') || 'none'})`);
+  check(watch.consoleErrors.length === 0, `${what}: no console errors (${watch.consoleErrors.join(' | ') || 'none'})`);
+}
+
 async function run(state) {
   state.server = new Server(0);
   const { base, port } = await state.server.listening;
   console.log(`camstream listening on ${base}`);
-  const wsBase = `ws://127.0.0.1:${port}/`;
 
   state.userDataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'camstream-chromium-'));
   state.context = await chromium.launchPersistentContext(state.userDataDir, {
@@ -159,22 +216,10 @@ async function run(state) {
            '--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1'],
     timeout: 20_000,
   });
+  state.context.setDefaultTimeout(10_000);
+  await state.context.addInitScript(installPageHelpers);
   const page = state.context.pages()[0] || await state.context.newPage();
-  page.setDefaultTimeout(10_000);
-
-  const foreignRequests = [];
-  const consoleErrors = [];
-  let restarting = false;
-  page.on('request', (request) => { if (!request.url().startsWith(base)) foreignRequests.push(request.url()); });
-  page.on('websocket', (socket) => { if (!socket.url().startsWith(wsBase)) foreignRequests.push(socket.url()); });
-  page.on('pageerror', (error) => consoleErrors.push(`page error: ${error.message}`));
-  page.on('console', (message) => {
-    if (message.type() !== 'error') return;
-    // While the server is down, Chromium reports the refused reconnects; nothing else may fail.
-    if (restarting && /WebSocket connection to .* failed|ERR_CONNECTION_REFUSED/.test(message.text())) return;
-    consoleErrors.push(message.text());
-  });
-  await page.addInitScript(installPageHelpers);
+  const watch = watchPage(page, base);
 
   await page.goto(base, { waitUntil: 'domcontentloaded' });
   check((await page.locator('#stream').getAttribute('src')).startsWith('stream?advance_headers=1'),
@@ -215,19 +260,36 @@ async function run(state) {
   await waitForState(page, 'streaming', 5_000);
   await checkPicturePlays(page, 'again after Start');
 
-  // Restart the server on the same port: the page must reconnect its WebSocket and picture.
-  restarting = true;
+  // Under a reverse-proxy prefix every request of the page stays under that prefix.
+  state.proxy = await startPrefixProxy(port, '/webcam/');
+  const proxyBase = `http://127.0.0.1:${state.proxy.address().port}/webcam/`;
+  const proxiedPage = await state.context.newPage();
+  const proxiedWatch = watchPage(proxiedPage, proxyBase);
+  await proxiedPage.goto(proxyBase, { waitUntil: 'domcontentloaded' });
+  await waitForState(proxiedPage, 'streaming', 10_000);
+  await proxiedPage.waitForFunction(() => window.__pixelHash() !== null);
+  await checkPicturePlays(proxiedPage, `under the prefix ${proxyBase}`);
+  await proxiedPage.close();
+  checkWatch(proxiedWatch, 'page under a prefix');
+
+  // Restart the server on the same port, now with --always-on: the page must reconnect its
+  // WebSocket and its picture by itself, and show the error the server answers Stop with.
+  watch.restarting = true;
   const firstExit = await state.server.stop();
   check(firstExit.code === 0, `camstream exits 0 on SIGTERM (code ${firstExit.code}, signal ${firstExit.signal})`);
   await waitForState(page, 'offline', 5_000);
-  state.server = new Server(port);
+  state.server = new Server(port, ['--always-on']);
   await state.server.listening;
   await waitForState(page, 'streaming', 15_000);
-  restarting = false;
+  watch.restarting = false;
   await checkPicturePlays(page, 'after a server restart');
-
-  check(foreignRequests.length === 0, `no request to another origin (${foreignRequests.join(', ') || 'none'})`);
-  check(consoleErrors.length === 0, `no console errors (${consoleErrors.join(' | ') || 'none'})`);
+  await page.getByRole('button', { name: 'Stop camera' }).click();
+  await page.waitForFunction(() => document.getElementById('toast').classList.contains('show'), null,
+                             { timeout: 3_000 });
+  const toast = await page.locator('#toast').textContent();
+  check(toast.length > 0, `an error message from the server is shown ("${toast}")`);
+  check(await page.locator('#state').textContent() === 'streaming', 'Stop is refused with --always-on');
+  checkWatch(watch, 'page');
 
   await state.context.close();
   state.context = null;
@@ -236,7 +298,7 @@ async function run(state) {
   console.log(`start-to-first-frame: ${startToFirstFrameMs.toFixed(0)} ms (Start click to first new picture on the page)`);
 }
 
-const state = { server: null, context: null, userDataDir: null };
+const state = { server: null, context: null, proxy: null, userDataDir: null };
 const watchdog = setTimeout(() => {
   console.error(`FAIL: test took longer than ${TEST_BUDGET_MS} ms`);
   state.server?.process.kill('SIGKILL');
@@ -254,6 +316,10 @@ try {
 } finally {
   await state.context?.close().catch(() => {});
   if (state.server) await state.server.stop();
+  if (state.proxy) {
+    state.proxy.closeAllConnections();
+    state.proxy.close();
+  }
   if (state.userDataDir) fs.rmSync(state.userDataDir, { recursive: true, force: true });
   clearTimeout(watchdog);
 }
