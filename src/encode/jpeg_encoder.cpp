@@ -9,8 +9,13 @@ namespace camstream {
 
 namespace {
 
-// Each setting below was measured: see the encode notes in the report / README.
-constexpr int kFlags = TJFLAG_NOREALLOC | TJFLAG_FASTDCT;
+// NOREALLOC: write into the caller's buffer, sized once to tjBufSize.
+// The DCT is left at TurboJPEG's compression default, the fast integer DCT below quality 96
+// (TJFLAG_FASTDCT only changes decompression). Measured against TJFLAG_ACCURATEDCT at
+// quality 80 on the test pattern and a textured picture, 640x480 to 1920x1080: at most
+// 0.2 dB less luma PSNR and 0-1% larger files, invisible; the speed difference was within
+// +-10% either way (x86 has an AVX2 accurate DCT, the Pi's NEON favours the fast one).
+constexpr int kFlags = TJFLAG_NOREALLOC;
 
 std::string size_text(int width, int height) {
   return std::to_string(width) + "x" + std::to_string(height);
