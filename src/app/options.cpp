@@ -6,6 +6,7 @@
 #include <cerrno>
 #include <cmath>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <map>
 #include <sstream>
@@ -91,19 +92,18 @@ bool is_flag(std::string_view key) {
 // --- the config file ---
 
 std::string read_file(const std::string& path) {
+  const auto cannot_read = [&](const std::string& reason) {
+    return UsageError("config file " + path + ": cannot read: " + reason);
+  };
+  // A directory opens and then reads as empty, which would pass for an empty file.
+  std::error_code status_error;
+  if (std::filesystem::is_directory(path, status_error)) throw cannot_read(std::strerror(EISDIR));
+  errno = 0;
   std::ifstream file(path, std::ios::binary);
-  if (!file) {
-    throw UsageError("config file " + path + ": cannot read: " + std::strerror(errno));
-  }
-  std::ostringstream content;
-  content << file.rdbuf();
-  if (file.bad() || content.fail()) {
-    // A directory opens but does not read; neither does an unreadable device.
-    const int error = errno;
-    throw UsageError("config file " + path + ": cannot read" +
-                     (error != 0 ? std::string(": ") + std::strerror(error) : std::string()));
-  }
-  return content.str();
+  if (!file) throw cannot_read(std::strerror(errno != 0 ? errno : ENOENT));
+  std::string content{std::istreambuf_iterator<char>(file), std::istreambuf_iterator<char>()};
+  if (file.bad()) throw cannot_read(std::strerror(errno != 0 ? errno : EIO));
+  return content;
 }
 
 std::string dotted_key(const CLI::ConfigItem& item) {
