@@ -1,0 +1,145 @@
+// The libcamera source's decisions, as pure functions without libcamera types, so that they are
+// unit-tested on machines without a camera (and in builds without libcamera).
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "camstream/capture.hpp"
+#include "camstream/frame.hpp"
+
+namespace camstream::camera_logic {
+
+// --- Pixel format -------------------------------------------------------------------------
+
+// DRM fourcc codes, as libcamera::PixelFormat::fourcc() returns them.
+constexpr std::uint32_t fourcc(char a, char b, char c, char d) {
+  return static_cast<std::uint32_t>(static_cast<unsigned char>(a)) |
+         static_cast<std::uint32_t>(static_cast<unsigned char>(b)) << 8 |
+         static_cast<std::uint32_t>(static_cast<unsigned char>(c)) << 16 |
+         static_cast<std::uint32_t>(static_cast<unsigned char>(d)) << 24;
+}
+constexpr std::uint32_t kFourccYuv420 = fourcc('Y', 'U', '1', '2');  // formats::YUV420 (I420)
+constexpr std::uint32_t kFourccNv12 = fourcc('N', 'V', '1', '2');    // formats::NV12
+
+// The frame format for what validate() left in the stream configuration. Throws CaptureError
+// naming the format (format_name is libcamera's toString()) when the encoder cannot take it.
+PixelFormat frame_format_for(std::uint32_t validated_fourcc, std::string_view format_name);
+
+// --- Buffer layout ------------------------------------------------------------------------
+
+// One libcamera FrameBuffer::Plane.
+struct PlaneDescription {
+  int fd = -1;
+  std::uint32_t offset = 0;
+  std::uint32_t length = 0;
+};
+
+// One mmap: the whole range of a dmabuf that the planes on it use, always from offset 0
+// (plane offsets are rarely page-aligned).
+struct MappingRange {
+  int fd = -1;
+  std::size_t length = 0;
+};
+
+// Where one picture plane lies inside the mappings.
+struct PlanePlacement {
+  std::size_t mapping = 0;  // index into BufferLayout::mappings
+  std::size_t offset = 0;   // from the start of that mapping
+  int stride = 0;
+  std::size_t size = 0;  // stride * rows
+};
+
+struct BufferLayout {
+  PixelFormat format = PixelFormat::I420;
+  int width = 0;   // even (an odd camera size loses its last column or row)
+  int height = 0;  // even
+  std::vector<MappingRange> mappings;
+  std::vector<PlanePlacement> planes;  // 3 for I420, 2 for NV12
+};
+
+// Turns libcamera's plane list into mappings and plane positions. Accepts one plane holding the
+// whole picture (own single-plane buffers), the planes sharing one fd with offsets (V4L2
+// single-planar, as on the Pi) or one fd per plane. `stride` is the luma stride from validate();
+// chroma strides are stride/2 (I420) or stride (NV12). Throws CaptureError when the planes do
+// not hold the picture.
+BufferLayout compute_buffer_layout(std::span<const PlaneDescription> planes, int stride,
+                                   PixelFormat format, int width, int height);
+
+// The view on one buffer: `bases[i]` is the address where layout.mappings[i] is mapped.
+FrameView make_frame_view(const BufferLayout& layout, std::span<const std::uint8_t* const> bases);
+
+// --- Orientation --------------------------------------------------------------------------
+
+struct Flips {
+  bool hflip = false;
+  bool vflip = false;
+  friend bool operator==(const Flips&, const Flips&) = default;
+};
+
+// rotation 180 is both flips; a flip given with it undoes that part. Throws CaptureError for a
+// rotation other than 0 or 180 (the Pi's sensors can only flip).
+Flips flips_for(int rotation, bool hflip, bool vflip);
+std::string describe_flips(Flips flips);  // "none", "hflip", "vflip", "rotate 180"
+
+// --- Frame interval -----------------------------------------------------------------------
+
+// The FrameDurationLimits value in µs for an interval, clamped to the camera's ControlInfo
+// limits when it gives them.
+std::int64_t frame_duration_us(std::chrono::microseconds interval,
+                               std::optional<std::int64_t> min_us,
+                               std::optional<std::int64_t> max_us);
+
+// The interval frames really arrive at: the requested one (paced in software), or the camera's
+// shortest frame duration when that is longer.
+std::chrono::microseconds granted_interval(std::chrono::microseconds requested,
+                                           std::optional<std::int64_t> min_us);
+
+// Software pacing (uvcvideo ignores FrameDurationLimits): deliver the first frame, then a frame
+// only when at least 0.9 of the interval has passed since the last delivered one.
+bool should_deliver(std::uint64_t timestamp_ns, std::optional<std::uint64_t> last_delivered_ns,
+                    std::chrono::microseconds interval);
+
+// A capture timestamp on the monotonic clock as wall-clock time (for X-Timestamp).
+std::chrono::system_clock::time_point to_wall_clock(std::uint64_t timestamp_ns,
+                                                    std::uint64_t monotonic_now_ns,
+                                                    std::chrono::system_clock::time_point now);
+
+// --- Camera selection ---------------------------------------------------------------------
+
+// The index into `ids` that `selector` names: an exact id first, else a decimal index. Throws
+// CaptureError for an empty list, an index out of range or an unknown id.
+std::size_t select_camera(std::span<const std::string> ids, std::string_view selector);
+
+// --- Listing ------------------------------------------------------------------------------
+
+struct Size {
+  unsigned width = 0;
+  unsigned height = 0;
+};
+
+struct SizeRange {
+  Size min;
+  Size max;
+  unsigned hstep = 1;
+  unsigned vstep = 1;
+};
+
+// "YUV420 640x480" per size, or one "YUV420 320x240-1920x1080" when the camera scales freely.
+// libcamera gives both a size list and a range for every format: a stepped range (a scaling
+// ISP, as on the Pi) is shown as the range, discrete sizes (UVC) as the list.
+std::vector<std::string> describe_modes(std::string_view format_name, std::span<const Size> sizes,
+                                        std::optional<SizeRange> range);
+
+// Video-role formats in listing order: YUV420 and NV12 first (what camstream uses), then the
+// rest as the camera gave them.
+std::vector<std::uint32_t> listing_order(std::span<const std::uint32_t> fourccs);
+
+}  // namespace camstream::camera_logic

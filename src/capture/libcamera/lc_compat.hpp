@@ -1,0 +1,55 @@
+// Every libcamera version difference camstream meets (0.0.3 Debian bookworm .. 0.7.x Raspberry Pi
+// OS, see /work/shared/notes/libcamera.md), kept here so that the rest of the source is written
+// once. Rules kept elsewhere without a branch: spell out std::vector<StreamRole> (no StreamRoles),
+// take FrameBuffer::planes() by auto, bind Request::metadata() to a const reference, compare
+// FrameMetadata::status with FrameSuccess only (FrameStartup exists from 0.5.2).
+#pragma once
+
+#include <libcamera/libcamera.h>
+
+#include <string>
+
+#include "capture/camera_logic.hpp"
+
+#define LC_VER \
+  (LIBCAMERA_VERSION_MAJOR * 10000 + LIBCAMERA_VERSION_MINOR * 100 + LIBCAMERA_VERSION_PATCH)
+
+namespace camstream::lc {
+
+inline libcamera::Transform transform_for(camera_logic::Flips flips) {
+  libcamera::Transform transform = libcamera::Transform::Identity;
+  if (flips.hflip) transform |= libcamera::Transform::HFlip;
+  if (flips.vflip) transform |= libcamera::Transform::VFlip;
+  return transform;
+}
+
+// Asks for the picture flipped this way. Before 0.2.0 `transform` was applied on top of the
+// sensor's mounting compensation; from 0.2.0 `orientation` is the absolute output orientation,
+// and Rotate0 * t gives the same result.
+inline void request_flips(libcamera::CameraConfiguration& config, camera_logic::Flips flips) {
+#if LC_VER >= 200
+  config.orientation = libcamera::Orientation::Rotate0 * transform_for(flips);
+#else
+  config.transform = transform_for(flips);
+#endif
+}
+
+// What validate() left of the request, as the transform relative to the upright picture.
+inline libcamera::Transform granted_transform(const libcamera::CameraConfiguration& config) {
+#if LC_VER >= 200
+  return config.orientation / libcamera::Orientation::Rotate0;
+#else
+  return config.transform;
+#endif
+}
+
+inline camera_logic::Flips flips_of(libcamera::Transform transform) {
+  return {!!(transform & libcamera::Transform::HFlip), !!(transform & libcamera::Transform::VFlip)};
+}
+
+// properties::Model is optional<std::string> up to 0.5 and optional<std::string_view> from 0.6.
+inline std::string model_of(const libcamera::Camera& camera) {
+  return std::string(camera.properties().get(libcamera::properties::Model).value_or(""));
+}
+
+}  // namespace camstream::lc

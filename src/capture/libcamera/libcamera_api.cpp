@@ -1,0 +1,92 @@
+// The capture module's libcamera entry points (declared in camstream/capture.hpp).
+#include <spdlog/spdlog.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "camstream/capture.hpp"
+#include "capture/camera_logic.hpp"
+#include "capture/libcamera/camera_manager.hpp"
+#include "capture/libcamera/lc_compat.hpp"
+#include "capture/libcamera/libcamera_source.hpp"
+
+namespace camstream {
+
+namespace {
+
+std::vector<std::string> modes_of(libcamera::Camera& camera) {
+  std::vector<std::string> modes;
+  const auto config = camera.generateConfiguration(
+      std::vector<libcamera::StreamRole>{libcamera::StreamRole::VideoRecording});
+  if (!config || config->empty()) return modes;
+  const libcamera::StreamFormats& formats = config->at(0).formats();
+  const auto pixel_formats = formats.pixelformats();
+  std::vector<std::uint32_t> codes;
+  for (const auto& format : pixel_formats) codes.push_back(format.fourcc());
+  for (const auto code : camera_logic::listing_order(codes)) {
+    for (const auto& format : pixel_formats) {
+      if (format.fourcc() != code) continue;
+      std::vector<camera_logic::Size> sizes;
+      for (const auto& size : formats.sizes(format)) sizes.push_back({size.width, size.height});
+      const libcamera::SizeRange range = formats.range(format);
+      const auto described =
+          camera_logic::describe_modes(format.toString(), sizes,
+                                       camera_logic::SizeRange{{range.min.width, range.min.height},
+                                                               {range.max.width, range.max.height},
+                                                               range.hStep,
+                                                               range.vStep});
+      modes.insert(modes.end(), described.begin(), described.end());
+      break;
+    }
+  }
+  return modes;
+}
+
+}  // namespace
+
+bool libcamera_built() {
+  return true;
+}
+
+std::string libcamera_version_string() {
+  std::string version = libcamera::CameraManager::version();
+  if (!version.empty() && version.front() == 'v') version.erase(0, 1);
+  return "libcamera " + version;
+}
+
+std::vector<CameraDescription> list_cameras() {
+  std::vector<CameraDescription> descriptions;
+  const auto cameras = lc::camera_manager().cameras();
+  for (std::size_t i = 0; i < cameras.size(); ++i) {
+    CameraDescription description;
+    description.index = static_cast<int>(i);
+    description.id = cameras[i]->id();
+    description.model = lc::model_of(*cameras[i]);
+    description.modes = modes_of(*cameras[i]);
+    descriptions.push_back(std::move(description));
+  }
+  return descriptions;
+}
+
+std::unique_ptr<FrameSource> make_libcamera_source(const CaptureConfig& config) {
+  camera_logic::flips_for(config.rotation, config.hflip, config.vflip);  // reject early
+  const auto cameras = lc::camera_manager().cameras();
+  std::vector<std::string> ids;
+  for (const auto& camera : cameras) ids.push_back(camera->id());
+  const auto& camera = cameras[camera_logic::select_camera(ids, config.camera)];
+
+  // Probe: another process holding the camera (rpicam-hello, a second camstream) makes every
+  // start fail, so say so now.
+  if (const int ret = camera->acquire(); ret < 0) {
+    throw CaptureError(ret == -EBUSY
+                           ? "camera " + camera->id() +
+                                 " is busy: another program (e.g. rpicam-hello or another "
+                                 "camstream) uses it"
+                           : "cannot acquire camera " + camera->id() + ": " + std::strerror(-ret));
+  }
+  camera->release();
+  spdlog::info("using camera {} ({})", camera->id(), lc::model_of(*camera));
+  return std::make_unique<LibcameraSource>(config, camera);
+}
+
+}  // namespace camstream
