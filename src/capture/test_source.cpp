@@ -122,6 +122,7 @@ class TestSource final : public FrameSource {
     std::lock_guard control(control_mutex_);
     stop_locked();
     if (!picture_) picture_.emplace(config_.width, config_.height);
+    stopped_from_callback_.store(false);
     worker_ = std::jthread([this, on_frame = std::move(on_frame),
                             on_error = std::move(on_error)](std::stop_token stop) {
       worker_id_.store(std::this_thread::get_id());
@@ -131,9 +132,9 @@ class TestSource final : public FrameSource {
 
   void stop() override {
     if (std::this_thread::get_id() == worker_id_.load()) {
-      // Called from the frame callback: joining ourselves would deadlock; the loop ends
-      // as soon as the callback returns.
-      worker_.request_stop();
+      // Called from the frame callback: joining ourselves would deadlock, and worker_ may
+      // still be being assigned by start(); the loop ends as soon as the callback returns.
+      stopped_from_callback_.store(true);
       return;
     }
     std::lock_guard control(control_mutex_);
@@ -179,6 +180,7 @@ class TestSource final : public FrameSource {
         if (on_error) on_error(std::string("frame callback failed: ") + error.what());
         return;
       }
+      if (stopped_from_callback_.load()) return;
       ++sequence;
       ++tick;
       // More than one interval late (a slow consumer, a suspended machine): skip to the
@@ -264,6 +266,7 @@ class TestSource final : public FrameSource {
   std::mutex control_mutex_;              // serialises start() and stop()
   std::jthread worker_;
   std::atomic<std::thread::id> worker_id_{};
+  std::atomic<bool> stopped_from_callback_{false};
 };
 
 }  // namespace
