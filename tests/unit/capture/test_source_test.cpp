@@ -31,7 +31,12 @@ class Collector {
  public:
   FrameCallback callback() {
     return [this](const FrameView& frame) {
-      Received received{frame.sequence, frame.width, frame.height, frame.format, frame.timestamp};
+      Received received;
+      received.sequence = frame.sequence;
+      received.width = frame.width;
+      received.height = frame.height;
+      received.format = frame.format;
+      received.timestamp = frame.timestamp;
       received.planes_cover_picture = covers(frame);
       if (received.planes_cover_picture) {
         for (int row = 0; row < frame.height; ++row) {
