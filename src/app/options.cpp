@@ -13,9 +13,9 @@
 #include <stdexcept>
 #include <string_view>
 
-#include "app/options_values.hpp"
 #include "camstream/app.hpp"
 #include "camstream/capture.hpp"
+#include "options_values.hpp"
 
 #ifndef CAMSTREAM_VERSION
 #define CAMSTREAM_VERSION "unknown"

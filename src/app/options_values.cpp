@@ -1,5 +1,5 @@
 // Strict value conversions: a typo must be a usage error, never a silently different setting.
-#include "app/options_values.hpp"
+#include "options_values.hpp"
 
 #include <arpa/inet.h>
 

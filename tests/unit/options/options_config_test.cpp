@@ -103,8 +103,8 @@ TEST(ShippedConfig, DocumentsEveryKey) {
   for (const char* key : {"source", "camera", "width", "height", "interval", "fps", "quality",
                           "bind", "port", "always-on", "idle-timeout", "max-clients",
                           "allow-origin", "rotation", "hflip", "vflip", "log-level"}) {
-    const std::string set = "\n" + std::string(key) + " = ";
-    const std::string commented = "\n# " + std::string(key) + " = ";
+    const std::string set = std::string("\n").append(key).append(" = ");
+    const std::string commented = std::string("\n# ").append(key).append(" = ");
     EXPECT_TRUE(text.find(set) != std::string::npos || text.find(commented) != std::string::npos)
         << key;
   }
