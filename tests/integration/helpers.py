@@ -254,7 +254,11 @@ class Part:
 
 
 class StreamClient:
-    """A viewer that checks the multipart framing byte by byte as it reads."""
+    """A viewer that checks the multipart framing byte by byte as it reads.
+
+    Reads consume nothing until a whole unit (head, part) is buffered, so a timeout can be
+    retried without losing bytes.
+    """
 
     def __init__(self, port, path="/stream", host="127.0.0.1", timeout=5.0, rcvbuf=None,
                  method="GET", extra_headers=()):
@@ -262,7 +266,6 @@ class StreamClient:
         self.timeout = timeout
         self.sock.sendall(request_bytes(method, path, port, host, extra_headers))
         self.buffer = b""
-        self.closed = False
 
     def close(self):
         self.sock.close()
@@ -276,22 +279,31 @@ class StreamClient:
     def _deadline(self, timeout):
         return time.monotonic() + (self.timeout if timeout is None else timeout)
 
+    def _fill(self, deadline, wanted=65536):
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise socket.timeout("timed out reading the stream")
+        self.sock.settimeout(remaining)
+        chunk = self.sock.recv(max(65536, wanted))
+        if not chunk:
+            raise EOFError(f"stream closed; unread bytes: {self.buffer[-200:]!r}")
+        self.buffer += chunk
+
+    def _wait_for(self, marker, deadline, limit):
+        while marker not in self.buffer:
+            assert len(self.buffer) <= limit, f"no {marker!r} within {limit} bytes"
+            self._fill(deadline)
+        return self.buffer.index(marker)
+
     def read_head(self, timeout=None):
-        head, self.buffer = read_until(self.sock, b"\r\n\r\n", self.buffer,
-                                       deadline=self._deadline(timeout))
+        end = self._wait_for(b"\r\n\r\n", self._deadline(timeout), 1 << 16) + 4
+        head, self.buffer = self.buffer[:end], self.buffer[end:]
         status_line, headers = parse_head(head[:-4])
         return Response(status_line, headers, b"", head)
 
     def read_exact(self, count, deadline):
         while len(self.buffer) < count:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                raise socket.timeout(f"timed out reading {count} bytes")
-            self.sock.settimeout(remaining)
-            chunk = self.sock.recv(max(65536, count - len(self.buffer)))
-            if not chunk:
-                raise EOFError(f"EOF after {len(self.buffer)} of {count} bytes")
-            self.buffer += chunk
+            self._fill(deadline, count - len(self.buffer))
         data, self.buffer = self.buffer[:count], self.buffer[count:]
         return data
 
@@ -307,29 +319,40 @@ class StreamClient:
         self.expect(DELIMITER, deadline, "body must start with the delimiter")
         return head
 
-    def read_part_headers(self, deadline):
-        block, self.buffer = read_until(self.sock, b"\r\n\r\n", self.buffer, limit=4096,
-                                        deadline=deadline)
-        lines = block[:-4].split(b"\r\n")
+    def _parse_part_headers(self, deadline):
+        """Waits for a part's header block; returns (headers, lines, block length)."""
+        end = self._wait_for(b"\r\n\r\n", deadline, 4096) + 4
+        lines = self.buffer[:end - 4].split(b"\r\n")
         headers = []
         for line in lines:
             assert len(line) + 2 < 128, f"part header line too long: {line!r}"
             name, sep, value = line.partition(b":")
-            assert sep, f"malformed part header line {line!r}"
+            assert sep, f"malformed part header line {line!r} (buffer {self.buffer[:300]!r})"
             headers.append((name.decode().strip().lower(), value.decode().strip()))
+        return headers, lines, end
+
+    def read_part_headers(self, deadline):
+        headers, lines, end = self._parse_part_headers(deadline)
+        self.buffer = self.buffer[end:]
         return headers, lines
 
     def read_part(self, timeout=None):
         """Reads one part after a delimiter, and the delimiter ending it."""
         deadline = self._deadline(timeout)
-        headers, lines = self.read_part_headers(deadline)
+        headers, lines, end = self._parse_part_headers(deadline)
         names = [n for n, _ in headers]
+        assert len(set(names)) == len(names), f"repeated part headers: {lines}"
         length = [v for n, v in headers if n == "content-length"]
         assert len(length) == 1, f"part needs exactly one Content-Length: {lines}"
-        jpeg = self.read_exact(int(length[0]), deadline)
+        total = end + int(length[0]) + len(PART_END)
+        while len(self.buffer) < total:
+            self._fill(deadline, total - len(self.buffer))
         arrived = time.monotonic()
-        self.expect(PART_END, deadline, "JPEG must be followed by CRLF and the delimiter")
-        assert len(set(names)) == len(names), f"repeated part headers: {lines}"
+        jpeg = self.buffer[end:end + int(length[0])]
+        trailer = self.buffer[end + int(length[0]):total]
+        assert trailer == PART_END, \
+            f"JPEG must be followed by CRLF and the delimiter, got {trailer!r}"
+        self.buffer = self.buffer[total:]
         return Part(headers, lines, jpeg, arrived)
 
     def read_parts(self, count, timeout=None):
@@ -475,3 +498,52 @@ async def ws_wait_for(ws, predicate, timeout=5.0, what="message"):
         seen.append(message)
         if predicate(message):
             return message
+
+
+class BackgroundViewer:
+    """A StreamClient read on its own thread, recording every part (for tests that do other
+    things meanwhile). stop() ends it and re-raises any framing error it met."""
+
+    def __init__(self, port, path="/stream", timeout=10.0):
+        import threading
+
+        self.client = StreamClient(port, path, timeout=timeout)
+        self.parts = []
+        self.error = None
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self.head = self.client.start()
+        self._thread.start()
+
+    def _run(self):
+        try:
+            while not self._stop.is_set():
+                try:
+                    part = self.client.read_part(timeout=0.2)
+                except socket.timeout:
+                    continue
+                self.parts.append(part)
+        except Exception as error:  # reported by stop()
+            if not self._stop.is_set():
+                self.error = error
+
+    def parts_between(self, start, end):
+        return [part for part in self.parts if start <= part.arrived < end]
+
+    def stop(self):
+        self._stop.set()
+        self._thread.join(5)
+        self.client.close()
+        if self.error is not None:
+            raise AssertionError(f"viewer failed: {self.error!r}") from self.error
+        return self.parts
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        if exc[0] is None:
+            self.stop()
+        else:
+            self._stop.set()
+            self.client.close()
