@@ -1,5 +1,6 @@
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
@@ -139,6 +140,34 @@ TEST(TestSource, PacesFramesByTheInterval) {
   // About 25 frames; the bounds only catch a source that ignores the interval.
   EXPECT_GE(collector.count(), 10u);
   EXPECT_LE(collector.count(), 40u);
+}
+
+TEST(TestSource, SkipsMissedFramesInsteadOfBursting) {
+  const auto source = make_test_source(config_for(160, 120, 20ms));
+  std::mutex mutex;
+  std::vector<std::chrono::steady_clock::time_point> arrivals;
+  std::chrono::steady_clock::time_point unblocked;
+  source->start(
+      [&](const FrameView& frame) {
+        if (frame.sequence == 0) {
+          std::this_thread::sleep_for(200ms);  // a consumer stalled for ten intervals
+          std::lock_guard lock(mutex);
+          unblocked = std::chrono::steady_clock::now();
+          return;
+        }
+        std::lock_guard lock(mutex);
+        arrivals.push_back(std::chrono::steady_clock::now());
+      },
+      nullptr);
+  std::this_thread::sleep_for(300ms);
+  source->stop();
+  std::lock_guard lock(mutex);
+  // Catching up would deliver about ten frames at once; skipping gives one at once and
+  // the next on the following slot.
+  const auto soon = std::count_if(arrivals.begin(), arrivals.end(),
+                                  [&](auto arrival) { return arrival - unblocked < 15ms; });
+  EXPECT_LE(soon, 2);
+  EXPECT_GE(arrivals.size(), 2u);  // and it keeps going
 }
 
 TEST(TestSource, StopReturnsPromptlyAndIsIdempotent) {
