@@ -111,7 +111,7 @@ TEST(TestSource, RejectsOddOrEmptySizesAndIntervals) {
 }
 
 TEST(TestSource, DeliversFramesOfTheConfiguredSizeInSequence) {
-  for (auto [width, height] : {std::pair{320, 240}, {1920, 1080}, {66, 34}}) {
+  for (auto [width, height] : {std::pair{320, 240}, {1920, 1080}, {66, 34}, {2, 2}}) {
     const auto source = make_test_source(config_for(width, height, 5ms));
     Collector collector;
     const auto before = std::chrono::system_clock::now();
