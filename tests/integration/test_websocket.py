@@ -155,7 +155,7 @@ BAD_MESSAGES = [
     ("null", "null"),
     ("binary", b"\x00\x01\x02{\"type\":\"status\"}"),
     ("over 4 KiB", json.dumps({"type": "status", "padding": "x" * 5000})),
-    ("64 KiB", json.dumps({"type": "start", "padding": "y" * 65536})),
+    ("60 KiB", json.dumps({"type": "start", "padding": "y" * 60000})),
 ]
 
 
@@ -171,6 +171,28 @@ def test_bad_messages_get_an_error_and_the_connection_stays(server):
                 await send_json(ws, {"type": "status"})
                 status = await ws_wait_for(ws, is_status, 3, f"status after {name}")
                 assert status["state"] == "idle", f"{name} changed the state: {status}"
+
+    run_async(scenario())
+    assert http_get(server.port, "/healthz").status == 200
+
+
+def test_huge_message_does_not_hurt_the_server(server):
+    """A 1 MiB message may cost that connection (close 1009) but nothing else."""
+
+    async def scenario():
+        async with ws_connect(server) as bystander:
+            await ws_receive_json(bystander)
+            async with ws_connect(server) as ws:
+                await ws_receive_json(ws)
+                await ws.send(json.dumps({"type": "stop", "padding": "z" * (1 << 20)}))
+                try:
+                    reply = await ws_receive_json(ws, 3)
+                    assert is_error(reply), reply
+                except websockets.exceptions.ConnectionClosed as closed:
+                    assert closed.code == 1009, f"closed with {closed.code}"
+            await send_json(bystander, {"type": "status"})
+            status = await ws_wait_for(bystander, is_status, 3, "status for the bystander")
+            assert status["state"] == "idle", "the huge message must not have been obeyed"
 
     run_async(scenario())
     assert http_get(server.port, "/healthz").status == 200
