@@ -1,6 +1,8 @@
 // encoder-bench: camstream's JPEG encoder and its whole per-frame path, measured.
 //
 //   BM_Encode/W/H           JpegEncoder::encode of one test-pattern picture, quality 80
+//   BM_TurboJpegFromYuv/W/H tjCompressFromYUVPlanes called directly on the same planes: what
+//                           tjbench -yuv times as "Comp Perf", here in CPU time
 //   BM_SourceEncodeHub/W/H  the test source drawing as fast as it can, each frame encoded
 //                           once into a pooled frame and published to a FrameHub
 //
@@ -8,6 +10,7 @@
 // size as an RGB PPM and exits, so that tjbench can compress the same picture
 // (bench/tjbench-compare.sh).
 #include <benchmark/benchmark.h>
+#include <turbojpeg.h>
 
 #include <algorithm>
 #include <atomic>
@@ -94,6 +97,35 @@ void BM_Encode(benchmark::State& state) {
       benchmark::Counter::kIsRate);
 }
 
+// The library alone, without camstream's wrapper: the yardstick for "within 5% of tjbench"
+// that does not depend on how busy the machine is (CPU time, not wall time).
+void BM_TurboJpegFromYuv(benchmark::State& state) {
+  const int width = static_cast<int>(state.range(0));
+  const int height = static_cast<int>(state.range(1));
+  const OwnedYuvImage picture = test_picture(width, height);
+  const YuvImage& image = picture.image();
+  const unsigned char* planes[3] = {image.y, image.u, image.v};
+  const int strides[3] = {image.y_stride, image.uv_stride, image.uv_stride};
+  tjhandle handle = tjInitCompress();
+  std::vector<std::uint8_t> out(tjBufSize(width, height, TJSAMP_420));
+  unsigned long jpeg_size = 0;
+  for (auto _ : state) {
+    unsigned char* jpeg = out.data();
+    jpeg_size = out.size();
+    if (tjCompressFromYUVPlanes(handle, planes, width, strides, height, TJSAMP_420, &jpeg,
+                                &jpeg_size, kQuality, TJFLAG_NOREALLOC) != 0) {
+      state.SkipWithError(tjGetErrorStr2(handle));
+      break;
+    }
+  }
+  tjDestroy(handle);
+  state.SetItemsProcessed(state.iterations());
+  state.counters["jpeg_bytes"] = static_cast<double>(jpeg_size);
+  state.counters["Mpix_per_s"] = benchmark::Counter(
+      static_cast<double>(width) * height * static_cast<double>(state.iterations()) / 1e6,
+      benchmark::Counter::kIsRate);
+}
+
 // Each iteration waits for the next frame to reach the hub, so the time per iteration is
 // the pipeline's time per frame when it runs flat out (the source is not paced: 1 us).
 void BM_SourceEncodeHub(benchmark::State& state) {
@@ -147,6 +179,7 @@ void BM_SourceEncodeHub(benchmark::State& state) {
 
 #define CAMSTREAM_SIZES Args({640, 480})->Args({1280, 720})->Args({1920, 1080})
 BENCHMARK(BM_Encode)->CAMSTREAM_SIZES->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_TurboJpegFromYuv)->CAMSTREAM_SIZES->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_SourceEncodeHub)->CAMSTREAM_SIZES->Unit(benchmark::kMillisecond)->UseRealTime();
 
 std::uint8_t to_byte(double value) {

@@ -178,6 +178,8 @@ class LoadRun {
   std::optional<ProcSample> server_end_;
   long server_rss_max_kb_ = 0;
   int server_threads_max_ = 0;
+  MachineSample machine_start_{};
+  MachineSample machine_end_{};
   rusage own_usage_start_{};
   rusage own_usage_end_{};
 
@@ -187,6 +189,7 @@ class LoadRun {
   std::unordered_set<std::int64_t> distinct_timestamps_;
   std::vector<double> latency_ms_[2];  // by Kind::normal, Kind::slow
   std::vector<double> first_frame_ms_[2];
+  std::uint64_t jpeg_bytes_[2] = {0, 0};
   std::map<std::string, std::uint64_t> errors_;
   std::map<std::string, std::string> error_examples_;
 };
@@ -357,6 +360,7 @@ void LoadRun::receive(Viewer& viewer) {
 void LoadRun::on_part(Viewer& viewer, const Part& part) {
   const auto now = Clock::now();
   const auto kind = static_cast<int>(viewer.kind);
+  jpeg_bytes_[kind] += part.jpeg_size;
   latency_ms_[kind].push_back(static_cast<double>(realtime_us() - part.timestamp_us) / 1000.0);
   if (!viewer.first_part) {
     viewer.first_part = now;
@@ -394,6 +398,7 @@ void LoadRun::run() {
     if (!server_start_) throw std::runtime_error("no process " + std::to_string(options_.pid));
     sample_server();
   }
+  machine_start_ = sample_machine();
   ::getrusage(RUSAGE_SELF, &own_usage_start_);
   start_time_ = Clock::now();
   const auto deadline = start_time_ + std::chrono::duration_cast<Clock::duration>(
@@ -441,6 +446,7 @@ void LoadRun::run() {
   }
   end_time_ = Clock::now();
   ::getrusage(RUSAGE_SELF, &own_usage_end_);
+  machine_end_ = sample_machine();
   if (options_.pid > 0) {
     sample_server();
     server_end_ = sample_process(options_.pid);
@@ -515,6 +521,9 @@ json::object LoadRun::report() const {
           {"count", first_frame.size()}}},
         {"max_gap_ms", {{"median", percentile(gaps_ms, 50)}, {"max", maximum(gaps_ms)}}},
         {"non_increasing_timestamps", non_increasing},
+        {"jpeg_bytes_mean", frames > 0 ? static_cast<double>(jpeg_bytes_[static_cast<int>(kind)]) /
+                                             static_cast<double>(frames)
+                                       : 0},
     };
     result[kind == Kind::normal ? "normal" : "slow"] = std::move(group);
   }
@@ -569,6 +578,14 @@ json::object LoadRun::report() const {
   } else if (options_.pid > 0) {
     result["server"] = {{"pid", options_.pid}, {"gone", true}};
   }
+  const auto ticks = machine_end_.total_ticks - machine_start_.total_ticks;
+  result["machine"] = {
+      {"load_average_1m_start", machine_start_.load_average_1m},
+      {"load_average_1m_end", machine_end_.load_average_1m},
+      {"cpu_busy_fraction",
+       ticks > 0 ? static_cast<double>(machine_end_.busy_ticks - machine_start_.busy_ticks) /
+                       static_cast<double>(ticks)
+                 : 0}};
   result["loader_cpu_s"] = cpu_seconds(own_usage_end_) - cpu_seconds(own_usage_start_);
   return result;
 }

@@ -39,4 +39,19 @@ std::optional<ProcSample> sample_process(pid_t pid) {
   return sample;
 }
 
+MachineSample sample_machine() {
+  MachineSample sample;
+  std::ifstream("/proc/loadavg") >> sample.load_average_1m;
+  std::ifstream stat("/proc/stat");
+  std::string cpu;
+  stat >> cpu;  // "cpu": the sum over all CPUs
+  unsigned long long value = 0;
+  // user nice system idle iowait irq softirq steal: idle and iowait are not busy.
+  for (int field = 0; field < 8 && stat >> value; ++field) {
+    sample.total_ticks += value;
+    if (field != 3 && field != 4) sample.busy_ticks += value;
+  }
+  return sample;
+}
+
 }  // namespace camstream::bench

@@ -15,6 +15,15 @@ struct ProcSample {
   int threads = 0;
 };
 
+// The whole machine: how busy it was, since the other users of a shared box skew timings.
+struct MachineSample {
+  double load_average_1m = 0;
+  unsigned long long busy_ticks = 0;  // all CPUs, /proc/stat
+  unsigned long long total_ticks = 0;
+};
+
+MachineSample sample_machine();
+
 // Reads /proc/PID/stat and /proc/PID/status; nothing when the process is gone.
 std::optional<ProcSample> sample_process(pid_t pid);
 
