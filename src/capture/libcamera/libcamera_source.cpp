@@ -135,6 +135,9 @@ void LibcameraSource::update_info(const NegotiatedStream& stream) {
 }
 
 void LibcameraSource::start(FrameCallback on_frame, ErrorCallback on_error) {
+  if (worker_.joinable() && worker_.get_id() == std::this_thread::get_id()) {
+    throw CaptureError("the libcamera source cannot be restarted from its own callback");
+  }
   stop();
   // A worker whose stop() came from its own callback finished after that callback returned.
   if (worker_.joinable()) worker_.join();
@@ -360,10 +363,16 @@ void LibcameraSource::process(libcamera::Request* request) {
     return requeue(request);
   }
   consecutive_errors_ = 0;
-  if (!camera_logic::should_deliver(metadata.timestamp, last_delivered_ns_, stream_.interval)) {
+  const auto monotonic_now =
+      static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                     std::chrono::steady_clock::now().time_since_epoch())
+                                     .count());
+  // A pipeline that leaves the timestamp at 0 would otherwise never pass the pacing check.
+  const std::uint64_t timestamp_ns = metadata.timestamp != 0 ? metadata.timestamp : monotonic_now;
+  if (!camera_logic::should_deliver(timestamp_ns, last_delivered_ns_, stream_.interval)) {
     return requeue(request);
   }
-  last_delivered_ns_ = metadata.timestamp;
+  last_delivered_ns_ = timestamp_ns;
 
   if (!frame_duration_checked_) {
     frame_duration_checked_ = true;
@@ -381,11 +390,8 @@ void LibcameraSource::process(libcamera::Request* request) {
   for (const auto& mapping : slot.mappings) mapping.begin_cpu_read();
   FrameView view = slot.view;
   view.sequence = metadata.sequence;
-  const auto monotonic_now = std::chrono::duration_cast<std::chrono::nanoseconds>(
-      std::chrono::steady_clock::now().time_since_epoch());
-  view.timestamp = camera_logic::to_wall_clock(metadata.timestamp,
-                                               static_cast<std::uint64_t>(monotonic_now.count()),
-                                               std::chrono::system_clock::now());
+  view.timestamp =
+      camera_logic::to_wall_clock(timestamp_ns, monotonic_now, std::chrono::system_clock::now());
   try {
     on_frame_(view);
   } catch (const std::exception& e) {
