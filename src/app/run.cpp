@@ -1,0 +1,152 @@
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <csignal>
+#include <cstdio>
+#include <iostream>
+
+#include "camstream/app.hpp"
+#include "camstream/capture.hpp"
+#include "camstream/http.hpp"
+#include "camstream/stream.hpp"
+
+namespace camstream {
+
+namespace asio = boost::asio;
+
+namespace {
+
+void set_up_logging(const Options& options) {
+  // stdout carries only the "listening on" line; the log goes to stderr (journald takes both).
+  auto logger = spdlog::stderr_color_mt("camstream");
+  spdlog::set_default_logger(logger);
+  spdlog::set_pattern("%Y-%m-%d %H:%M:%S.%e %^%l%$ %v");
+  spdlog::set_level(spdlog::level::from_str(options.log_level));
+  for (const auto& warning : options.warnings) spdlog::warn("{}", warning);
+}
+
+int print_cameras() {
+  if (!libcamera_built()) {
+    std::cerr << "camstream: " << libcamera_version_string()
+              << ": --list-cameras needs a build with libcamera\n";
+    return 1;
+  }
+  const auto cameras = list_cameras();
+  if (cameras.empty()) {
+    std::cout << "no cameras found\n";
+    return 0;
+  }
+  for (const auto& camera : cameras) {
+    std::cout << camera.index << ": " << camera.id << " (" << camera.model << ")\n";
+    for (const auto& mode : camera.modes) std::cout << "    " << mode << "\n";
+  }
+  return 0;
+}
+
+CaptureConfig capture_config(const Options& options) {
+  CaptureConfig config;
+  config.width = options.width;
+  config.height = options.height;
+  config.interval = options.interval;
+  config.rotation = options.rotation;
+  config.hflip = options.hflip;
+  config.vflip = options.vflip;
+  config.camera = options.camera;
+  return config;
+}
+
+std::unique_ptr<FrameSource> open_source(const Options& options) {
+  const CaptureConfig config = capture_config(options);
+  switch (options.source) {
+    case SourceKind::test:
+      return make_test_source(config);
+    case SourceKind::libcamera:
+      return make_libcamera_source(config);  // throws CaptureError naming the problem
+    case SourceKind::automatic:
+      break;
+  }
+  if (libcamera_built()) {
+    try {
+      if (!list_cameras().empty()) return make_libcamera_source(config);
+      spdlog::warn("no camera found: streaming the test pattern (--source auto)");
+    } catch (const CaptureError& error) {
+      spdlog::warn("camera unavailable ({}): streaming the test pattern (--source auto)",
+                   error.what());
+    }
+  } else {
+    spdlog::warn("{}: streaming the test pattern (--source auto)", libcamera_version_string());
+  }
+  return make_test_source(config);
+}
+
+std::string url_host(const asio::ip::address& address) {
+  return address.is_v6() ? fmt::format("[{}]", address.to_string()) : address.to_string();
+}
+
+}  // namespace
+
+int run(const Options& options) {
+  set_up_logging(options);
+  try {
+    if (options.list_cameras) return print_cameras();
+
+    auto source = open_source(options);
+    asio::io_context io;
+    FrameHub hub;
+    Metrics metrics;
+    CaptureService::Settings capture_settings;
+    capture_settings.quality = options.quality;
+    capture_settings.lifecycle.always_on = options.always_on;
+    capture_settings.lifecycle.idle_timeout = options.idle_timeout;
+    CaptureService capture(io.get_executor(), std::move(source), capture_settings, hub, metrics);
+
+    ServerSettings server_settings;
+    server_settings.bind = options.bind;
+    server_settings.port = static_cast<std::uint16_t>(options.port);
+    server_settings.max_clients = options.max_clients;
+    server_settings.allow_origin = options.allow_origin;
+    Server server(io, server_settings, capture, hub, metrics);
+    const auto endpoint = server.listen();
+    std::printf("listening on http://%s:%u/\n", url_host(endpoint.address()).c_str(),
+                static_cast<unsigned>(endpoint.port()));
+    std::fflush(stdout);
+    capture.begin();
+
+    asio::signal_set signals(io, SIGINT, SIGTERM);
+    asio::steady_timer deadline(io);
+    bool forced = false;
+    signals.async_wait([&](boost::system::error_code ec, int signal) {
+      if (ec) return;
+      spdlog::info("signal {}: closing viewers and releasing the camera", signal);
+      server.shutdown([&] { deadline.cancel(); });
+      capture.shutdown();
+      // Viewers get a second to take the close delimiter; this bounds the rest.
+      deadline.expires_after(std::chrono::milliseconds(1800));
+      deadline.async_wait([&](boost::system::error_code timer_ec) {
+        if (timer_ec) return;
+        forced = true;
+        io.stop();
+      });
+    });
+    std::signal(SIGPIPE, SIG_IGN);
+    io.run();
+    if (forced) {
+      spdlog::warn("connections still open at the shutdown deadline: exiting anyway");
+      spdlog::shutdown();
+      std::_Exit(0);
+    }
+    spdlog::info("stopped");
+    return 0;
+  } catch (const CaptureError& error) {
+    spdlog::error("{}", error.what());
+    return 1;
+  } catch (const std::system_error& error) {
+    spdlog::error("{}", error.what());
+    return 1;
+  }
+}
+
+}  // namespace camstream

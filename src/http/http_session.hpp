@@ -1,0 +1,54 @@
+// One HTTP connection: reads requests and answers them, or hands the socket on to a stream
+// viewer or a control WebSocket.
+#pragma once
+
+#include <boost/asio/steady_timer.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http/parser.hpp>
+#include <boost/beast/http/string_body.hpp>
+#include <memory>
+#include <optional>
+
+#include "context.hpp"
+#include "route.hpp"
+
+namespace camstream {
+
+class HttpSession : public Connection, public std::enable_shared_from_this<HttpSession> {
+ public:
+  static constexpr std::size_t kMaxHeaderBytes = 8 * 1024;
+  static constexpr std::size_t kMaxBodyBytes = 64 * 1024;
+
+  HttpSession(boost::asio::ip::tcp::socket socket, std::shared_ptr<Server::Context> context);
+  void run() { read(); }
+  void close_for_shutdown() override;
+
+ private:
+  using Request = boost::beast::http::request<boost::beast::http::string_body>;
+
+  void read();
+  void on_read(boost::beast::error_code ec);
+  void handle(Request request);
+  void start_stream(const Request& request, const Route& route);
+  void start_websocket(Request request);
+  void snapshot(const Request& request);
+  void send_snapshot(const FramePtr& frame, bool head_only, bool keep_alive);
+  void send_text(boost::beast::http::status status, std::string body, const Request* request,
+                 std::string_view content_type = "text/plain; charset=utf-8");
+  template <typename Response>
+  void send(std::shared_ptr<Response> response);
+  void close();
+
+  boost::beast::tcp_stream stream_;
+  boost::beast::flat_buffer buffer_;
+  std::optional<boost::beast::http::request_parser<boost::beast::http::string_body>> parser_;
+  std::shared_ptr<Server::Context> context_;
+  Registered registered_;
+  boost::asio::steady_timer snapshot_timer_;
+  DemandToken snapshot_demand_;
+  bool waiting_for_snapshot_ = false;
+  bool handed_on_ = false;
+};
+
+}  // namespace camstream

@@ -1,0 +1,167 @@
+#include "mjpeg_viewer.hpp"
+
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <spdlog/spdlog.h>
+
+#include <array>
+#include <boost/asio/write.hpp>
+
+namespace camstream {
+
+namespace asio = boost::asio;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+// Unsent bytes the kernel may hold for a viewer. Above it the socket reads as not writable,
+// so a slow viewer gets the newest frame next instead of a queue of old ones.
+constexpr int kNotSentLowWater = 32 * 1024;
+
+std::string describe(const asio::ip::tcp::socket& socket) {
+  boost::system::error_code ec;
+  const auto endpoint = socket.remote_endpoint(ec);
+  if (ec) return "?";
+  return endpoint.address().to_string() + ":" + std::to_string(endpoint.port());
+}
+}  // namespace
+
+MjpegViewer::MjpegViewer(asio::ip::tcp::socket socket, std::shared_ptr<Server::Context> context,
+                         const Route& route, std::string target)
+    : socket_(std::move(socket)),
+      context_(std::move(context)),
+      registered_(context_->connections, this),
+      advance_headers_(route.advance_headers),
+      target_(std::move(target)),
+      peer_(describe(socket_)),
+      connected_at_(Clock::now()),
+      last_progress_(connected_at_) {
+  if (route.fps) {
+    min_period_ = std::chrono::duration_cast<Clock::duration>(
+        std::chrono::duration<double>(1.0 / *route.fps));
+  }
+  boost::system::error_code ignored;
+  socket_.set_option(asio::ip::tcp::no_delay(true), ignored);
+  const int low_water = kNotSentLowWater;
+  ::setsockopt(socket_.native_handle(), IPPROTO_TCP, TCP_NOTSENT_LOWAT, &low_water,
+               sizeof low_water);
+}
+
+MjpegViewer::~MjpegViewer() {
+  const auto seconds = std::chrono::duration<double>(Clock::now() - connected_at_).count();
+  spdlog::info("viewer {} disconnected from {}: {} frames in {:.1f} s", peer_, target_,
+               frames_sent_, seconds);
+}
+
+void MjpegViewer::start() {
+  const std::size_t viewers = context_->broadcaster.add_viewer(shared_from_this());
+  spdlog::info("viewer {} connected to {} ({} viewers)", peer_, target_, viewers);
+  demand_ = context_->capture.hold_demand();
+  head_ = multipart::response_head(context_->settings.allow_origin);
+  head_ += multipart::body_start(advance_headers_);
+  write_in_flight_ = true;
+  asio::async_write(socket_, asio::buffer(head_),
+                    [self = shared_from_this()](boost::system::error_code ec, std::size_t) {
+                      self->write_in_flight_ = false;
+                      self->head_written_ = true;
+                      if (ec) return self->close();
+                      self->last_progress_ = Clock::now();
+                      if (self->closing_) return self->write_close_delimiter();
+                      // Start with the newest frame if capture is live, not a stale one.
+                      PartPtr first = std::exchange(self->pending_, nullptr);
+                      if (!first) {
+                        const auto state = self->context_->capture.status().state;
+                        if (state != CaptureState::idle && state != CaptureState::starting)
+                          first = self->context_->broadcaster.latest();
+                      }
+                      if (first) self->write_part(std::move(first));
+                    });
+}
+
+void MjpegViewer::offer(const PartPtr& part) {
+  if (closing_ || closed_) return;
+  if (min_period_ && !part->frame->placeholder) {
+    const auto now = Clock::now();
+    if (now < next_due_) {
+      context_->metrics.dropped_fps_cap.fetch_add(1, std::memory_order_relaxed);
+      return;
+    }
+    // Allow a little jitter so a 10 fps cap on a 10 fps source keeps every frame.
+    next_due_ = now + *min_period_ * 9 / 10;
+  }
+  if (write_in_flight_) {
+    if (pending_) context_->metrics.dropped_slow_viewer.fetch_add(1, std::memory_order_relaxed);
+    pending_ = part;
+    return;
+  }
+  write_part(part);
+}
+
+void MjpegViewer::write_part(PartPtr part) {
+  writing_ = std::move(part);
+  write_in_flight_ = true;
+  const auto jpeg = writing_->frame->jpeg();
+  const std::string_view trailer =
+      advance_headers_ ? multipart::kTrailerWithAdvanceHeaders : multipart::kTrailer;
+  // One gathered write straight from the shared frame: no copy per viewer.
+  const std::array<asio::const_buffer, 3> buffers{
+      asio::buffer(writing_->header.data(), advance_headers_ ? 0 : writing_->header_size),
+      asio::buffer(jpeg.data(), jpeg.size()), asio::buffer(trailer.data(), trailer.size())};
+  asio::async_write(socket_, buffers,
+                    [self = shared_from_this()](boost::system::error_code ec, std::size_t bytes) {
+                      self->on_written(ec, bytes);
+                    });
+}
+
+void MjpegViewer::on_written(boost::system::error_code ec, std::size_t bytes) {
+  write_in_flight_ = false;
+  writing_.reset();
+  if (ec) return close();
+  last_progress_ = Clock::now();
+  ++frames_sent_;
+  context_->metrics.frames_sent.fetch_add(1, std::memory_order_relaxed);
+  context_->metrics.bytes_sent.fetch_add(bytes, std::memory_order_relaxed);
+  if (closing_) return write_close_delimiter();
+  if (pending_) write_part(std::exchange(pending_, nullptr));
+}
+
+void MjpegViewer::close_for_shutdown() {
+  if (closing_ || closed_) return;
+  closing_ = true;
+  pending_.reset();
+  if (!write_in_flight_) write_close_delimiter();
+}
+
+void MjpegViewer::write_close_delimiter() {
+  const std::string_view delimiter =
+      advance_headers_ ? multipart::kCloseDelimiterInBody : multipart::kCloseDelimiter;
+  write_in_flight_ = true;
+  asio::async_write(socket_, asio::buffer(delimiter.data(), delimiter.size()),
+                    [self = shared_from_this()](boost::system::error_code, std::size_t) {
+                      self->write_in_flight_ = false;
+                      self->close();
+                    });
+}
+
+void MjpegViewer::check_stalled(Clock::time_point now) {
+  if (closed_ || !write_in_flight_) return;
+  const auto limit = closing_ ? std::chrono::seconds(1) : context_->settings.stall_timeout;
+  if (now - last_progress_ >= limit) {
+    spdlog::info("viewer {} read nothing for {} s: dropped", peer_,
+                 std::chrono::duration_cast<std::chrono::seconds>(now - last_progress_).count());
+    close();
+  }
+}
+
+void MjpegViewer::close() {
+  if (closed_) return;
+  closed_ = true;
+  const auto keep_alive_until_return = shared_from_this();  // the broadcaster may hold the last
+  pending_.reset();
+  demand_.reset();
+  context_->broadcaster.remove_viewer(this);
+  boost::system::error_code ignored;
+  socket_.shutdown(asio::ip::tcp::socket::shutdown_both, ignored);
+  socket_.close(ignored);
+}
+
+}  // namespace camstream

@@ -1,0 +1,53 @@
+// One stream viewer: writes the newest frame whenever its socket can take one.
+#pragma once
+
+#include <boost/asio/ip/tcp.hpp>
+#include <chrono>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "context.hpp"
+#include "route.hpp"
+
+namespace camstream {
+
+class MjpegViewer : public Connection, public std::enable_shared_from_this<MjpegViewer> {
+ public:
+  MjpegViewer(boost::asio::ip::tcp::socket socket, std::shared_ptr<Server::Context> context,
+              const Route& route, std::string target);
+  ~MjpegViewer() override;
+
+  void start();  // sends the response head, then frames
+  void offer(const PartPtr& part);
+  void close_for_shutdown() override;
+  void check_stalled(std::chrono::steady_clock::time_point now) override;
+
+ private:
+  void write_part(PartPtr part);
+  void on_written(boost::system::error_code ec, std::size_t bytes);
+  void write_close_delimiter();
+  void close();
+
+  boost::asio::ip::tcp::socket socket_;
+  std::shared_ptr<Server::Context> context_;
+  Registered registered_;
+  DemandToken demand_;
+  std::optional<std::chrono::steady_clock::duration> min_period_;  // ?fps=
+  bool advance_headers_;
+  std::string target_;
+  std::string peer_;
+  std::string head_;  // response head and body start, kept alive while written
+  PartPtr writing_;
+  PartPtr pending_;
+  bool head_written_ = false;
+  bool write_in_flight_ = false;
+  bool closing_ = false;
+  bool closed_ = false;
+  std::chrono::steady_clock::time_point connected_at_;
+  std::chrono::steady_clock::time_point last_progress_;
+  std::chrono::steady_clock::time_point next_due_{};
+  std::uint64_t frames_sent_ = 0;
+};
+
+}  // namespace camstream

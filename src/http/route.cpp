@@ -1,0 +1,67 @@
+#include "route.hpp"
+
+#include <charconv>
+
+namespace camstream {
+
+namespace {
+
+std::optional<std::string_view> query_value(std::string_view query, std::string_view key) {
+  while (!query.empty()) {
+    const auto amp = query.find('&');
+    const std::string_view pair = query.substr(0, amp);
+    const auto eq = pair.find('=');
+    if (pair.substr(0, eq) == key) {
+      return eq == std::string_view::npos ? std::string_view{} : pair.substr(eq + 1);
+    }
+    if (amp == std::string_view::npos) break;
+    query.remove_prefix(amp + 1);
+  }
+  return std::nullopt;
+}
+
+std::optional<double> positive_number(std::string_view text) {
+  double value = 0;
+  const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (error != std::errc{} || end != text.data() + text.size() || !(value > 0)) {
+    return std::nullopt;
+  }
+  return value;
+}
+
+}  // namespace
+
+Route parse_route(std::string_view target) {
+  const auto question = target.find('?');
+  const std::string_view path = target.substr(0, question);
+  const std::string_view query =
+      question == std::string_view::npos ? std::string_view{} : target.substr(question + 1);
+
+  Route route;
+  const auto action = query_value(query, "action");
+  if (action && path.ends_with("/")) {
+    if (*action == "stream") route.endpoint = Endpoint::stream;
+    if (*action == "snapshot") route.endpoint = Endpoint::snapshot;
+  } else if (path == "/") {
+    route.endpoint = Endpoint::page;
+  } else if (path == "/stream" || path == "/stream.mjpg") {
+    route.endpoint = Endpoint::stream;
+  } else if (path == "/snapshot" || path == "/snapshot.jpg") {
+    route.endpoint = Endpoint::snapshot;
+  } else if (path == "/api/status") {
+    route.endpoint = Endpoint::status;
+  } else if (path == "/metrics") {
+    route.endpoint = Endpoint::metrics;
+  } else if (path == "/healthz") {
+    route.endpoint = Endpoint::health;
+  } else if (path == "/ws") {
+    route.endpoint = Endpoint::websocket;
+  }
+  if (route.endpoint == Endpoint::stream) {
+    if (auto fps = query_value(query, "fps")) route.fps = positive_number(*fps);
+    route.advance_headers = query_value(query, "advance_headers") == std::string_view("1");
+  }
+  return route;
+}
+
+}  // namespace camstream

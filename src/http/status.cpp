@@ -1,0 +1,89 @@
+#include "status.hpp"
+
+#include <boost/json/serialize.hpp>
+#include <boost/json/string.hpp>
+#include <fmt/format.h>
+
+namespace camstream {
+
+std::string status_message(Server::Context& context) {
+  // Written by hand rather than through boost::json::value: Boost.JSON prints every double in
+  // exponent form ("5E1"), and people read this object too.
+  const CaptureStatus status = context.capture.status();
+  const auto quoted = [](std::string_view text) {
+    return boost::json::serialize(boost::json::string(text));
+  };
+  return fmt::format(
+      R"({{"type":"status","state":"{}","source":{},"camera":{},"width":{},"height":{},)"
+      R"("interval_ms":{},"fps":{:.1f},"clients":{},"controls":{},"frames":{},"error":{}}})",
+      to_string(status.state), quoted(status.source.name),
+      status.source.camera_id ? quoted(*status.source.camera_id) : "null", status.source.width,
+      status.source.height, status.source.interval.count() / 1000.0, status.fps,
+      context.broadcaster.viewers(), context.controls.size(), status.frames,
+      status.error.empty() ? "null" : quoted(status.error));
+}
+
+namespace {
+void counter(std::string& out, std::string_view name, std::string_view help, std::uint64_t value) {
+  out += fmt::format("# HELP {0} {1}\n# TYPE {0} counter\n{0} {2}\n", name, help, value);
+}
+void gauge(std::string& out, std::string_view name, std::string_view help, std::size_t value) {
+  out += fmt::format("# HELP {0} {1}\n# TYPE {0} gauge\n{0} {2}\n", name, help, value);
+}
+std::uint64_t load(const std::atomic<std::uint64_t>& value) {
+  return value.load(std::memory_order_relaxed);
+}
+}  // namespace
+
+std::string metrics_text(Server::Context& context) {
+  const Metrics& m = context.metrics;
+  std::string out;
+  counter(out, "camstream_frames_captured_total", "Frames delivered by the source.",
+          load(m.frames_captured));
+  counter(out, "camstream_frames_encoded_total", "Frames encoded to JPEG (once per frame).",
+          load(m.frames_encoded));
+  counter(out, "camstream_frames_sent_total", "Frames written to stream viewers.",
+          load(m.frames_sent));
+  out +=
+      "# HELP camstream_frames_dropped_total Frames not sent to a viewer or not encoded, by "
+      "reason.\n# TYPE camstream_frames_dropped_total counter\n";
+  for (const auto& [reason, value] : {std::pair{"slow_viewer", &m.dropped_slow_viewer},
+                                      std::pair{"fps_cap", &m.dropped_fps_cap},
+                                      std::pair{"encode_error", &m.dropped_encode_error}}) {
+    out += fmt::format("camstream_frames_dropped_total{{reason=\"{}\"}} {}\n", reason,
+                       load(*value));
+  }
+  counter(out, "camstream_bytes_sent_total", "Bytes written to stream viewers.",
+          load(m.bytes_sent));
+  gauge(out, "camstream_clients", "Stream viewers connected.",
+        context.broadcaster.viewers());
+  gauge(out, "camstream_control_clients", "Control WebSocket clients connected.",
+        context.controls.size());
+
+  out +=
+      "# HELP camstream_encode_seconds Time to encode one frame.\n"
+      "# TYPE camstream_encode_seconds histogram\n";
+  std::uint64_t cumulative = 0;
+  for (std::size_t i = 0; i < Metrics::kEncodeBuckets.size(); ++i) {
+    cumulative += load(m.encode_buckets[i]);
+    out += fmt::format("camstream_encode_seconds_bucket{{le=\"{}\"}} {}\n",
+                       Metrics::kEncodeBuckets[i], cumulative);
+  }
+  cumulative += load(m.encode_buckets.back());
+  out += fmt::format("camstream_encode_seconds_bucket{{le=\"+Inf\"}} {}\n", cumulative);
+  out += fmt::format("camstream_encode_seconds_sum {:.6f}\n", load(m.encode_nanoseconds) / 1e9);
+  out += fmt::format("camstream_encode_seconds_count {}\n", cumulative);
+
+  const CaptureState current = context.capture.status().state;
+  out +=
+      "# HELP camstream_capture_state Capture lifecycle state (1 for the current one).\n"
+      "# TYPE camstream_capture_state gauge\n";
+  for (auto state : {CaptureState::idle, CaptureState::starting, CaptureState::streaming,
+                     CaptureState::stopped, CaptureState::error}) {
+    out += fmt::format("camstream_capture_state{{state=\"{}\"}} {}\n", to_string(state),
+                       state == current ? 1 : 0);
+  }
+  return out;
+}
+
+}  // namespace camstream

@@ -1,0 +1,13 @@
+// The status object (SPEC section 4) and the Prometheus metrics text.
+#pragma once
+
+#include <string>
+
+#include "context.hpp"
+
+namespace camstream {
+
+std::string status_message(Server::Context& context);  // serialized, "type":"status"
+std::string metrics_text(Server::Context& context);
+
+}  // namespace camstream

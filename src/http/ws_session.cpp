@@ -1,0 +1,149 @@
+#include "ws_session.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <boost/beast/core/buffers_to_string.hpp>
+#include <boost/json.hpp>
+
+#include "status.hpp"
+
+namespace camstream {
+
+namespace beast = boost::beast;
+namespace websocket = beast::websocket;
+namespace json = boost::json;
+
+WsSession::WsSession(beast::tcp_stream stream, std::shared_ptr<Server::Context> context)
+    : ws_(std::move(stream)), context_(std::move(context)), registered_(context_->connections, this) {
+  boost::system::error_code ec;
+  const auto endpoint = beast::get_lowest_layer(ws_).socket().remote_endpoint(ec);
+  peer_ = ec ? "?" : endpoint.address().to_string() + ":" + std::to_string(endpoint.port());
+}
+
+WsSession::~WsSession() {
+  if (open_) context_->controls.remove(this);
+}
+
+void WsSession::run(beast::http::request<beast::http::string_body> request) {
+  beast::get_lowest_layer(ws_).expires_never();
+  ws_.set_option(websocket::stream_base::timeout::suggested(beast::role_type::server));
+  // Larger messages than this close the connection; up to it they get an error message.
+  ws_.read_message_max(64 * 1024);
+  ws_.set_option(websocket::stream_base::decorator(
+      [](websocket::response_type& response) { response.set("Server", "camstream"); }));
+  ws_.async_accept(request, [self = shared_from_this()](beast::error_code ec) {
+    if (ec) return;
+    if (self->context_->shutting_down) return self->close_for_shutdown();
+    self->open_ = true;
+    self->context_->controls.add(self.get());
+    spdlog::info("control client {} connected ({} control clients)", self->peer_,
+                 self->context_->controls.size());
+    // The new client sees its own count in the status everyone gets.
+    self->context_->controls.broadcast(status_message(*self->context_));
+    self->read();
+  });
+}
+
+void WsSession::read() {
+  ws_.async_read(buffer_, [self = shared_from_this()](beast::error_code ec, std::size_t) {
+    if (ec) return self->drop();
+    const std::string text = beast::buffers_to_string(self->buffer_.data());
+    self->buffer_.consume(self->buffer_.size());
+    if (!self->ws_.got_text()) {
+      self->send_error("binary messages are not supported; send JSON text");
+    } else if (text.size() > kMaxMessage) {
+      self->send_error("message too large: " + std::to_string(text.size()) +
+                       " bytes, the limit is " + std::to_string(kMaxMessage));
+    } else {
+      self->handle(text);
+    }
+    self->read();
+  });
+}
+
+void WsSession::handle(std::string_view text) {
+  boost::system::error_code ec;
+  const json::value message = json::parse(text, ec);
+  if (ec) return send_error("invalid JSON: " + ec.message());
+  const json::object* object = message.if_object();
+  if (!object) return send_error("expected a JSON object like {\"type\":\"status\"}");
+  const json::value* type_value = object->if_contains("type");
+  if (!type_value || !type_value->is_string()) {
+    return send_error("missing \"type\": expected \"start\", \"stop\" or \"status\"");
+  }
+  const std::string_view type = type_value->get_string();
+  if (type == "start") {
+    if (!start_demand_) start_demand_ = context_->capture.hold_demand();
+    context_->capture.command_start();
+  } else if (type == "stop") {
+    if (!context_->capture.command_stop()) {
+      return send_error("stop refused: capture is always on (--always-on)");
+    }
+    context_->controls.release_starts();
+  } else if (type == "status") {
+    send(std::make_shared<const std::string>(status_message(*context_)));
+  } else {
+    send_error("unknown type \"" + std::string(type) +
+               "\": expected \"start\", \"stop\" or \"status\"");
+  }
+}
+
+void WsSession::send_error(std::string_view message) {
+  json::object error;
+  error["type"] = "error";
+  error["message"] = message;
+  send(std::make_shared<const std::string>(json::serialize(error)));
+}
+
+void WsSession::send(std::shared_ptr<const std::string> text) {
+  if (!open_ || closing_) return;
+  if (queue_.size() >= kMaxQueued) {
+    spdlog::warn("control client {} reads nothing: dropped", peer_);
+    return drop();
+  }
+  queue_.push_back(std::move(text));
+  if (!writing_) write_next();
+}
+
+void WsSession::write_next() {
+  if (queue_.empty()) {
+    if (closing_) {
+      ws_.async_close(websocket::close_code::going_away,
+                      [self = shared_from_this()](beast::error_code) { self->drop(); });
+    }
+    return;
+  }
+  writing_ = true;
+  ws_.text(true);
+  ws_.async_write(boost::asio::buffer(*queue_.front()),
+                  [self = shared_from_this()](beast::error_code ec, std::size_t) {
+                    self->writing_ = false;
+                    self->queue_.pop_front();
+                    if (ec) return self->drop();
+                    self->write_next();
+                  });
+}
+
+void WsSession::close_for_shutdown() {
+  if (closing_) return;
+  closing_ = true;
+  start_demand_.reset();
+  if (!open_) return drop();
+  // The message being written stays at the front until its write completes.
+  queue_.erase(writing_ ? queue_.begin() + 1 : queue_.begin(), queue_.end());
+  if (!writing_) write_next();
+}
+
+void WsSession::drop() {
+  start_demand_.reset();
+  if (open_) {
+    open_ = false;
+    context_->controls.remove(this);
+    spdlog::info("control client {} disconnected", peer_);
+    if (!context_->shutting_down) context_->controls.broadcast(status_message(*context_));
+  }
+  boost::system::error_code ignored;
+  beast::get_lowest_layer(ws_).socket().close(ignored);
+}
+
+}  // namespace camstream

@@ -1,0 +1,49 @@
+// One control WebSocket client (SPEC section 4).
+#pragma once
+
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http/message.hpp>
+#include <boost/beast/http/string_body.hpp>
+#include <boost/beast/websocket/stream.hpp>
+#include <deque>
+#include <memory>
+#include <string>
+
+#include "context.hpp"
+
+namespace camstream {
+
+class WsSession : public Connection, public std::enable_shared_from_this<WsSession> {
+ public:
+  static constexpr std::size_t kMaxMessage = 4096;
+  static constexpr std::size_t kMaxQueued = 32;  // a client that reads nothing is dropped
+
+  WsSession(boost::beast::tcp_stream stream, std::shared_ptr<Server::Context> context);
+  ~WsSession() override;
+
+  void run(boost::beast::http::request<boost::beast::http::string_body> request);
+  void send(std::shared_ptr<const std::string> text);
+  void release_start() { start_demand_.reset(); }
+  void close_for_shutdown() override;
+
+ private:
+  void read();
+  void handle(std::string_view text);
+  void send_error(std::string_view message);
+  void write_next();
+  void drop();
+
+  boost::beast::websocket::stream<boost::beast::tcp_stream> ws_;
+  std::shared_ptr<Server::Context> context_;
+  Registered registered_;
+  boost::beast::flat_buffer buffer_;
+  std::deque<std::shared_ptr<const std::string>> queue_;
+  DemandToken start_demand_;
+  std::string peer_;
+  bool open_ = false;
+  bool writing_ = false;
+  bool closing_ = false;
+};
+
+}  // namespace camstream
