@@ -1,0 +1,98 @@
+#include <gtest/gtest.h>
+
+#include "http/multipart.hpp"
+#include "http/route.hpp"
+
+namespace camstream {
+namespace {
+
+using namespace std::chrono;
+
+TEST(Multipart, ResponseHeadIsExactlyTheSpec) {
+  EXPECT_EQ(multipart::response_head(""),
+            "HTTP/1.1 200 OK\r\n"
+            "Content-Type: multipart/x-mixed-replace; boundary=camstreamframe\r\n"
+            "Cache-Control: no-store, no-cache, must-revalidate, max-age=0\r\n"
+            "Pragma: no-cache\r\n"
+            "Expires: Mon, 3 Jan 2000 12:34:56 GMT\r\n"
+            "X-Accel-Buffering: no\r\n"
+            "Connection: close\r\n\r\n");
+}
+
+TEST(Multipart, ResponseHeadCarriesAllowOrigin) {
+  const std::string head = multipart::response_head("https://dash.example");
+  EXPECT_NE(head.find("\r\nAccess-Control-Allow-Origin: https://dash.example\r\n"),
+            std::string::npos);
+}
+
+TEST(Multipart, BodyStartsWithTheDelimiter) {
+  EXPECT_EQ(multipart::body_start(false), "--camstreamframe\r\n");
+  EXPECT_EQ(multipart::body_start(true), "--camstreamframe\r\nContent-Type: image/jpeg\r\n\r\n");
+}
+
+TEST(Multipart, PartHeaderBytes) {
+  multipart::PartHeader header;
+  const system_clock::time_point timestamp{seconds(1700000000) + microseconds(42)};
+  const std::size_t size = multipart::format_part_header(header, 12345, timestamp);
+  EXPECT_EQ(std::string(header.data(), size),
+            "Content-Type: image/jpeg\r\n"
+            "Content-Length: 12345\r\n"
+            "X-Timestamp: 1700000000.000042\r\n"
+            "\r\n");
+}
+
+TEST(Multipart, PartHeaderLinesStayShort) {
+  multipart::PartHeader header;
+  const std::size_t size = multipart::format_part_header(
+      header, std::numeric_limits<std::size_t>::max(), system_clock::now());
+  EXPECT_LT(size, multipart::kMaxPartHeader);
+  EXPECT_EQ(std::string(header.data(), size).substr(size - 4), "\r\n\r\n");
+}
+
+TEST(Multipart, TrailerEndsThePartAndOpensTheNext) {
+  EXPECT_EQ(multipart::kTrailer, "\r\n--camstreamframe\r\n");
+  EXPECT_EQ(multipart::kCloseDelimiter, "--camstreamframe--\r\n");
+  EXPECT_EQ(multipart::kTrailerWithAdvanceHeaders,
+            std::string(multipart::kTrailer) + std::string(multipart::kAdvanceHeaders));
+}
+
+TEST(Route, Endpoints) {
+  EXPECT_EQ(parse_route("/").endpoint, Endpoint::page);
+  EXPECT_EQ(parse_route("/stream").endpoint, Endpoint::stream);
+  EXPECT_EQ(parse_route("/stream.mjpg").endpoint, Endpoint::stream);
+  EXPECT_EQ(parse_route("/snapshot").endpoint, Endpoint::snapshot);
+  EXPECT_EQ(parse_route("/snapshot.jpg").endpoint, Endpoint::snapshot);
+  EXPECT_EQ(parse_route("/api/status").endpoint, Endpoint::status);
+  EXPECT_EQ(parse_route("/metrics").endpoint, Endpoint::metrics);
+  EXPECT_EQ(parse_route("/healthz").endpoint, Endpoint::health);
+  EXPECT_EQ(parse_route("/ws").endpoint, Endpoint::websocket);
+  EXPECT_EQ(parse_route("/nope").endpoint, Endpoint::not_found);
+  EXPECT_EQ(parse_route("/stream/x").endpoint, Endpoint::not_found);
+}
+
+TEST(Route, MjpgStreamerActionsUnderAnyPrefix) {
+  EXPECT_EQ(parse_route("/?action=stream").endpoint, Endpoint::stream);
+  EXPECT_EQ(parse_route("/?action=snapshot").endpoint, Endpoint::snapshot);
+  EXPECT_EQ(parse_route("/webcam/?action=stream").endpoint, Endpoint::stream);
+  EXPECT_EQ(parse_route("/webcam2/?action=snapshot&t=1").endpoint, Endpoint::snapshot);
+  EXPECT_EQ(parse_route("/?foo=1&action=stream").endpoint, Endpoint::stream);
+  EXPECT_EQ(parse_route("/?action=dance").endpoint, Endpoint::not_found);
+}
+
+TEST(Route, StreamOptionsAndUnknownParameters) {
+  const Route plain = parse_route("/stream?timestamp=123&type=.mjpg");
+  EXPECT_EQ(plain.endpoint, Endpoint::stream);
+  EXPECT_FALSE(plain.fps);
+  EXPECT_FALSE(plain.advance_headers);
+  const Route capped = parse_route("/stream?fps=2.5&advance_headers=1");
+  ASSERT_TRUE(capped.fps);
+  EXPECT_DOUBLE_EQ(*capped.fps, 2.5);
+  EXPECT_TRUE(capped.advance_headers);
+  EXPECT_FALSE(parse_route("/stream?fps=0").fps);
+  EXPECT_FALSE(parse_route("/stream?fps=-3").fps);
+  EXPECT_FALSE(parse_route("/stream?fps=abc").fps);
+  EXPECT_FALSE(parse_route("/stream?advance_headers=0").advance_headers);
+}
+
+}  // namespace
+}  // namespace camstream
