@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# The whole test suite: release build and tests, the same tests under AddressSanitizer and
+# UndefinedBehaviorSanitizer, and the libcamera version matrix. Run from anywhere.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+"$(dirname "$0")/install-deps.sh"
+cmake --workflow --preset release
+cmake --workflow --preset debug
+bash .ci/libcamera-matrix.sh
