@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <cstdio>
 #include <cstring>
 #include <vector>
 
@@ -181,7 +182,9 @@ std::size_t MultipartChecker::feed_literal(std::span<const std::uint8_t> bytes,
       std::string got;
       for (std::size_t i = used; i < bytes.size() && i < used + 24; ++i) {
         const char c = static_cast<char>(bytes[i]);
-        got += (c >= 32 && c < 127) ? std::string(1, c) : "\\x" + std::to_string(bytes[i]);
+        char escaped[8];
+        std::snprintf(escaped, sizeof escaped, "\\x%02x", bytes[i]);
+        got += (c >= 32 && c < 127) ? std::string(1, c) : std::string(escaped);
       }
       fail(on_mismatch, "at byte " + std::to_string(literal_matched_) + " got \"" + got + "\"");
       return used;
