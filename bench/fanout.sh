@@ -57,6 +57,7 @@ trap 'exit 130' INT TERM
 # start_server KIND LOG [WIDTH HEIGHT]: sets server_pid and port.
 start_server() {
   local kind=$1 log=$2 width=${3:-640} height=${4:-480}
+  : >"$log"
   if [[ $kind == camstream ]]; then
     "$camstream" --source test --width "$width" --height "$height" --fps 30 --always-on \
       --bind 127.0.0.1 --port 0 --max-clients 2000 --log-level warn >"$log" 2>&1 &
@@ -67,7 +68,7 @@ start_server() {
   server_pid=$!
   port=
   for _ in $(seq 1 100); do
-    port=$(sed -n 's|^listening on http://[^ ]*:\([0-9][0-9]*\)/$|\1|p' "$log" | head -1)
+    port=$(sed -n 's|^listening on http://[^ ]*:\([0-9][0-9]*\)/$|\1|p' "$log" | head -1) || true
     [[ -n $port ]] && break
     kill -0 "$server_pid" 2>/dev/null || break
     sleep 0.1
