@@ -27,6 +27,14 @@ std::vector<PlaneShape> plane_shapes(PixelFormat format, int stride, int height)
 
 }  // namespace
 
+std::uint32_t format_to_request(std::span<const std::uint32_t> offered_fourccs) {
+  const auto offered = [&](std::uint32_t code) {
+    return std::find(offered_fourccs.begin(), offered_fourccs.end(), code) != offered_fourccs.end();
+  };
+  if (!offered(kFourccYuv420) && offered(kFourccNv12)) return kFourccNv12;
+  return kFourccYuv420;
+}
+
 PixelFormat frame_format_for(std::uint32_t validated_fourcc, std::string_view format_name) {
   if (validated_fourcc == kFourccYuv420) return PixelFormat::I420;
   if (validated_fourcc == kFourccNv12) return PixelFormat::NV12;

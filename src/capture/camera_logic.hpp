@@ -29,6 +29,10 @@ constexpr std::uint32_t fourcc(char a, char b, char c, char d) {
 constexpr std::uint32_t kFourccYuv420 = fourcc('Y', 'U', '1', '2');  // formats::YUV420 (I420)
 constexpr std::uint32_t kFourccNv12 = fourcc('N', 'V', '1', '2');    // formats::NV12
 
+// The format to ask for among those the video-role configuration offers: YUV420, else NV12 (some
+// UVC cameras, the virtual pipeline), else YUV420 anyway and validate() names what it gives.
+std::uint32_t format_to_request(std::span<const std::uint32_t> offered_fourccs);
+
 // The frame format for what validate() left in the stream configuration. Throws CaptureError
 // naming the format (format_name is libcamera's toString()) when the encoder cannot take it.
 PixelFormat frame_format_for(std::uint32_t validated_fourcc, std::string_view format_name);

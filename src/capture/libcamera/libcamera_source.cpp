@@ -43,18 +43,24 @@ NegotiatedStream negotiate_stream(libcamera::Camera& camera, const CaptureConfig
     throw CaptureError("camera " + camera.id() + " offers no video configuration");
   }
   libcamera::StreamConfiguration& stream = out.config->at(0);
-  stream.pixelFormat = libcamera::formats::YUV420;
+  std::vector<std::uint32_t> offered;
+  for (const auto& format : stream.formats().pixelformats()) offered.push_back(format.fourcc());
+  stream.pixelFormat = camera_logic::format_to_request(offered) == camera_logic::kFourccNv12
+                           ? libcamera::formats::NV12
+                           : libcamera::formats::YUV420;
   stream.size =
       libcamera::Size(static_cast<unsigned>(config.width), static_cast<unsigned>(config.height));
   stream.bufferCount = 4;
   // Full-range BT.601 is what JFIF decoders assume.
   stream.colorSpace = libcamera::ColorSpace::Sycc;
+  const std::string requested_format = stream.pixelFormat.toString();
   lc::request_flips(*out.config, requested_flips);
 
   const auto status = out.config->validate();
   if (status == libcamera::CameraConfiguration::Invalid) {
     throw CaptureError("camera " + camera.id() + " rejects " + std::to_string(config.width) + "x" +
-                       std::to_string(config.height) + " YUV420 (see --list-cameras)");
+                       std::to_string(config.height) + " " + stream.pixelFormat.toString() +
+                       " (see --list-cameras)");
   }
   out.format =
       camera_logic::frame_format_for(stream.pixelFormat.fourcc(), stream.pixelFormat.toString());
@@ -76,8 +82,8 @@ NegotiatedStream negotiate_stream(libcamera::Camera& camera, const CaptureConfig
 
   if (log_changes) {
     if (status == libcamera::CameraConfiguration::Adjusted) {
-      spdlog::warn("camera {} adjusted the request {}x{} YUV420 to {}", camera.id(), config.width,
-                   config.height, stream.toString());
+      spdlog::warn("camera {} adjusted the request {}x{} {} to {}", camera.id(), config.width,
+                   config.height, requested_format, stream.toString());
     }
     if (!(stream.colorSpace && *stream.colorSpace == libcamera::ColorSpace::Sycc)) {
       spdlog::warn("camera {} gives colour space {} instead of sYCC (colours may look flat)",

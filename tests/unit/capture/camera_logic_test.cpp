@@ -19,6 +19,17 @@ TEST(CameraFormat, AcceptsYuv420AndNv12) {
   EXPECT_EQ(frame_format_for(kFourccNv12, "NV12"), PixelFormat::NV12);
 }
 
+TEST(CameraFormat, RequestsYuv420ElseNv12) {
+  const std::uint32_t yuyv = fourcc('Y', 'U', 'Y', 'V'), mjpg = fourcc('M', 'J', 'P', 'G');
+  const std::array<std::uint32_t, 3> pi{kFourccNv12, kFourccYuv420, yuyv};
+  EXPECT_EQ(format_to_request(pi), kFourccYuv420);
+  const std::array<std::uint32_t, 3> uvc_nv12{mjpg, yuyv, kFourccNv12};
+  EXPECT_EQ(format_to_request(uvc_nv12), kFourccNv12);
+  const std::array<std::uint32_t, 2> uvc_yuyv{mjpg, yuyv};
+  EXPECT_EQ(format_to_request(uvc_yuyv), kFourccYuv420);  // validate() then names YUYV
+  EXPECT_EQ(format_to_request({}), kFourccYuv420);
+}
+
 TEST(CameraFormat, RejectsOtherFormatsByName) {
   try {
     frame_format_for(fourcc('Y', 'U', 'Y', 'V'), "YUYV");
