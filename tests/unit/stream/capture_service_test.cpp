@@ -1,0 +1,165 @@
+// CaptureService with a scripted source: the real encoder, hub and lifecycle on a real
+// io_context; the source is a stand-in only because these machines have no camera to fail.
+#include <gtest/gtest.h>
+
+#include <boost/asio/io_context.hpp>
+#include <thread>
+
+#include "camstream/draw.hpp"
+#include "camstream/stream.hpp"
+
+namespace camstream {
+namespace {
+
+using namespace std::chrono_literals;
+
+class ScriptedSource : public FrameSource {
+ public:
+  ~ScriptedSource() override { stop(); }
+  void start(FrameCallback on_frame, ErrorCallback on_error) override {
+    ++starts;
+    if (fail_starts > 0) {
+      --fail_starts;
+      throw CaptureError("camera busy");
+    }
+    on_error_ = std::move(on_error);
+    running_ = true;
+    worker_ = std::jthread([this, on_frame = std::move(on_frame)](std::stop_token stop) {
+      OwnedYuvImage picture(64, 48);
+      fill(picture.image(), 100, 128, 128);
+      while (!stop.stop_requested()) {
+        on_frame(picture.view());
+        std::this_thread::sleep_for(5ms);
+      }
+    });
+  }
+  void stop() override {
+    worker_ = {};
+    running_ = false;
+  }
+  SourceInfo info() const override { return {"scripted", std::nullopt, 64, 48, 5ms}; }
+  void fail(const std::string& reason) { on_error_(reason); }
+
+  int starts = 0;
+  int fail_starts = 0;
+  std::atomic<bool> running_{false};
+
+ private:
+  ErrorCallback on_error_;
+  std::jthread worker_;
+};
+
+class CaptureServiceTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto scripted = std::make_unique<ScriptedSource>();
+    source = scripted.get();
+    CaptureService::Settings settings;
+    settings.lifecycle.idle_timeout = 0s;
+    settings.lifecycle.first_retry = 50ms;
+    service.emplace(io.get_executor(), std::move(scripted), settings, hub, metrics);
+    hub.add_listener([this](const FramePtr& frame) {
+      if (frame->placeholder) ++placeholders;
+    });
+    service->begin();
+  }
+  void TearDown() override {
+    service->shutdown();
+    service.reset();
+  }
+  // Runs the io_context until the condition holds (or fails after 3 s).
+  template <typename Condition>
+  bool run_until(Condition condition) {
+    const auto deadline = std::chrono::steady_clock::now() + 3s;
+    while (!condition()) {
+      if (std::chrono::steady_clock::now() > deadline) return false;
+      io.restart();
+      io.run_for(10ms);
+    }
+    return true;
+  }
+  CaptureState state() { return service->status().state; }
+
+  boost::asio::io_context io;
+  FrameHub hub;
+  Metrics metrics;
+  ScriptedSource* source = nullptr;
+  std::optional<CaptureService> service;
+  std::atomic<int> placeholders{0};
+};
+
+TEST_F(CaptureServiceTest, DemandStartsTheSourceAndItsEndReleasesIt) {
+  EXPECT_EQ(state(), CaptureState::idle);
+  EXPECT_FALSE(source->running_);
+  DemandToken demand = service->hold_demand();
+  ASSERT_TRUE(run_until([&] { return state() == CaptureState::streaming; }));
+  EXPECT_TRUE(source->running_);
+  ASSERT_TRUE(run_until([&] { return metrics.frames_encoded.load() >= 5; }));
+  ASSERT_NE(hub.latest(), nullptr);
+  EXPECT_EQ(hub.latest()->width, 64);
+  EXPECT_FALSE(hub.latest()->placeholder);
+  demand.reset();
+  EXPECT_EQ(state(), CaptureState::idle);  // idle timeout 0
+  EXPECT_FALSE(source->running_);
+}
+
+TEST_F(CaptureServiceTest, EveryCapturedFrameIsEncodedOnce) {
+  DemandToken demand = service->hold_demand();
+  ASSERT_TRUE(run_until([&] { return metrics.frames_captured.load() >= 10; }));
+  demand.reset();
+  EXPECT_EQ(metrics.frames_encoded.load(), metrics.frames_captured.load());
+}
+
+TEST_F(CaptureServiceTest, StopPublishesThePlaceholderAndStartResumes) {
+  DemandToken demand = service->hold_demand();
+  ASSERT_TRUE(run_until([&] { return state() == CaptureState::streaming; }));
+  ASSERT_TRUE(service->command_stop());
+  EXPECT_EQ(state(), CaptureState::stopped);
+  EXPECT_FALSE(source->running_);
+  ASSERT_NE(hub.latest(), nullptr);
+  EXPECT_TRUE(hub.latest()->placeholder);
+  EXPECT_EQ(hub.latest()->width, 64);
+  EXPECT_GT(hub.latest()->jpeg().size(), 100u);
+  // Once a second while stopped: a fresh copy.
+  const int before = placeholders;
+  ASSERT_TRUE(run_until([&] { return placeholders > before; }));
+  service->command_start();
+  ASSERT_TRUE(run_until([&] { return state() == CaptureState::streaming; }));
+  ASSERT_TRUE(run_until([&] { return !hub.latest()->placeholder; }));
+}
+
+TEST_F(CaptureServiceTest, AFailingStartRetriesWithBackOff) {
+  source->fail_starts = 2;
+  DemandToken demand = service->hold_demand();
+  EXPECT_EQ(state(), CaptureState::error);
+  EXPECT_EQ(service->status().error, "camera busy");
+  ASSERT_NE(hub.latest(), nullptr);
+  EXPECT_TRUE(hub.latest()->placeholder);  // NO SIGNAL
+  ASSERT_TRUE(run_until([&] { return state() == CaptureState::streaming; }));
+  EXPECT_EQ(source->starts, 3);
+  EXPECT_TRUE(service->status().error.empty());
+}
+
+TEST_F(CaptureServiceTest, ASourceFailingWhileStreamingRecovers) {
+  DemandToken demand = service->hold_demand();
+  ASSERT_TRUE(run_until([&] { return state() == CaptureState::streaming; }));
+  source->fail("camera unplugged");
+  ASSERT_TRUE(run_until([&] { return state() == CaptureState::error; }));
+  EXPECT_EQ(service->status().error, "camera unplugged");
+  EXPECT_FALSE(source->running_);
+  ASSERT_TRUE(run_until([&] { return hub.latest() && hub.latest()->placeholder; }));
+  ASSERT_TRUE(run_until([&] { return state() == CaptureState::streaming; }));
+  EXPECT_EQ(source->starts, 2);
+  ASSERT_TRUE(run_until([&] { return !hub.latest()->placeholder; }));
+}
+
+TEST_F(CaptureServiceTest, StatusListenersHearEveryChange) {
+  int heard = 0;
+  service->on_status([&] { ++heard; });
+  DemandToken demand = service->hold_demand();
+  ASSERT_TRUE(run_until([&] { return state() == CaptureState::streaming; }));
+  EXPECT_GE(heard, 2);  // starting, streaming
+}
+
+}  // namespace
+}  // namespace camstream
