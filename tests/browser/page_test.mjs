@@ -125,7 +125,7 @@ function installPageHelpers() {
     return `${canvas.width}x${canvas.height}:${hash >>> 0}`;
   };
   // Resolves with the milliseconds from the next click on Start to the first picture that differs
-  // from the one shown when this was called; polls every 10 ms.
+  // from the one shown when this was called, and that picture as a PNG data URL; polls every 10 ms.
   window.__timeStartToFirstFrame = (limitMs) => new Promise((resolve, reject) => {
     const before = window.__pixelHash();
     let clickedAt = 0;
@@ -133,7 +133,9 @@ function installPageHelpers() {
                                                       { capture: true, once: true });
     const deadline = performance.now() + limitMs;
     const poll = () => {
-      if (clickedAt && window.__pixelHash() !== before) return resolve(performance.now() - clickedAt);
+      if (clickedAt && window.__pixelHash() !== before) {
+        return resolve({ ms: performance.now() - clickedAt, picture: canvas.toDataURL('image/png') });
+      }
       if (performance.now() > deadline) return reject(new Error(`no new picture within ${limitMs} ms`));
       setTimeout(poll, 10);
     };
@@ -210,7 +212,7 @@ async function run(state) {
   state.context = await chromium.launchPersistentContext(state.userDataDir, {
     executablePath: chromiumBin,
     headless: true,
-    viewport: { width: 1000, height: 640 },
+    viewport: { width: 1000, height: 590 },
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
            '--disable-background-networking', '--disable-component-update', '--disable-sync',
            '--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1'],
@@ -244,7 +246,7 @@ async function run(state) {
   await page.screenshot({ path: phoneScreenshot, fullPage: true });
   check(await page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth),
         'no sideways scrolling on a 390 px wide phone screen');
-  await page.setViewportSize({ width: 1000, height: 640 });
+  await page.setViewportSize({ width: 1000, height: 590 });
   console.log(`screenshots: ${screenshot} ${phoneScreenshot}`);
 
   // Stop: the state says so and the picture becomes the static STOPPED placeholder.
@@ -252,11 +254,15 @@ async function run(state) {
   await waitForState(page, 'stopped', 5_000);
   await waitForStillPicture(page, 1_500, 8_000);
   console.log('ok - picture stands still while stopped');
+  await page.screenshot({ path: path.join(artifactDir, 'page-stopped.png') });
 
   // Start: time from the click to the first new picture painted.
   const timing = page.evaluate(() => window.__timeStartToFirstFrame(10_000));
   await page.getByRole('button', { name: 'Start camera' }).click();
-  const startToFirstFrameMs = await timing;
+  const { ms: startToFirstFrameMs, picture } = await timing;
+  const firstFrame = path.join(artifactDir, 'first-frame-after-start.png');
+  fs.writeFileSync(firstFrame, Buffer.from(picture.split(',')[1], 'base64'));
+  console.log(`first picture after Start: ${firstFrame}`);
   await waitForState(page, 'streaming', 5_000);
   await checkPicturePlays(page, 'again after Start');
 
