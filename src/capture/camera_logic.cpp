@@ -114,6 +114,14 @@ BufferLayout compute_buffer_layout(std::span<const PlaneDescription> planes, int
   return layout;
 }
 
+std::size_t own_buffer_size(std::uint32_t frame_size, int stride, PixelFormat format, int height) {
+  std::size_t picture = 0;
+  for (const auto& shape : plane_shapes(format, stride, height)) {
+    picture += static_cast<std::size_t>(shape.stride) * shape.rows;
+  }
+  return std::max<std::size_t>(frame_size, picture);
+}
+
 FrameView make_frame_view(const BufferLayout& layout, std::span<const std::uint8_t* const> bases) {
   if (bases.size() != layout.mappings.size()) {
     throw CaptureError("buffer mapped " + std::to_string(bases.size()) + " times; layout has " +

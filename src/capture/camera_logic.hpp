@@ -77,6 +77,11 @@ struct BufferLayout {
 BufferLayout compute_buffer_layout(std::span<const PlaneDescription> planes, int stride,
                                    PixelFormat format, int width, int height);
 
+// Bytes of a single-plane buffer camstream allocates itself when libcamera cannot export buffers
+// (the virtual pipeline without /dev/dma_heap): the camera's frameSize, or the picture's size when
+// the pipeline leaves frameSize at 0.
+std::size_t own_buffer_size(std::uint32_t frame_size, int stride, PixelFormat format, int height);
+
 // The view on one buffer: `bases[i]` is the address where layout.mappings[i] is mapped.
 FrameView make_frame_view(const BufferLayout& layout, std::span<const std::uint8_t* const> bases);
 

@@ -1,7 +1,10 @@
 #include "capture/libcamera/libcamera_source.hpp"
 
 #include <spdlog/spdlog.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <exception>
@@ -226,13 +229,21 @@ void LibcameraSource::open_camera() {
 void LibcameraSource::allocate_buffers() {
   libcamera::Stream* stream = stream_.config->at(0).stream();
   allocator_ = std::make_unique<libcamera::FrameBufferAllocator>(camera_);
+  std::vector<libcamera::FrameBuffer*> buffers;
   if (const int ret = allocator_->allocate(stream); ret < 0) {
-    throw CaptureError("cannot allocate buffers for camera " + camera_id_ + ": " + errno_text(ret));
+    // The virtual pipeline exports buffers only from /dev/dma_heap or /dev/udmabuf; it takes
+    // memfd buffers too. V4L2 pipelines would reject those when queued, which then names it.
+    spdlog::warn("libcamera cannot allocate buffers for camera {} ({}); using memfd buffers",
+                 camera_id_, errno_text(ret));
+    allocator_.reset();
+    allocate_own_buffers(std::max(stream_.config->at(0).bufferCount, 2u));
+    for (const auto& buffer : own_buffers_) buffers.push_back(buffer.get());
+  } else {
+    for (const auto& buffer : allocator_->buffers(stream)) buffers.push_back(buffer.get());
   }
-  const auto& buffers = allocator_->buffers(stream);
   slots_.reserve(buffers.size());
   for (std::size_t i = 0; i < buffers.size(); ++i) {
-    libcamera::FrameBuffer* buffer = buffers[i].get();
+    libcamera::FrameBuffer* buffer = buffers[i];
     std::vector<camera_logic::PlaneDescription> planes;
     for (const auto& plane : buffer->planes()) {
       if (plane.offset == libcamera::FrameBuffer::Plane::kInvalidOffset) {
@@ -260,6 +271,24 @@ void LibcameraSource::allocate_buffers() {
   spdlog::debug("camera {}: {} buffers mapped", camera_id_, slots_.size());
 }
 
+void LibcameraSource::allocate_own_buffers(unsigned count) {
+  const std::size_t size = camera_logic::own_buffer_size(
+      stream_.config->at(0).frameSize, stream_.stride, stream_.format, stream_.height);
+  for (unsigned i = 0; i < count; ++i) {
+    int fd = ::memfd_create("camstream-frame", MFD_CLOEXEC);
+    if (fd < 0) throw CaptureError(std::string("memfd_create failed: ") + std::strerror(errno));
+    libcamera::FrameBuffer::Plane plane;
+    plane.fd = libcamera::SharedFD(std::move(fd));  // owns it from here
+    plane.offset = 0;
+    plane.length = static_cast<unsigned>(size);
+    if (::ftruncate(plane.fd.get(), static_cast<off_t>(size)) != 0) {
+      throw CaptureError(std::string("cannot size a memfd buffer: ") + std::strerror(errno));
+    }
+    own_buffers_.push_back(std::make_unique<libcamera::FrameBuffer>(
+        std::vector<libcamera::FrameBuffer::Plane>{plane}));
+  }
+}
+
 void LibcameraSource::stop() {
   {
     std::lock_guard lock(queue_mutex_);
@@ -283,6 +312,7 @@ void LibcameraSource::release_camera() noexcept {
   slots_.clear();  // requests and mappings go before the buffers they point at
   if (allocator_ && stream_.config) allocator_->free(stream_.config->at(0).stream());
   allocator_.reset();
+  own_buffers_.clear();
   stream_.config.reset();
   if (acquired_) {
     camera_->release();

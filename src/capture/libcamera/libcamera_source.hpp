@@ -54,6 +54,7 @@ class LibcameraSource final : public FrameSource {
 
   void open_camera();
   void allocate_buffers();
+  void allocate_own_buffers(unsigned count);
   void release_camera() noexcept;
   void on_request_completed(libcamera::Request* request);  // libcamera's thread: never blocks
   void on_disconnected();                                  // libcamera's thread
@@ -76,6 +77,7 @@ class LibcameraSource final : public FrameSource {
   bool camera_running_ = false;
   NegotiatedStream stream_;
   std::unique_ptr<libcamera::FrameBufferAllocator> allocator_;
+  std::vector<std::unique_ptr<libcamera::FrameBuffer>> own_buffers_;  // when export fails
   std::vector<Slot> slots_;
   FrameCallback on_frame_;
   ErrorCallback on_error_;

@@ -154,6 +154,17 @@ TEST(BufferLayout, RejectsBuffersThatDoNotHoldThePicture) {
   EXPECT_THROW(compute_buffer_layout(no_fd, stride, PixelFormat::I420, w, h), CaptureError);
 }
 
+TEST(BufferLayout, OwnBufferSize) {
+  EXPECT_EQ(own_buffer_size(0, 640, PixelFormat::I420, 480), 640u * 480u * 3 / 2);
+  EXPECT_EQ(own_buffer_size(0, 640, PixelFormat::NV12, 480), 640u * 480u * 3 / 2);
+  EXPECT_EQ(own_buffer_size(500000, 640, PixelFormat::I420, 480), 500000u);
+  EXPECT_EQ(own_buffer_size(1000, 640, PixelFormat::I420, 480), 640u * 480u * 3 / 2);
+  // Such a buffer (one plane) gives a valid layout.
+  const std::array<PlaneDescription, 1> planes{
+      {{5, 0, static_cast<std::uint32_t>(own_buffer_size(0, 1920, PixelFormat::NV12, 1080))}}};
+  EXPECT_NO_THROW(compute_buffer_layout(planes, 1920, PixelFormat::NV12, 1920, 1080));
+}
+
 TEST(BufferLayout, ViewNeedsOneBasePerMapping) {
   const std::array<PlaneDescription, 1> planes{{{1, 0, 640 * 480 * 2}}};
   const auto layout = compute_buffer_layout(planes, 640, PixelFormat::I420, 640, 480);
