@@ -2,6 +2,7 @@
 // unit-tested on machines without a camera (and in builds without libcamera).
 #pragma once
 
+#include <array>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -120,6 +121,38 @@ bool should_deliver(std::uint64_t timestamp_ns, std::optional<std::uint64_t> las
 std::chrono::system_clock::time_point to_wall_clock(std::uint64_t timestamp_ns,
                                                     std::uint64_t monotonic_now_ns,
                                                     std::chrono::system_clock::time_point now);
+
+// --- Completed-request queue --------------------------------------------------------------
+
+// A fixed ring of at most N items (no allocation): pushing onto a full ring returns the oldest
+// item, which the caller hands straight back to the camera. Not thread-safe by itself.
+template <typename T, std::size_t N>
+class DropOldestRing {
+ public:
+  static_assert(N > 0);
+  std::optional<T> push(T item) {
+    std::optional<T> dropped;
+    if (count_ == N) dropped = pop();
+    items_[(first_ + count_) % N] = std::move(item);
+    ++count_;
+    return dropped;
+  }
+  std::optional<T> pop() {
+    if (count_ == 0) return std::nullopt;
+    T item = std::move(items_[first_]);
+    first_ = (first_ + 1) % N;
+    --count_;
+    return item;
+  }
+  void clear() { first_ = count_ = 0; }
+  std::size_t size() const { return count_; }
+  bool empty() const { return count_ == 0; }
+
+ private:
+  std::array<T, N> items_{};
+  std::size_t first_ = 0;
+  std::size_t count_ = 0;
+};
 
 // --- Camera selection ---------------------------------------------------------------------
 

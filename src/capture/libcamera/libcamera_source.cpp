@@ -155,8 +155,7 @@ void LibcameraSource::start(FrameCallback on_frame, ErrorCallback on_error) {
     stopping_ = false;
     failure_.reset();
     failure_reported_ = false;
-    ready_count_ = 0;
-    ready_first_ = 0;
+    ready_.clear();
   }
   last_delivered_ns_.reset();
   consecutive_errors_ = 0;
@@ -293,7 +292,7 @@ void LibcameraSource::stop() {
   {
     std::lock_guard lock(queue_mutex_);
     stopping_ = true;
-    ready_count_ = 0;
+    ready_.clear();
   }
   queue_wake_.notify_all();
   if (worker_.joinable() && worker_.get_id() != std::this_thread::get_id()) worker_.join();
@@ -328,14 +327,8 @@ void LibcameraSource::on_request_completed(libcamera::Request* request) {
   {
     std::lock_guard lock(queue_mutex_);
     if (stopping_ || failure_) return;
-    if (ready_count_ == kQueueDepth) {
-      // The worker is behind: the oldest frame goes straight back to the camera.
-      dropped = ready_[ready_first_];
-      ready_first_ = (ready_first_ + 1) % kQueueDepth;
-      --ready_count_;
-    }
-    ready_[(ready_first_ + ready_count_) % kQueueDepth] = request;
-    ++ready_count_;
+    // When the worker is behind, the oldest frame goes straight back to the camera.
+    dropped = ready_.push(request).value_or(nullptr);
   }
   queue_wake_.notify_one();
   if (dropped != nullptr) requeue(dropped);
@@ -362,17 +355,15 @@ void LibcameraSource::run_worker() {
     {
       std::unique_lock lock(queue_mutex_);
       queue_wake_.wait(lock, [&] {
-        return stopping_ || (!failure_ && ready_count_ > 0) || (failure_ && !failure_reported_);
+        return stopping_ || (!failure_ && !ready_.empty()) || (failure_ && !failure_reported_);
       });
       if (stopping_) return;
       if (failure_) {
         failure_reported_ = true;
-        ready_count_ = 0;
+        ready_.clear();
         report = failure_;
       } else {
-        request = ready_[ready_first_];
-        ready_first_ = (ready_first_ + 1) % kQueueDepth;
-        --ready_count_;
+        request = *ready_.pop();
       }
     }
     if (report) {

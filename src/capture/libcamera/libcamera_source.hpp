@@ -87,9 +87,7 @@ class LibcameraSource final : public FrameSource {
   static constexpr std::size_t kQueueDepth = 2;
   std::mutex queue_mutex_;
   std::condition_variable queue_wake_;
-  std::array<libcamera::Request*, kQueueDepth> ready_{};
-  std::size_t ready_first_ = 0;
-  std::size_t ready_count_ = 0;
+  camera_logic::DropOldestRing<libcamera::Request*, kQueueDepth> ready_;
   bool stopping_ = false;
   std::optional<std::string> failure_;
   bool failure_reported_ = false;

@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <array>
 #include <string>
 #include <vector>
@@ -251,6 +252,42 @@ TEST(Timestamp, MonotonicToWallClock) {
   const auto now = std::chrono::system_clock::time_point(std::chrono::seconds(1'700'000'000));
   EXPECT_EQ(to_wall_clock(9'950'000'000, 10'000'000'000, now), now - milliseconds(50));
   EXPECT_EQ(to_wall_clock(11'000'000'000, 10'000'000'000, now), now);  // never in the future
+}
+
+TEST(RequestQueue, DropsTheOldestWhenFull) {
+  DropOldestRing<int, 2> ring;
+  EXPECT_TRUE(ring.empty());
+  EXPECT_EQ(ring.push(1), std::nullopt);
+  EXPECT_EQ(ring.push(2), std::nullopt);
+  EXPECT_EQ(ring.push(3), 1);  // 1 goes back to the camera
+  EXPECT_EQ(ring.size(), 2u);
+  EXPECT_EQ(ring.pop(), 2);
+  EXPECT_EQ(ring.push(4), std::nullopt);
+  EXPECT_EQ(ring.push(5), 3);
+  EXPECT_EQ(ring.pop(), 4);
+  EXPECT_EQ(ring.pop(), 5);
+  EXPECT_EQ(ring.pop(), std::nullopt);
+  ring.push(6);
+  ring.clear();
+  EXPECT_TRUE(ring.empty());
+  EXPECT_EQ(ring.pop(), std::nullopt);
+}
+
+TEST(RequestQueue, EveryItemComesOutOnce) {
+  // Whatever the interleaving, each pushed item is either popped or returned as dropped once:
+  // no camera request is lost or queued twice.
+  DropOldestRing<int, 3> ring;
+  std::vector<int> seen;
+  for (int i = 0; i < 100; ++i) {
+    if (const auto dropped = ring.push(i)) seen.push_back(*dropped);
+    if (i % 4 == 0) {
+      if (const auto item = ring.pop()) seen.push_back(*item);
+    }
+  }
+  while (const auto item = ring.pop()) seen.push_back(*item);
+  std::sort(seen.begin(), seen.end());
+  ASSERT_EQ(seen.size(), 100u);
+  for (int i = 0; i < 100; ++i) EXPECT_EQ(seen[i], i);
 }
 
 TEST(CameraSelection, ByIndexOrId) {
