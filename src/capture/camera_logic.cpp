@@ -214,7 +214,11 @@ std::vector<std::string> describe_modes(std::string_view format_name, std::span<
   const std::string prefix = std::string(format_name) + " ";
   const bool spans_sizes =
       range && (range->min.width != range->max.width || range->min.height != range->max.height);
-  if (spans_sizes && (range->hstep > 1 || range->vstep > 1 || sizes.empty())) {
+  // For discrete sizes libcamera's range is their bounding box, whose corner is a listed size.
+  const bool max_listed = range && std::any_of(sizes.begin(), sizes.end(), [&](const Size& s) {
+                            return s.width == range->max.width && s.height == range->max.height;
+                          });
+  if (spans_sizes && (range->hstep > 1 || range->vstep > 1 || !max_listed)) {
     modes.push_back(prefix + size_text(range->min) + "-" + size_text(range->max));
     return modes;
   }

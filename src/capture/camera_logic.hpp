@@ -175,8 +175,9 @@ struct SizeRange {
 };
 
 // "YUV420 640x480" per size, or one "YUV420 320x240-1920x1080" when the camera scales freely.
-// libcamera gives both a size list and a range for every format: a stepped range (a scaling
-// ISP, as on the Pi) is shown as the range, discrete sizes (UVC) as the list.
+// libcamera gives both a size list and a range for every format: a range that is stepped or whose
+// largest size is not in the list (a scaling ISP, as on the Pi; the list is then only common sizes
+// inside it) is shown as the range, discrete sizes (UVC) as the list.
 std::vector<std::string> describe_modes(std::string_view format_name, std::span<const Size> sizes,
                                         std::optional<SizeRange> range);
 

@@ -331,6 +331,9 @@ TEST(Listing, DiscreteSizesOrRange) {
   // A scaling ISP: a stepped range (sizes() would only list common sizes inside it).
   EXPECT_EQ(describe_modes("YUV420", sizes, SizeRange{{64, 64}, {4608, 2592}, 2, 2}),
             (std::vector<std::string>{"YUV420 64x64-4608x2592"}));
+  // An unstepped range: the list holds common sizes inside it, not the sensor's maximum.
+  EXPECT_EQ(describe_modes("YUV420", sizes, SizeRange{{32, 32}, {16384, 16384}, 1, 1}),
+            (std::vector<std::string>{"YUV420 32x32-16384x16384"}));
   EXPECT_EQ(describe_modes("NV12", {}, SizeRange{{64, 64}, {1920, 1080}, 1, 1}),
             (std::vector<std::string>{"NV12 64x64-1920x1080"}));
   EXPECT_TRUE(describe_modes("NV12", {}, std::nullopt).empty());
