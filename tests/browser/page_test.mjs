@@ -161,6 +161,8 @@ async function pixelHash(page) {
 
 // The picture must change between two looks one second apart.
 async function checkPicturePlays(page, what) {
+  // A reconnecting <img> shows nothing until its first frame arrives.
+  await page.waitForFunction(() => window.__pixelHash() !== null, null, { timeout: 5_000 });
   const first = await pixelHash(page);
   await sleep(1000);
   const second = await pixelHash(page);
@@ -227,7 +229,6 @@ async function run(state) {
   check((await page.locator('#stream').getAttribute('src')).startsWith('stream?advance_headers=1'),
         'the <img> asks for the stream by a relative URL with advance_headers=1');
   await waitForState(page, 'streaming', 10_000);
-  await page.waitForFunction(() => window.__pixelHash() !== null);
   await checkPicturePlays(page, 'while streaming');
 
   check(await page.locator('#size').textContent() === '640 × 480', 'size shows 640 × 480');
@@ -266,6 +267,20 @@ async function run(state) {
   await waitForState(page, 'streaming', 5_000);
   await checkPicturePlays(page, 'again after Start');
 
+  // In the background (iOS closes connections there) the page lets go of the stream, and opens it
+  // again when it comes back. The visibility change is simulated; the server's count is real.
+  const setHidden = (hidden) => page.evaluate((value) => {
+    Object.defineProperty(document, 'hidden', { value, configurable: true });
+    Object.defineProperty(document, 'visibilityState', { value: value ? 'hidden' : 'visible', configurable: true });
+    document.dispatchEvent(new Event('visibilitychange'));
+  }, hidden);
+  await setHidden(true);
+  await page.waitForFunction(() => document.getElementById('clients').textContent === '0', null, { timeout: 5_000 });
+  check(await page.locator('#stream').getAttribute('src') === null, 'hidden page closes its stream (server counts 0 viewers)');
+  await setHidden(false);
+  await page.waitForFunction(() => Number(document.getElementById('clients').textContent) >= 1, null, { timeout: 5_000 });
+  await checkPicturePlays(page, 'after the page comes back to the foreground');
+
   // Under a reverse-proxy prefix every request of the page stays under that prefix.
   state.proxy = await startPrefixProxy(port, '/webcam/');
   const proxyBase = `http://127.0.0.1:${state.proxy.address().port}/webcam/`;
@@ -273,7 +288,6 @@ async function run(state) {
   const proxiedWatch = watchPage(proxiedPage, proxyBase);
   await proxiedPage.goto(proxyBase, { waitUntil: 'domcontentloaded' });
   await waitForState(proxiedPage, 'streaming', 10_000);
-  await proxiedPage.waitForFunction(() => window.__pixelHash() !== null);
   await checkPicturePlays(proxiedPage, `under the prefix ${proxyBase}`);
   await proxiedPage.close();
   checkWatch(proxiedWatch, 'page under a prefix');
