@@ -34,7 +34,8 @@ struct NegotiatedStream {
 
 class LibcameraSource final : public FrameSource {
  public:
-  // `camera` must be released (make_libcamera_source probed it); it is only kept to fill info().
+  // `camera` (released) only fills info(): start() looks the camera up again by id, because a
+  // camera that was unplugged and plugged in again is a new libcamera object.
   LibcameraSource(const CaptureConfig& config, std::shared_ptr<libcamera::Camera> camera);
   ~LibcameraSource() override;
   LibcameraSource(const LibcameraSource&) = delete;
