@@ -3,9 +3,14 @@
 # (Debian bookworm or Raspberry Pi OS). Run as root or with sudo; does nothing when all is there.
 set -euo pipefail
 
+# Boost 1.81 on bookworm; trixie (and Raspberry Pi OS trixie) has 1.83 instead.
+boost=1.81
+. /etc/os-release 2>/dev/null || true
+case "${VERSION_CODENAME:-}" in trixie|forky|sid) boost=1.83 ;; esac
+
 build_packages=(
   build-essential cmake ninja-build pkg-config
-  libboost1.81-dev libboost-json1.81-dev libturbojpeg0-dev libcli11-dev libspdlog-dev
+  "libboost${boost}-dev" "libboost-json${boost}-dev" libturbojpeg0-dev libcli11-dev libspdlog-dev
   libcamera-dev
 )
 test_packages=(
