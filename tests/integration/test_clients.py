@@ -72,6 +72,12 @@ def test_ffmpeg_mjpg_streamer_alias(client_server, scale):
     run_ffmpeg(client_server.url("/?action=stream"), [], scale, frames=10)
 
 
+@needs_ffmpeg
+def test_ffmpeg_reads_advance_headers_stream(client_server, scale):
+    """Parts without Content-Length (advance_headers) still split and decode."""
+    run_ffmpeg(client_server.url("/stream?advance_headers=1"), [], scale, frames=10)
+
+
 VLC_ERROR_RE = re.compile(r"(decoder error|demux error|Corrupt JPEG|jpeg.*error|mjpeg.*error|"
                           r"avcodec.*error|cannot (open|decode))", re.IGNORECASE)
 
