@@ -35,8 +35,8 @@ struct Options {
 // Result of parsing: either options to run with, or an exit (help, version, usage error).
 struct ParseResult {
   std::optional<Options> options;
-  int exit_code = 0;    // when !options: 0 for --help/--version, 2 for a usage error
-  std::string output;   // text to print (stdout for exit 0, stderr for exit 2)
+  int exit_code = 0;   // when !options: 0 for --help/--version, 2 for a usage error
+  std::string output;  // text to print (stdout for exit 0, stderr for exit 2)
 };
 
 // Parses argv (and the config file named by --config). Never exits the process.

@@ -20,7 +20,7 @@ struct CaptureConfig {
   int rotation = 0;  // 0 or 180
   bool hflip = false;
   bool vflip = false;
-  std::string camera = "0";  // libcamera: index or id
+  std::string camera = "0";        // libcamera: index or id
   bool label_test_pattern = true;  // the test source draws "TEST PATTERN"
 };
 

@@ -15,8 +15,8 @@ enum class PixelFormat {
 
 struct PlaneView {
   const std::uint8_t* data = nullptr;
-  int stride = 0;         // bytes from one row to the next (may exceed the width: padding)
-  std::size_t size = 0;   // bytes readable from data
+  int stride = 0;        // bytes from one row to the next (may exceed the width: padding)
+  std::size_t size = 0;  // bytes readable from data
 };
 
 // Valid only while the source's frame callback runs: the source reuses the buffer after.

@@ -1,14 +1,13 @@
 // HTTP module: the Beast server (MJPEG stream, snapshot, control WebSocket, status, metrics).
 #pragma once
 
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
 #include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
-
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/ip/tcp.hpp>
 
 #include "camstream/stream.hpp"
 
@@ -17,8 +16,8 @@ namespace camstream {
 struct ServerSettings {
   std::string bind = "::";
   std::uint16_t port = 8080;
-  int max_clients = 256;     // stream viewers at once
-  std::string allow_origin;  // besides same-origin; "*" allows any
+  int max_clients = 256;                   // stream viewers at once
+  std::string allow_origin;                // besides same-origin; "*" allows any
   std::chrono::seconds stall_timeout{30};  // a viewer that reads nothing this long is dropped
 };
 

@@ -3,6 +3,8 @@
 
 #include <array>
 #include <atomic>
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -14,9 +16,6 @@
 #include <string_view>
 #include <utility>
 #include <vector>
-
-#include <boost/asio/any_io_executor.hpp>
-#include <boost/asio/steady_timer.hpp>
 
 #include "camstream/capture.hpp"
 #include "camstream/encode.hpp"
@@ -71,7 +70,7 @@ class FrameHub {
 // Counters shared by the pipeline and the server; relaxed atomics, read by /metrics.
 struct Metrics {
   static constexpr std::array<double, 10> kEncodeBuckets{0.001, 0.002, 0.005, 0.01, 0.02,
-                                                          0.05,  0.1,   0.2,   0.5,  1.0};
+                                                         0.05,  0.1,   0.2,   0.5,  1.0};
   std::atomic<std::uint64_t> frames_captured{0};
   std::atomic<std::uint64_t> frames_encoded{0};
   std::atomic<std::uint64_t> frames_sent{0};
@@ -106,7 +105,7 @@ class Lifecycle {
 
   void set_demand(bool demanded, TimePoint now);
   void command_start(TimePoint now);
-  bool command_stop(TimePoint now);  // false: refused (--always-on)
+  bool command_stop(TimePoint now);    // false: refused (--always-on)
   void source_started(TimePoint now);  // the first frame arrived
   void source_failed(std::string reason, TimePoint now);
   void tick(TimePoint now);  // call at next_deadline()

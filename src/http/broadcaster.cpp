@@ -9,8 +9,8 @@ namespace camstream {
 void Broadcaster::publish(const FramePtr& frame) {
   auto part = std::make_shared<Part>();
   part->frame = frame;
-  part->header_size = multipart::format_part_header(part->header, frame->jpeg().size(),
-                                                    frame->timestamp);
+  part->header_size =
+      multipart::format_part_header(part->header, frame->jpeg().size(), frame->timestamp);
   latest_ = part;
   // offer() never completes a write inline, so no viewer leaves the list during this loop.
   for (const auto& viewer : viewers_) viewer->offer(latest_);

@@ -34,14 +34,15 @@ void common_headers(Response& response, const Server::Context& context) {
   }
 }
 
-bool origin_allowed(const http::request<http::string_body>& request, const ServerSettings& settings) {
+bool origin_allowed(const http::request<http::string_body>& request,
+                    const ServerSettings& settings) {
   const auto origin = request.find(http::field::origin);
   if (origin == request.end()) return true;  // not a browser page: curl, scripts
   const std::string_view value = origin->value();
   if (settings.allow_origin == "*" || value == settings.allow_origin) return true;
   const std::string_view host = request[http::field::host];
-  return !host.empty() && (value == "http://" + std::string(host) ||
-                           value == "https://" + std::string(host));
+  return !host.empty() &&
+         (value == "http://" + std::string(host) || value == "https://" + std::string(host));
 }
 }  // namespace
 
@@ -56,10 +57,9 @@ void HttpSession::read() {
   parser_->header_limit(kMaxHeaderBytes);
   parser_->body_limit(kMaxBodyBytes);
   stream_.expires_after(kRequestTimeout);
-  http::async_read(stream_, buffer_, *parser_,
-                   [self = shared_from_this()](beast::error_code ec, std::size_t) {
-                     self->on_read(ec);
-                   });
+  http::async_read(
+      stream_, buffer_, *parser_,
+      [self = shared_from_this()](beast::error_code ec, std::size_t) { self->on_read(ec); });
 }
 
 void HttpSession::on_read(beast::error_code ec) {
@@ -103,8 +103,8 @@ void HttpSession::handle(Request request) {
     common_headers(*response, *context_);
     response->set(http::field::allow, "GET, HEAD");
     response->set(http::field::content_type, "text/plain; charset=utf-8");
-    response->body() = "method " + std::string(request.method_string()) +
-                       " not allowed: use GET or HEAD\n";
+    response->body() =
+        "method " + std::string(request.method_string()) + " not allowed: use GET or HEAD\n";
     response->keep_alive(request.keep_alive());
     response->prepare_payload();
     return send(response);
@@ -128,8 +128,7 @@ void HttpSession::handle(Request request) {
       return send_text(http::status::ok, "ok\n", &request);
     case Endpoint::websocket:
       return send_text(http::status::upgrade_required,
-                       "/ws is the control WebSocket: connect with a WebSocket client\n",
-                       &request);
+                       "/ws is the control WebSocket: connect with a WebSocket client\n", &request);
     case Endpoint::not_found:
       break;
   }
@@ -142,17 +141,15 @@ void HttpSession::handle(Request request) {
 
 void HttpSession::start_stream(const Request& request, const Route& route) {
   if (request.method() == http::verb::head) {
-    auto head = std::make_shared<std::string>(
-        multipart::response_head(context_->settings.allow_origin));
+    auto head =
+        std::make_shared<std::string>(multipart::response_head(context_->settings.allow_origin));
     stream_.expires_after(kRequestTimeout);
-    asio::async_write(stream_, asio::buffer(*head),
-                      [self = shared_from_this(), head](beast::error_code, std::size_t) {
-                        self->close();
-                      });
+    asio::async_write(
+        stream_, asio::buffer(*head),
+        [self = shared_from_this(), head](beast::error_code, std::size_t) { self->close(); });
     return;
   }
-  if (context_->broadcaster.viewers() >=
-      static_cast<std::size_t>(context_->settings.max_clients)) {
+  if (context_->broadcaster.viewers() >= static_cast<std::size_t>(context_->settings.max_clients)) {
     spdlog::warn("refusing a viewer: {} viewers already (--max-clients)",
                  context_->broadcaster.viewers());
     auto response = std::make_shared<http::response<http::string_body>>(
@@ -178,8 +175,10 @@ void HttpSession::start_websocket(Request request) {
     const std::string origin(request[http::field::origin]);
     spdlog::warn("refusing a control WebSocket from origin {}", origin);
     return send_text(http::status::forbidden,
-                     "origin " + origin + " may not open /ws: start camstream with "
-                     "--allow-origin " + origin + " to allow it\n",
+                     "origin " + origin +
+                         " may not open /ws: start camstream with "
+                         "--allow-origin " +
+                         origin + " to allow it\n",
                      nullptr);
   }
   handed_on_ = true;
@@ -236,12 +235,12 @@ void HttpSession::send_snapshot(const FramePtr& frame, bool head_only, bool keep
     return send(header);
   }
   stream_.expires_after(kRequestTimeout);
-  http::async_write(stream_, *response,
-                    [self = shared_from_this(), response, frame](beast::error_code ec,
-                                                                 std::size_t) {
-                      if (ec || !response->keep_alive()) return self->close();
-                      self->read();
-                    });
+  http::async_write(
+      stream_, *response,
+      [self = shared_from_this(), response, frame](beast::error_code ec, std::size_t) {
+        if (ec || !response->keep_alive()) return self->close();
+        self->read();
+      });
 }
 
 void HttpSession::send_text(http::status status, std::string body, const Request* request,
@@ -265,12 +264,12 @@ void HttpSession::send(std::shared_ptr<Response> response) {
     if (response->body().empty() && response->has_content_length()) {
       // HEAD: serialize the header only; the body would contradict Content-Length.
       auto serializer = std::make_shared<http::response_serializer<http::string_body>>(*response);
-      http::async_write_header(stream_, *serializer,
-                               [self = shared_from_this(), response, serializer](
-                                   beast::error_code ec, std::size_t) {
-                                 if (ec || !response->keep_alive()) return self->close();
-                                 self->read();
-                               });
+      http::async_write_header(
+          stream_, *serializer,
+          [self = shared_from_this(), response, serializer](beast::error_code ec, std::size_t) {
+            if (ec || !response->keep_alive()) return self->close();
+            self->read();
+          });
       return;
     }
   }

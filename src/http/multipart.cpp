@@ -32,9 +32,8 @@ struct SecondsMicros {
   long long micros;
 };
 SecondsMicros split(std::chrono::system_clock::time_point timestamp) {
-  const auto micros = std::chrono::duration_cast<std::chrono::microseconds>(
-                          timestamp.time_since_epoch())
-                          .count();
+  const auto micros =
+      std::chrono::duration_cast<std::chrono::microseconds>(timestamp.time_since_epoch()).count();
   return {micros / 1'000'000, micros % 1'000'000};
 }
 }  // namespace

@@ -36,9 +36,8 @@ void watch(const std::shared_ptr<Server::Context>& context) {
   context->watchdog.async_wait([context](boost::system::error_code ec) {
     if (ec) return;
     const auto now = std::chrono::steady_clock::now();
-    context->connections.for_each([now](Connection* connection) {
-      connection->check_stalled(now);
-    });
+    context->connections.for_each(
+        [now](Connection* connection) { connection->check_stalled(now); });
     if (context->shutting_down && context->connections.size() == 0) {
       if (auto closed = std::exchange(context->on_closed, nullptr)) closed();
       return;
@@ -75,9 +74,9 @@ tcp::endpoint Server::listen() {
   const tcp::endpoint endpoint(address, settings.port);
   auto& acceptor = context_->acceptor;
   const auto fail = [&](const char* what) {
-    const std::string where = (address.is_v6() ? "[" + address.to_string() + "]"
-                                               : address.to_string()) +
-                              ":" + std::to_string(settings.port);
+    const std::string where =
+        (address.is_v6() ? "[" + address.to_string() + "]" : address.to_string()) + ":" +
+        std::to_string(settings.port);
     throw std::system_error(ec, std::string("cannot ") + what + " on " + where);
   };
   acceptor.open(endpoint.protocol(), ec);

@@ -1,8 +1,9 @@
 #include "status.hpp"
 
+#include <fmt/format.h>
+
 #include <boost/json/serialize.hpp>
 #include <boost/json/string.hpp>
-#include <fmt/format.h>
 
 namespace camstream {
 
@@ -47,16 +48,15 @@ std::string metrics_text(Server::Context& context) {
   out +=
       "# HELP camstream_frames_dropped_total Frames not sent to a viewer or not encoded, by "
       "reason.\n# TYPE camstream_frames_dropped_total counter\n";
-  for (const auto& [reason, value] : {std::pair{"slow_viewer", &m.dropped_slow_viewer},
-                                      std::pair{"fps_cap", &m.dropped_fps_cap},
-                                      std::pair{"encode_error", &m.dropped_encode_error}}) {
-    out += fmt::format("camstream_frames_dropped_total{{reason=\"{}\"}} {}\n", reason,
-                       load(*value));
+  for (const auto& [reason, value] :
+       {std::pair{"slow_viewer", &m.dropped_slow_viewer}, std::pair{"fps_cap", &m.dropped_fps_cap},
+        std::pair{"encode_error", &m.dropped_encode_error}}) {
+    out +=
+        fmt::format("camstream_frames_dropped_total{{reason=\"{}\"}} {}\n", reason, load(*value));
   }
   counter(out, "camstream_bytes_sent_total", "Bytes written to stream viewers.",
           load(m.bytes_sent));
-  gauge(out, "camstream_clients", "Stream viewers connected.",
-        context.broadcaster.viewers());
+  gauge(out, "camstream_clients", "Stream viewers connected.", context.broadcaster.viewers());
   gauge(out, "camstream_control_clients", "Control WebSocket clients connected.",
         context.controls.size());
 

@@ -14,7 +14,9 @@ namespace websocket = beast::websocket;
 namespace json = boost::json;
 
 WsSession::WsSession(beast::tcp_stream stream, std::shared_ptr<Server::Context> context)
-    : ws_(std::move(stream)), context_(std::move(context)), registered_(context_->connections, this) {
+    : ws_(std::move(stream)),
+      context_(std::move(context)),
+      registered_(context_->connections, this) {
   boost::system::error_code ec;
   const auto endpoint = beast::get_lowest_layer(ws_).socket().remote_endpoint(ec);
   peer_ = ec ? "?" : endpoint.address().to_string() + ":" + std::to_string(endpoint.port());

@@ -78,7 +78,9 @@ CaptureService::CaptureService(boost::asio::any_io_executor executor,
       deadline_timer_(executor),
       second_timer_(executor) {}
 
-CaptureService::~CaptureService() { shutdown(); }
+CaptureService::~CaptureService() {
+  shutdown();
+}
 
 void CaptureService::begin() {
   last_state_ = CaptureState::idle;
@@ -239,7 +241,8 @@ void CaptureService::publish_placeholder(bool redraw) {
       draw_text(picture.image(), std::max(0, (info.width - text_width(reason, small)) / 2),
                 title_y + 10 * scale, reason, small, 200);
     }
-    if (!placeholder_encoder_) placeholder_encoder_ = std::make_unique<JpegEncoder>(settings_.quality);
+    if (!placeholder_encoder_)
+      placeholder_encoder_ = std::make_unique<JpegEncoder>(settings_.quality);
     auto frame = std::make_shared<EncodedFrame>();
     frame->capacity = JpegEncoder::max_jpeg_size(info.width, info.height);
     frame->storage = std::make_unique_for_overwrite<std::uint8_t[]>(frame->capacity);

@@ -6,11 +6,16 @@ namespace camstream {
 
 std::string_view to_string(CaptureState state) {
   switch (state) {
-    case CaptureState::idle: return "idle";
-    case CaptureState::starting: return "starting";
-    case CaptureState::streaming: return "streaming";
-    case CaptureState::stopped: return "stopped";
-    case CaptureState::error: return "error";
+    case CaptureState::idle:
+      return "idle";
+    case CaptureState::starting:
+      return "starting";
+    case CaptureState::streaming:
+      return "streaming";
+    case CaptureState::stopped:
+      return "stopped";
+    case CaptureState::error:
+      return "error";
   }
   return "unknown";
 }

@@ -1,6 +1,7 @@
+#include "http/multipart.hpp"
+
 #include <gtest/gtest.h>
 
-#include "http/multipart.hpp"
 #include "http/route.hpp"
 
 namespace camstream {
