@@ -255,6 +255,7 @@ async function run(state) {
   await waitForState(page, 'stopped', 5_000);
   await waitForStillPicture(page, 1_500, 8_000);
   console.log('ok - picture stands still while stopped');
+  check(await page.locator('#fps').textContent() === '–', 'no frame rate is shown while stopped');
   await page.screenshot({ path: path.join(artifactDir, 'page-stopped.png') });
 
   // Start: time from the click to the first new picture painted.
