@@ -72,7 +72,8 @@ def fmt(value, spec=".1f"):
 
 
 def ratio(a, b):
-    return None if a is None or b in (None, 0) else a / b
+    # A floor that rounds to nothing (floor-server's net CPU with one viewer) makes no ratio.
+    return None if a is None or b is None or abs(b) < 1e-3 else a / b
 
 
 def encode_counts(r):
@@ -143,10 +144,12 @@ for scenario in scenario_order:
                                          (row["rss_end_kb"] - rss_50) / 20)
             row["jpeg_bytes"] = median(scenario, server, "normal", "jpeg_bytes_mean")
         if server == "camstream":
-            counts = [encode_counts(r) for r in reports]
-            counts = [c for c in counts if c]
+            counts = [c for c in (encode_counts(r) for r in reports) if c]
             if counts:
-                row["encoded_per_captured"] = med([e / c if c else None for e, c in counts])
+                row["encoded"] = sum(e for e, _ in counts)
+                row["captured"] = sum(c for _, c in counts)
+                row["captured_fps"] = med([c / get(r, "duration_s") for r, (_, c) in
+                                           zip(reports, counts)])
         summary.setdefault(scenario, {})[server] = row
 
 for scenario in scenario_order:
@@ -173,6 +176,17 @@ print("\nCPU µs/frame sent: server CPU (utime+stime over the run) / parts recei
       "net of idle subtracts the server's CPU rate with no viewer (the idle row: camstream "
       "captures and encodes 30 fps regardless, floor-server sends pre-encoded pictures). "
       "RSS growth: (RSS at N viewers − RSS at 1 viewer) / (N − 1), VmRSS at the end of the run.")
+
+encode_rows = [(s, row) for s in scenario_order
+               for row in [summary.get(s, {}).get("camstream")] if row and "captured" in row]
+if encode_rows:
+    print("\n## One encode per captured frame (camstream /metrics, before and after each run)\n")
+    print("| scenario | frames captured | frames encoded | encoded / captured | capture fps |")
+    print("|---|---|---|---|---|")
+    for scenario, row in encode_rows:
+        print(f"| {scenario} | {row['captured']:.0f} | {row['encoded']:.0f} | "
+              f"{ratio(row['encoded'], row['captured']) or 0:.3f} | "
+              f"{fmt(row['captured_fps'], '.2f')} |")
 
 if any(s.startswith("size-") for s, _ in runs):
     print("\n## Larger pictures (camstream, one viewer)\n")
