@@ -1,5 +1,6 @@
 """SPEC section 2: snapshots and health, fetched with curl."""
 
+import http.client
 import os
 import shutil
 import subprocess
@@ -99,3 +100,21 @@ def test_viewer_page(snapshot_server):
     # Self-contained: nothing loaded from another host.
     for needle in ('src="http', "src='http", 'href="http', "href='http", "//cdn", "@import url(http"):
         assert needle not in page, f"viewer page loads an external resource: {needle}"
+
+
+def test_snapshot_polling_on_one_connection(snapshot_server):
+    """Snapshot pollers (Mainsail's adaptive mode, timelapse tools) reuse the connection."""
+    connection = http.client.HTTPConnection("127.0.0.1", snapshot_server.port, timeout=10)
+    stamps = []
+    try:
+        for _ in range(4):
+            connection.request("GET", "/snapshot")
+            response = connection.getresponse()
+            body = response.read()
+            assert response.status == 200
+            assert_baseline_jpeg(body, WIDTH, HEIGHT)
+            stamps.append(float(response.getheader("X-Timestamp")))
+            time.sleep(0.15)
+    finally:
+        connection.close()
+    assert stamps == sorted(stamps) and len(set(stamps)) >= 3, stamps

@@ -143,6 +143,44 @@ def test_stop_sends_placeholder_and_start_resumes(server, scale):
     assert resumed[-1].jpeg != stopped_parts[0].jpeg
 
 
+def test_stop_outlives_the_control_client(server, scale):
+    """stop overrides demand until the next start, even after its sender has left."""
+
+    async def send_and_leave(message, wanted_state):
+        async with ws_connect(server) as ws:
+            await ws_receive_json(ws)
+            await send_json(ws, message)
+            await ws_wait_for(ws, state_is(wanted_state), 5 * scale, wanted_state)
+
+    with BackgroundViewer(server.port) as viewer:
+        wait_for_state(server.port, "streaming", 5 * scale)
+        run_async(send_and_leave({"type": "stop"}, "stopped"))
+        left_at = time.monotonic()
+        time.sleep(2.5)
+        assert get_json(server.port)["state"] == "stopped"
+        placeholders = viewer.parts_between(left_at + 0.2, left_at + 2.5)
+        assert 1 <= len(placeholders) <= 4, f"{len(placeholders)} parts in 2.3 s while stopped"
+        run_async(send_and_leave({"type": "start"}, "streaming"))
+        time.sleep(1.0)
+        assert get_json(server.port)["state"] == "streaming", \
+            "capture must go on for the viewer after the starting control client left"
+        resumed = viewer.parts_between(time.monotonic() - 0.8, time.monotonic())
+        viewer.stop()
+    assert len(resumed) >= 16 * 0.7 / scale, f"{len(resumed)} frames in 0.8 s after start"
+
+
+def test_first_frame_comes_quickly_from_idle(server, scale):
+    """OctoPrint gives up after 5 s: the first picture must come well before."""
+    assert get_json(server.port)["state"] == "idle"
+    connected = time.monotonic()
+    with StreamClient(server.port) as viewer:
+        viewer.start()
+        part = viewer.read_part(timeout=5)
+    latency = part.arrived - connected
+    assert latency < 1.0 * scale, f"first frame {latency:.2f} s after connecting while idle"
+    assert_baseline_jpeg(part.jpeg, WIDTH, HEIGHT)
+
+
 BAD_MESSAGES = [
     ("invalid JSON", "this is not json"),
     ("truncated JSON", '{"type": "sta'),
