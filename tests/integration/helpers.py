@@ -547,3 +547,24 @@ class BackgroundViewer:
         else:
             self._stop.set()
             self.client.close()
+
+
+# websockets changed its exceptions over versions (Debian 12 has 10.4, Debian 13 has 15.x):
+# these read them either way.
+
+
+def ws_close_code(closed):
+    """The close code the server sent (1006 when it sent none)."""
+    received = getattr(closed, "rcvd", None)
+    if received is not None:
+        return received.code
+    code = getattr(closed, "code", None)
+    return 1006 if code is None else code
+
+
+def ws_refusal_status(refused):
+    """The HTTP status of a refused WebSocket handshake."""
+    status = getattr(refused, "status_code", None)
+    if status is None and getattr(refused, "response", None) is not None:
+        status = refused.response.status_code
+    return status

@@ -11,7 +11,8 @@ import websockets
 
 from helpers import (BackgroundViewer, PartCounter, StreamClient, assert_baseline_jpeg,
                      get_json, get_metrics, get_text, http_get, open_viewers, parse_metrics,
-                     run_async, wait_for_state, ws_receive_json, ws_wait_for)
+                     run_async, wait_for_state, ws_close_code, ws_receive_json,
+                     ws_refusal_status, ws_wait_for)
 
 WIDTH, HEIGHT, INTERVAL = 320, 240, 50
 STATUS_FIELDS = {"type", "state", "source", "camera", "width", "height", "interval_ms", "fps",
@@ -227,7 +228,7 @@ def test_huge_message_does_not_hurt_the_server(server):
                     reply = await ws_receive_json(ws, 3)
                     assert is_error(reply), reply
                 except websockets.exceptions.ConnectionClosed as closed:
-                    assert closed.code == 1009, f"closed with {closed.code}"
+                    assert ws_close_code(closed) == 1009, f"closed with {ws_close_code(closed)}"
             await send_json(bystander, {"type": "status"})
             status = await ws_wait_for(bystander, is_status, 3, "status for the bystander")
             assert status["state"] == "idle", "the huge message must not have been obeyed"
@@ -315,8 +316,10 @@ def ws_status_code(server, origin):
             async with ws_connect(server, origin) as ws:
                 assert is_status(await ws_receive_json(ws))
                 return 101
-        except websockets.exceptions.InvalidStatusCode as refused:
-            return refused.status_code
+        except websockets.exceptions.InvalidHandshake as refused:
+            status = ws_refusal_status(refused)
+            assert status is not None, f"handshake failed without an HTTP status: {refused!r}"
+            return status
 
     return run_async(attempt())
 
