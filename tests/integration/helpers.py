@@ -36,12 +36,18 @@ _sanitizer_cache = {}
 def _binary_has_sanitizer():
     path = os.environ.get("CAMSTREAM_BIN", "")
     if path not in _sanitizer_cache:
+        markers = (b"__asan_init", b"__tsan_init", b"libasan.so", b"libtsan.so")
+        found = False
         try:
             with open(path, "rb") as binary:
-                data = binary.read()
-            _sanitizer_cache[path] = b"__asan_init" in data or b"__tsan_init" in data
+                tail = b""
+                while not found and (chunk := binary.read(8 << 20)):
+                    window = tail + chunk
+                    found = any(marker in window for marker in markers)
+                    tail = chunk[-16:]
         except OSError:
-            _sanitizer_cache[path] = False
+            pass
+        _sanitizer_cache[path] = found
     return _sanitizer_cache[path]
 
 

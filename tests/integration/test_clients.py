@@ -85,7 +85,7 @@ VLC_ERROR_RE = re.compile(r"(decoder error|demux error|Corrupt JPEG|jpeg.*error|
 @pytest.mark.skipif(shutil.which("vlc") is None or shutil.which("setpriv") is None,
                     reason="vlc or setpriv is not installed")
 def test_vlc_decodes_pictures(client_server, scale):
-    with tempfile.TemporaryDirectory(prefix="camstream-vlc-") as workdir:
+    with tempfile.TemporaryDirectory(prefix="camstream-vlc-", dir="/tmp") as workdir:
         home = os.path.join(workdir, "home")
         scenes = os.path.join(workdir, "scenes")
         for path in (home, scenes):
