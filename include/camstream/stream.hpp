@@ -58,7 +58,7 @@ class FrameHub {
  public:
   using Listener = std::function<void(const FramePtr&)>;
   void add_listener(Listener listener);  // set up before frames flow
-  void publish(FramePtr frame);
+  void publish(const FramePtr& frame);
   FramePtr latest() const;
 
  private:
@@ -166,7 +166,7 @@ class CaptureService {
   };
   using StatusListener = std::function<void()>;
 
-  CaptureService(boost::asio::any_io_executor executor, std::unique_ptr<FrameSource> source,
+  CaptureService(const boost::asio::any_io_executor& executor, std::unique_ptr<FrameSource> source,
                  Settings settings, FrameHub& hub, Metrics& metrics);
   ~CaptureService();
   CaptureService(const CaptureService&) = delete;

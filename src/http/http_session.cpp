@@ -182,7 +182,7 @@ void HttpSession::start_websocket(Request request) {
                      nullptr);
   }
   handed_on_ = true;
-  std::make_shared<WsSession>(std::move(stream_), context_)->run(std::move(request));
+  std::make_shared<WsSession>(std::move(stream_), context_)->run(request);
 }
 
 void HttpSession::snapshot(const Request& request) {

@@ -17,8 +17,8 @@ namespace camstream {
 
 class HttpSession : public Connection, public std::enable_shared_from_this<HttpSession> {
  public:
-  static constexpr std::size_t kMaxHeaderBytes = 8 * 1024;
-  static constexpr std::size_t kMaxBodyBytes = 64 * 1024;
+  static constexpr std::size_t kMaxHeaderBytes = std::size_t{8} * 1024;
+  static constexpr std::size_t kMaxBodyBytes = std::size_t{64} * 1024;
 
   HttpSession(boost::asio::ip::tcp::socket socket, std::shared_ptr<Server::Context> context);
   void run() { read(); }

@@ -19,7 +19,7 @@ std::string status_message(Server::Context& context) {
       R"("interval_ms":{},"fps":{:.1f},"clients":{},"controls":{},"frames":{},"error":{}}})",
       to_string(status.state), quoted(status.source.name),
       status.source.camera_id ? quoted(*status.source.camera_id) : "null", status.source.width,
-      status.source.height, status.source.interval.count() / 1000.0, status.fps,
+      status.source.height, static_cast<double>(status.source.interval.count()) / 1000.0, status.fps,
       context.broadcaster.viewers(), context.controls.size(), status.frames,
       status.error.empty() ? "null" : quoted(status.error));
 }
@@ -71,7 +71,7 @@ std::string metrics_text(Server::Context& context) {
   }
   cumulative += load(m.encode_buckets.back());
   out += fmt::format("camstream_encode_seconds_bucket{{le=\"+Inf\"}} {}\n", cumulative);
-  out += fmt::format("camstream_encode_seconds_sum {:.6f}\n", load(m.encode_nanoseconds) / 1e9);
+  out += fmt::format("camstream_encode_seconds_sum {:.6f}\n", static_cast<double>(load(m.encode_nanoseconds)) / 1e9);
   out += fmt::format("camstream_encode_seconds_count {}\n", cumulative);
 
   const CaptureState current = context.capture.status().state;

@@ -26,11 +26,11 @@ WsSession::~WsSession() {
   if (open_) context_->controls.remove(this);
 }
 
-void WsSession::run(beast::http::request<beast::http::string_body> request) {
+void WsSession::run(const beast::http::request<beast::http::string_body>& request) {
   beast::get_lowest_layer(ws_).expires_never();
   ws_.set_option(websocket::stream_base::timeout::suggested(beast::role_type::server));
   // Larger messages than this close the connection; up to it they get an error message.
-  ws_.read_message_max(64 * 1024);
+  ws_.read_message_max(std::size_t{64} * 1024);
   ws_.set_option(websocket::stream_base::decorator(
       [](websocket::response_type& response) { response.set("Server", "camstream"); }));
   ws_.async_accept(request, [self = shared_from_this()](beast::error_code ec) {

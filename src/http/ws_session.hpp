@@ -22,7 +22,7 @@ class WsSession : public Connection, public std::enable_shared_from_this<WsSessi
   WsSession(boost::beast::tcp_stream stream, std::shared_ptr<Server::Context> context);
   ~WsSession() override;
 
-  void run(boost::beast::http::request<boost::beast::http::string_body> request);
+  void run(const boost::beast::http::request<boost::beast::http::string_body>& request);
   void send(std::shared_ptr<const std::string> text);
   void release_start() { start_demand_.reset(); }
   void close_for_shutdown() override;

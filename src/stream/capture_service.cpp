@@ -65,7 +65,7 @@ void DemandToken::reset() {
   if (auto* service = std::exchange(service_, nullptr)) service->release_demand();
 }
 
-CaptureService::CaptureService(boost::asio::any_io_executor executor,
+CaptureService::CaptureService(const boost::asio::any_io_executor& executor,
                                std::unique_ptr<FrameSource> source, Settings settings,
                                FrameHub& hub, Metrics& metrics)
     : executor_(executor),
@@ -126,7 +126,7 @@ CaptureStatus CaptureService::status() const {
   CaptureStatus status;
   status.state = lifecycle_.state();
   status.source = source_->info();
-  status.fps = fps_;
+  status.fps = lifecycle_.source_should_run() ? fps_ : 0.0;  // no stale rate once stopped
   status.frames = metrics_.frames_captured.load(std::memory_order_relaxed);
   status.error = lifecycle_.error();
   return status;

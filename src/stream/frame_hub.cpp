@@ -20,7 +20,7 @@ void FrameHub::add_listener(Listener listener) {
   listeners_.push_back(std::move(listener));
 }
 
-void FrameHub::publish(FramePtr frame) {
+void FrameHub::publish(const FramePtr& frame) {
   std::lock_guard lock(mutex_);
   latest_ = frame;
   for (const auto& listener : listeners_) listener(frame);
