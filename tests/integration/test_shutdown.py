@@ -7,7 +7,8 @@ import pytest
 import websockets
 
 from helpers import (CLOSE_DELIMITER, PART_END, StreamClient, connect, http_get, read_to_eof,
-                     request_bytes, run_async, ws_close_code, ws_receive_json)
+                     read_until, request_bytes, run_async, ws_close_code,
+                     ws_receive_json)
 
 
 def test_listening_line_reports_the_real_port(server):
@@ -90,3 +91,15 @@ def test_shutdown_with_stalled_viewer_and_control_client(server, scale):
     assert took < 2 * scale, f"exit took {took:.2f} s with a stalled viewer"
     assert ws_close_code(closed) in (1000, 1001), f"WebSocket closed with {ws_close_code(closed)}"
     assert_rest_is_parts_then_close(rest)
+
+
+def test_advance_headers_viewer_gets_the_close_delimiter(server, scale):
+    with StreamClient(server.port, "/stream?advance_headers=1") as viewer:
+        viewer.read_head()
+        read_until(viewer.sock, b"\r\n--camstreamframe\r\n", viewer.buffer, limit=4 << 20,
+                   deadline=time.monotonic() + 5)
+        server.proc.send_signal(signal.SIGTERM)
+        rest = read_to_eof(viewer.sock, b"", timeout=3 * scale)
+    code, _ = server.stop(timeout=5 * scale)
+    assert code == 0
+    assert rest.endswith(b"\r\n--camstreamframe--\r\n"), rest[-60:]
