@@ -4,6 +4,8 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <sys/resource.h>
+
 #include <csignal>
 #include <cstdio>
 #include <iostream>
@@ -82,6 +84,20 @@ std::unique_ptr<FrameSource> open_source(const Options& options) {
   return make_test_source(config);
 }
 
+// Each viewer is a socket: let --max-clients, not the default soft limit of 1024 descriptors,
+// decide how many can watch.
+void raise_descriptor_limit(int max_clients) {
+  rlimit limit{};
+  if (::getrlimit(RLIMIT_NOFILE, &limit) != 0) return;
+  if (limit.rlim_cur < limit.rlim_max) {
+    limit.rlim_cur = limit.rlim_max;
+    if (::setrlimit(RLIMIT_NOFILE, &limit) != 0) ::getrlimit(RLIMIT_NOFILE, &limit);
+  }
+  if (static_cast<rlim_t>(max_clients) + 64 > limit.rlim_cur) {
+    spdlog::warn("--max-clients {} exceeds the open-file limit {}", max_clients, limit.rlim_cur);
+  }
+}
+
 std::string url_host(const asio::ip::address& address) {
   return address.is_v6() ? fmt::format("[{}]", address.to_string()) : address.to_string();
 }
@@ -93,6 +109,7 @@ int run(const Options& options) {
   try {
     if (options.list_cameras) return print_cameras();
 
+    raise_descriptor_limit(options.max_clients);
     auto source = open_source(options);
     asio::io_context io;
     FrameHub hub;
