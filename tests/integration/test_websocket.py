@@ -70,6 +70,11 @@ def test_status_on_connect_and_on_request(server):
             assert_status_shape(answer, "idle")
             async with ws_connect(server) as other:
                 assert (await ws_receive_json(other, 3))["controls"] == 2
+            # A state change caused by someone else is pushed without asking.
+            with StreamClient(server.port) as viewer:
+                viewer.start()
+                pushed = await ws_wait_for(ws, state_is("streaming"), 3, "pushed streaming")
+                assert pushed["clients"] == 1, pushed
 
     run_async(scenario())
 
