@@ -60,7 +60,8 @@ start_server() {
   : >"$log"
   if [[ $kind == camstream ]]; then
     "$camstream" --source test --width "$width" --height "$height" --fps 30 --always-on \
-      --bind 127.0.0.1 --port 0 --max-clients 2000 --log-level warn >"$log" 2>&1 &
+      --bind 127.0.0.1 --port 0 --max-clients 2000 --log-level "${CAMSTREAM_LOG_LEVEL:-info}" \
+      >"$log" 2>&1 &
   else
     "$floor" --frames "$results/frames" --fps 30 --port 0 --max-clients 4000 \
       --exit-after $((run_seconds + 120)) >"$log" 2>&1 &
@@ -105,8 +106,15 @@ run_one() {
   local base="$results/$name.$kind"
   start_server "$kind" "$base.log" "$width" "$height"
   [[ $kind == camstream ]] && metrics >"$base.metrics-before"
+  # Slow and stalled viewers: what the kernel holds in the server's send queues near the end.
+  local ss_pid=
+  if [[ $name == slow* || $name == stalled* ]] && command -v ss >/dev/null; then
+    (sleep $((seconds - 2)) && ss -tnmi state established "( sport = :$port )" >"$base.ss") &
+    ss_pid=$!
+  fi
   "$load" 127.0.0.1 "$port" /stream --pid "$server_pid" --seconds "$seconds" --json "$@" \
     >"$base.json" || true
+  [[ -n $ss_pid ]] && { wait "$ss_pid" || true; }
   [[ $kind == camstream ]] && metrics >"$base.metrics-after"
   stop_server
   printf '%-28s %-9s %s\n' "$name" "$kind" "$("$python" -c '
@@ -137,7 +145,7 @@ fi
   echo "nproc: $(nproc)"
   echo "cpu: $(sed -n 's/^model name\s*: //p' /proc/cpuinfo | head -1)"
   echo "kernel: $(uname -sr)"
-  echo "git: $(git -C "$(dirname "$0")" rev-parse --short HEAD 2>/dev/null || echo unknown)"
+  echo "git: $(git -C "$(dirname "$0")" describe --always --dirty 2>/dev/null || echo unknown)"
   echo "run_seconds: $run_seconds reps: $reps ramp_ms: $ramp_ms"
 } >"$results/machine.txt"
 cat "$results/machine.txt"

@@ -28,6 +28,12 @@ for path in sorted(glob.glob(os.path.join(results, "*.json"))):
                 m = re.match(r"^([a-z_]+)(\{[^}]*\})?\s+([0-9.eE+-]+)$", line.strip())
                 if m and not m.group(2):
                     report[f"metrics_{when}"][m.group(1)] = float(m.group(3))
+    report["send_queues"] = []
+    if os.path.exists(f"{base}.ss"):
+        for line in open(f"{base}.ss"):
+            fields = line.split()
+            if len(fields) >= 4 and fields[0].isdigit() and fields[1].isdigit():
+                report["send_queues"].append(int(fields[1]))
     runs[(scenario, server)].append(report)
 
 
@@ -143,6 +149,14 @@ for scenario in scenario_order:
             row["rss_kb_per_stalled"] = (None if rss_50 is None else
                                          (row["rss_end_kb"] - rss_50) / 20)
             row["jpeg_bytes"] = median(scenario, server, "normal", "jpeg_bytes_mean")
+        if scenario in ("stalled-50+20", "slow-50+10"):
+            # The largest send queues are those of the stalled (slow) viewers.
+            k = 20 if scenario.startswith("stalled") else 10
+            tops = [sorted(get(r, "send_queues", default=[]), reverse=True)[:k] for r in reports]
+            tops = [t for t in tops if t]
+            if tops:
+                row["send_queue_median"] = med([statistics.median(t) for t in tops])
+                row["send_queue_max"] = max(max(t) for t in tops)
         if server == "camstream":
             counts = [c for c in (encode_counts(r) for r in reports) if c]
             if counts:
@@ -211,8 +225,9 @@ slow = summary.get("slow-50+10", {})
 if slow:
     print("\n## Slow viewers (10 at 64 KiB/s beside 50 normal)\n")
     print("| server | slow fps | slow lag p50 ms | slow lag max ms | one frame transfer ms | "
-          "lag p50 / max in frame transfers | normal fps min |")
-    print("|---|---|---|---|---|---|---|")
+          "lag p50 / max in frame transfers | kernel send queue per slow viewer, median bytes | "
+          "normal fps min |")
+    print("|---|---|---|---|---|---|---|---|")
     for server in servers:
         row = slow.get(server)
         if not row:
@@ -221,21 +236,26 @@ if slow:
         print(f"| {server} | {fmt(row.get('slow_fps_median'), '.2f')} | "
               f"{fmt(row.get('slow_latency_p50'), '.0f')} | {fmt(row.get('slow_latency_max'), '.0f')} | "
               f"{fmt(t, '.0f')} | {fmt(ratio(row.get('slow_latency_p50'), t), '.2f')} / "
-              f"{fmt(ratio(row.get('slow_latency_max'), t), '.2f')} | {fmt(row['fps_min'], '.2f')} |")
+              f"{fmt(ratio(row.get('slow_latency_max'), t), '.2f')} | "
+              f"{fmt(row.get('send_queue_median'), '.0f')} | {fmt(row['fps_min'], '.2f')} |")
 
 stalled = summary.get("stalled-50+20", {})
 if stalled:
     print("\n## Stalled viewers (20 that never read, beside 50 normal)\n")
     print("| server | RSS vs 50 viewers, KB per stalled viewer | in frames (÷ JPEG size) | "
+          "kernel send queue per stalled viewer, median / max bytes | in frames | "
           "normal fps min | errors |")
-    print("|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|")
     for server in servers:
         row = stalled.get(server)
         if not row:
             continue
         per = row.get("rss_kb_per_stalled")
         frames = ratio(per * 1024 if per is not None else None, row.get("jpeg_bytes"))
-        print(f"| {server} | {fmt(per)} | {fmt(frames, '.2f')} | {fmt(row['fps_min'], '.2f')} | "
+        queue = row.get("send_queue_median")
+        print(f"| {server} | {fmt(per)} | {fmt(frames, '.2f')} | {fmt(queue, '.0f')} / "
+              f"{fmt(row.get('send_queue_max'), '.0f')} | "
+              f"{fmt(ratio(queue, row.get('jpeg_bytes')), '.2f')} | {fmt(row['fps_min'], '.2f')} | "
               f"{row['errors']} |")
 
 json.dump(summary, open(os.path.join(results, "summary.json"), "w"), indent=1, sort_keys=True)
