@@ -56,13 +56,14 @@ void MjpegViewer::start() {
   const std::size_t viewers = context_->broadcaster.add_viewer(shared_from_this());
   spdlog::info("viewer {} connected to {} ({} viewers)", peer_, target_, viewers);
   demand_ = context_->capture.hold_demand();
-  head_ = multipart::response_head(context_->settings.allow_origin);
-  head_ += multipart::body_start(advance_headers_);
+  // Lives only as long as its write: a viewer keeps no per-connection buffers.
+  auto head = std::make_shared<std::string>(
+      multipart::response_head(context_->settings.allow_origin));
+  *head += multipart::body_start(advance_headers_);
   write_in_flight_ = true;
-  asio::async_write(socket_, asio::buffer(head_),
-                    [self = shared_from_this()](boost::system::error_code ec, std::size_t) {
+  asio::async_write(socket_, asio::buffer(*head),
+                    [self = shared_from_this(), head](boost::system::error_code ec, std::size_t) {
                       self->write_in_flight_ = false;
-                      self->head_written_ = true;
                       if (ec) return self->close();
                       self->last_progress_ = Clock::now();
                       if (self->closing_) return self->write_close_delimiter();

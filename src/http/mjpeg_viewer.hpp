@@ -37,10 +37,8 @@ class MjpegViewer : public Connection, public std::enable_shared_from_this<Mjpeg
   bool advance_headers_;
   std::string target_;
   std::string peer_;
-  std::string head_;  // response head and body start, kept alive while written
   PartPtr writing_;
   PartPtr pending_;
-  bool head_written_ = false;
   bool write_in_flight_ = false;
   bool closing_ = false;
   bool closed_ = false;
