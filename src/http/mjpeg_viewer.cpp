@@ -15,7 +15,7 @@ using Clock = std::chrono::steady_clock;
 namespace {
 // Unsent bytes the kernel may hold for a viewer. Above it the socket reads as not writable,
 // so a slow viewer gets the newest frame next instead of a queue of old ones.
-constexpr int kNotSentLowWater = 32 * 1024;
+constexpr int kNotSentLowWater = 16 * 1024;
 
 std::string describe(const asio::ip::tcp::socket& socket) {
   boost::system::error_code ec;
