@@ -2,11 +2,10 @@
 
 #include <algorithm>
 #include <boost/asio/post.hpp>
-#include <cstring>
 #include <optional>
 
-#include "camstream/draw.hpp"
 #include "camstream/stream.hpp"
+#include "placeholder.hpp"
 
 namespace camstream {
 
@@ -223,46 +222,18 @@ void CaptureService::on_second() {
 // While stopped or failing, viewers get a picture naming the state: drawn and encoded once
 // on the change, then sent again each second with a fresh timestamp.
 void CaptureService::publish_placeholder(bool redraw) {
-  const SourceInfo info = source_->info();
   if (redraw || !placeholder_) {
-    OwnedYuvImage picture(info.width, info.height);
-    fill(picture.image(), 40, 128, 128);
-    const int scale = std::max(1, info.width / 160);
+    const SourceInfo info = source_->info();
     const bool stopped = lifecycle_.state() == CaptureState::stopped;
-    const std::string title = stopped ? "STOPPED" : "NO SIGNAL";
-    const int title_y = info.height / 2 - 7 * scale;
-    draw_text(picture.image(), (info.width - text_width(title, scale)) / 2, title_y, title, scale,
-              235);
-    if (!stopped) {
-      const int small = std::max(1, scale / 2);
-      std::string reason = lifecycle_.error();
-      const int max_chars = std::max(1, (info.width - 8) / (6 * small));
-      if (static_cast<int>(reason.size()) > max_chars) reason.resize(max_chars);
-      draw_text(picture.image(), std::max(0, (info.width - text_width(reason, small)) / 2),
-                title_y + 10 * scale, reason, small, 200);
-    }
-    if (!placeholder_encoder_)
+    if (!placeholder_encoder_) {
       placeholder_encoder_ = std::make_unique<JpegEncoder>(settings_.quality);
-    auto frame = std::make_shared<EncodedFrame>();
-    frame->capacity = JpegEncoder::max_jpeg_size(info.width, info.height);
-    frame->storage = std::make_unique_for_overwrite<std::uint8_t[]>(frame->capacity);
-    frame->jpeg_size = placeholder_encoder_->encode(picture.view(), frame->writable());
-    frame->width = info.width;
-    frame->height = info.height;
-    frame->placeholder = true;
-    placeholder_ = std::move(frame);
+    }
+    placeholder_ =
+        render_placeholder(*placeholder_encoder_, info.width, info.height,
+                           stopped ? "STOPPED" : "NO SIGNAL", stopped ? "" : lifecycle_.error());
   }
-  auto copy = std::make_shared<EncodedFrame>();
-  copy->capacity = placeholder_->jpeg_size;
-  copy->storage = std::make_unique_for_overwrite<std::uint8_t[]>(copy->capacity);
-  std::memcpy(copy->storage.get(), placeholder_->storage.get(), placeholder_->jpeg_size);
-  copy->jpeg_size = placeholder_->jpeg_size;
-  copy->width = placeholder_->width;
-  copy->height = placeholder_->height;
-  copy->placeholder = true;
-  copy->timestamp = std::chrono::system_clock::now();
-  copy->sequence = shared_->next_sequence.fetch_add(1, std::memory_order_relaxed);
-  hub_.publish(std::move(copy));
+  hub_.publish(
+      restamp(*placeholder_, shared_->next_sequence.fetch_add(1, std::memory_order_relaxed)));
 }
 
 void CaptureService::notify_status() {

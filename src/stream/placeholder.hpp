@@ -1,0 +1,17 @@
+// The pictures viewers get while capture is stopped or failing (SPEC section 3).
+#pragma once
+
+#include <memory>
+#include <string_view>
+
+#include "camstream/stream.hpp"
+
+namespace camstream {
+
+// Draws title (large) and detail (small, cut to fit) centred on grey, and encodes it.
+std::shared_ptr<EncodedFrame> render_placeholder(JpegEncoder& encoder, int width, int height,
+                                                 std::string_view title, std::string_view detail);
+// A copy of a placeholder with its own sequence and the current time, to send again.
+std::shared_ptr<EncodedFrame> restamp(const EncodedFrame& frame, std::uint64_t sequence);
+
+}  // namespace camstream
