@@ -98,18 +98,13 @@ void HttpSession::handle(Request request) {
     if (route.endpoint == Endpoint::not_found) {
       return send_text(http::status::not_found, "not found\n", &request);
     }
-    auto response = std::make_shared<http::response<http::string_body>>(
-        http::status::method_not_allowed, request.version());
-    common_headers(*response, *context_);
+    auto response = text_response(
+        http::status::method_not_allowed,
+        "method " + std::string(request.method_string()) + " not allowed: use GET or HEAD\n",
+        &request);
     response->set(http::field::allow, "GET, HEAD");
-    response->set(http::field::content_type, "text/plain; charset=utf-8");
-    response->body() =
-        "method " + std::string(request.method_string()) + " not allowed: use GET or HEAD\n";
-    response->keep_alive(request.keep_alive());
-    response->prepare_payload();
     return send(response);
   }
-  const bool head = request.method() == http::verb::head;
   switch (route.endpoint) {
     case Endpoint::stream:
       return start_stream(request, route);
@@ -132,7 +127,6 @@ void HttpSession::handle(Request request) {
     case Endpoint::not_found:
       break;
   }
-  (void)head;
   send_text(http::status::not_found,
             "not found: " + std::string(request.target()) +
                 "\nendpoints: / /stream /snapshot /api/status /metrics /healthz /ws\n",
@@ -152,15 +146,12 @@ void HttpSession::start_stream(const Request& request, const Route& route) {
   if (context_->broadcaster.viewers() >= static_cast<std::size_t>(context_->settings.max_clients)) {
     spdlog::warn("refusing a viewer: {} viewers already (--max-clients)",
                  context_->broadcaster.viewers());
-    auto response = std::make_shared<http::response<http::string_body>>(
-        http::status::service_unavailable, request.version());
-    common_headers(*response, *context_);
+    auto response =
+        text_response(http::status::service_unavailable,
+                      "too many viewers: the limit is " +
+                          std::to_string(context_->settings.max_clients) + " (--max-clients)\n",
+                      &request);
     response->set(http::field::retry_after, "5");
-    response->set(http::field::content_type, "text/plain; charset=utf-8");
-    response->body() = "too many viewers: the limit is " +
-                       std::to_string(context_->settings.max_clients) + " (--max-clients)\n";
-    response->keep_alive(false);
-    response->prepare_payload();
     return send(response);
   }
   handed_on_ = true;
@@ -243,18 +234,25 @@ void HttpSession::send_snapshot(const FramePtr& frame, bool head_only, bool keep
       });
 }
 
-void HttpSession::send_text(http::status status, std::string body, const Request* request,
-                            std::string_view content_type) {
+std::shared_ptr<http::response<http::string_body>> HttpSession::text_response(
+    http::status status, std::string body, const Request* request, std::string_view content_type) {
   auto response = std::make_shared<http::response<http::string_body>>(
       status, request ? request->version() : 11);
   common_headers(*response, *context_);
   response->set(http::field::content_type, content_type);
-  const bool head = request && request->method() == http::verb::head;
   response->body() = std::move(body);
+  // Errors close the connection: the client may be in a state we do not understand.
   response->keep_alive(request && request->keep_alive() && static_cast<int>(status) < 500);
   response->prepare_payload();
-  if (head) response->body().clear();  // Content-Length stays that of the GET body
-  send(response);
+  if (request && request->method() == http::verb::head) {
+    response->body().clear();  // Content-Length stays that of the GET body
+  }
+  return response;
+}
+
+void HttpSession::send_text(http::status status, std::string body, const Request* request,
+                            std::string_view content_type) {
+  send(text_response(status, std::move(body), request, content_type));
 }
 
 template <typename Response>

@@ -34,6 +34,9 @@ class HttpSession : public Connection, public std::enable_shared_from_this<HttpS
   void start_websocket(Request request);
   void snapshot(const Request& request);
   void send_snapshot(const FramePtr& frame, bool head_only, bool keep_alive);
+  std::shared_ptr<boost::beast::http::response<boost::beast::http::string_body>> text_response(
+      boost::beast::http::status status, std::string body, const Request* request,
+      std::string_view content_type = "text/plain; charset=utf-8");
   void send_text(boost::beast::http::status status, std::string body, const Request* request,
                  std::string_view content_type = "text/plain; charset=utf-8");
   template <typename Response>

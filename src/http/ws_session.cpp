@@ -29,8 +29,8 @@ WsSession::~WsSession() {
 void WsSession::run(const beast::http::request<beast::http::string_body>& request) {
   beast::get_lowest_layer(ws_).expires_never();
   ws_.set_option(websocket::stream_base::timeout::suggested(beast::role_type::server));
-  // Larger messages than this close the connection; up to it they get an error message.
-  ws_.read_message_max(std::size_t{64} * 1024);
+  // Any size is read (in pieces, see read()) so an oversized message gets an error reply.
+  ws_.read_message_max(0);
   ws_.set_option(websocket::stream_base::decorator(
       [](websocket::response_type& response) { response.set("Server", "camstream"); }));
   ws_.async_accept(request, [self = shared_from_this()](beast::error_code ec) {
@@ -46,21 +46,35 @@ void WsSession::run(const beast::http::request<beast::http::string_body>& reques
   });
 }
 
+// Reads a message piece by piece: past kMaxMessage the bytes are counted and dropped, so a
+// huge message costs no memory and still gets an error reply, and the connection stays.
 void WsSession::read() {
-  ws_.async_read(buffer_, [self = shared_from_this()](beast::error_code ec, std::size_t) {
-    if (ec) return self->drop();
-    const std::string text = beast::buffers_to_string(self->buffer_.data());
-    self->buffer_.consume(self->buffer_.size());
-    if (!self->ws_.got_text()) {
-      self->send_error("binary messages are not supported; send JSON text");
-    } else if (text.size() > kMaxMessage) {
-      self->send_error("message too large: " + std::to_string(text.size()) +
-                       " bytes, the limit is " + std::to_string(kMaxMessage));
-    } else {
-      self->handle(text);
-    }
-    self->read();
-  });
+  ws_.async_read_some(buffer_, kMaxMessage + 1,
+                      [self = shared_from_this()](beast::error_code ec, std::size_t) {
+                        if (ec) return self->drop();
+                        self->on_piece();
+                      });
+}
+
+void WsSession::on_piece() {
+  if (buffer_.size() > kMaxMessage) {
+    dropped_bytes_ += buffer_.size();
+    buffer_.consume(buffer_.size());
+  }
+  if (!ws_.is_message_done()) return read();
+  const std::string text = beast::buffers_to_string(buffer_.data());
+  const std::size_t size = dropped_bytes_ + text.size();
+  buffer_.consume(buffer_.size());
+  dropped_bytes_ = 0;
+  if (!ws_.got_text()) {
+    send_error("binary messages are not supported; send JSON text");
+  } else if (size > kMaxMessage) {
+    send_error("message too large: " + std::to_string(size) + " bytes, the limit is " +
+               std::to_string(kMaxMessage));
+  } else {
+    handle(text);
+  }
+  read();
 }
 
 void WsSession::handle(std::string_view text) {

@@ -29,6 +29,7 @@ class WsSession : public Connection, public std::enable_shared_from_this<WsSessi
 
  private:
   void read();
+  void on_piece();
   void handle(std::string_view text);
   void send_error(std::string_view message);
   void write_next();
@@ -41,6 +42,7 @@ class WsSession : public Connection, public std::enable_shared_from_this<WsSessi
   std::deque<std::shared_ptr<const std::string>> queue_;
   DemandToken start_demand_;
   std::string peer_;
+  std::size_t dropped_bytes_ = 0;  // of the message being read, past kMaxMessage
   bool open_ = false;
   bool writing_ = false;
   bool closing_ = false;
