@@ -179,6 +179,7 @@ class CaptureService {
   void command_start();
   bool command_stop();  // false: refused
   CaptureStatus status() const;
+  CaptureState state() const { return lifecycle_.state(); }
   // Called on every state change and once a second while capturing.
   void on_status(StatusListener listener) { status_listeners_.push_back(std::move(listener)); }
 

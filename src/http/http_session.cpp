@@ -183,7 +183,7 @@ void HttpSession::snapshot(const Request& request) {
     const PartPtr& latest = context_->broadcaster.latest();
     if (latest) return send_snapshot(latest->frame, true, keep_alive);
   }
-  if (context_->capture.status().state == CaptureState::stopped) {
+  if (context_->capture.state() == CaptureState::stopped) {
     return send_text(http::status::service_unavailable,
                      "capture is stopped: send {\"type\":\"start\"} on /ws\n", &request);
   }

@@ -57,8 +57,8 @@ void MjpegViewer::start() {
   spdlog::info("viewer {} connected to {} ({} viewers)", peer_, target_, viewers);
   demand_ = context_->capture.hold_demand();
   // Lives only as long as its write: a viewer keeps no per-connection buffers.
-  auto head = std::make_shared<std::string>(
-      multipart::response_head(context_->settings.allow_origin));
+  auto head =
+      std::make_shared<std::string>(multipart::response_head(context_->settings.allow_origin));
   *head += multipart::body_start(advance_headers_);
   write_in_flight_ = true;
   asio::async_write(socket_, asio::buffer(*head),
@@ -70,7 +70,7 @@ void MjpegViewer::start() {
                       // Start with the newest frame if capture is live, not a stale one.
                       PartPtr first = std::exchange(self->pending_, nullptr);
                       if (!first) {
-                        const auto state = self->context_->capture.status().state;
+                        const auto state = self->context_->capture.state();
                         if (state != CaptureState::idle && state != CaptureState::starting)
                           first = self->context_->broadcaster.latest();
                       }

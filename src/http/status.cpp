@@ -19,8 +19,8 @@ std::string status_message(Server::Context& context) {
       R"("interval_ms":{},"fps":{:.1f},"clients":{},"controls":{},"frames":{},"error":{}}})",
       to_string(status.state), quoted(status.source.name),
       status.source.camera_id ? quoted(*status.source.camera_id) : "null", status.source.width,
-      status.source.height, static_cast<double>(status.source.interval.count()) / 1000.0, status.fps,
-      context.broadcaster.viewers(), context.controls.size(), status.frames,
+      status.source.height, static_cast<double>(status.source.interval.count()) / 1000.0,
+      status.fps, context.broadcaster.viewers(), context.controls.size(), status.frames,
       status.error.empty() ? "null" : quoted(status.error));
 }
 
@@ -71,10 +71,11 @@ std::string metrics_text(Server::Context& context) {
   }
   cumulative += load(m.encode_buckets.back());
   out += fmt::format("camstream_encode_seconds_bucket{{le=\"+Inf\"}} {}\n", cumulative);
-  out += fmt::format("camstream_encode_seconds_sum {:.6f}\n", static_cast<double>(load(m.encode_nanoseconds)) / 1e9);
+  out += fmt::format("camstream_encode_seconds_sum {:.6f}\n",
+                     static_cast<double>(load(m.encode_nanoseconds)) / 1e9);
   out += fmt::format("camstream_encode_seconds_count {}\n", cumulative);
 
-  const CaptureState current = context.capture.status().state;
+  const CaptureState current = context.capture.state();
   out +=
       "# HELP camstream_capture_state Capture lifecycle state (1 for the current one).\n"
       "# TYPE camstream_capture_state gauge\n";
