@@ -1,3 +1,4 @@
+#include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
 #include <boost/asio/ip/v6_only.hpp>
@@ -74,10 +75,10 @@ tcp::endpoint Server::listen() {
   const tcp::endpoint endpoint(address, settings.port);
   auto& acceptor = context_->acceptor;
   const auto fail = [&](const char* what) {
-    const std::string where =
-        (address.is_v6() ? "[" + address.to_string() + "]" : address.to_string()) + ":" +
-        std::to_string(settings.port);
-    throw std::system_error(ec, std::string("cannot ") + what + " on " + where);
+    const std::string where = address.is_v6()
+                                  ? fmt::format("[{}]:{}", address.to_string(), settings.port)
+                                  : fmt::format("{}:{}", address.to_string(), settings.port);
+    throw std::system_error(ec, fmt::format("cannot {} on {}", what, where));
   };
   acceptor.open(endpoint.protocol(), ec);
   if (ec) fail("open a socket");
