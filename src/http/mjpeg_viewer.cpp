@@ -59,7 +59,8 @@ void MjpegViewer::start() {
   // Lives only as long as its write: a viewer keeps no per-connection buffers.
   auto head =
       std::make_shared<std::string>(multipart::response_head(context_->settings.allow_origin));
-  *head += multipart::body_start(advance_headers_);
+  *head += multipart::kDelimiter;
+  if (advance_headers_) *head += multipart::kAdvanceHeaders;
   write_in_flight_ = true;
   asio::async_write(socket_, asio::buffer(*head),
                     [self = shared_from_this(), head](boost::system::error_code ec, std::size_t) {
@@ -101,12 +102,13 @@ void MjpegViewer::write_part(PartPtr part) {
   writing_ = std::move(part);
   write_in_flight_ = true;
   const auto jpeg = writing_->frame->jpeg();
-  const std::string_view trailer =
-      advance_headers_ ? multipart::kTrailerWithAdvanceHeaders : multipart::kTrailer;
+  const std::string_view advance = advance_headers_ ? multipart::kAdvanceHeaders : "";
   // One gathered write straight from the shared frame: no copy per viewer.
-  const std::array<asio::const_buffer, 3> buffers{
+  const std::array<asio::const_buffer, 4> buffers{
       asio::buffer(writing_->header.data(), advance_headers_ ? 0 : writing_->header_size),
-      asio::buffer(jpeg.data(), jpeg.size()), asio::buffer(trailer.data(), trailer.size())};
+      asio::buffer(jpeg.data(), jpeg.size()),
+      asio::buffer(multipart::kTrailer.data(), multipart::kTrailer.size()),
+      asio::buffer(advance.data(), advance.size())};
   asio::async_write(socket_, buffers,
                     [self = shared_from_this()](boost::system::error_code ec, std::size_t bytes) {
                       self->on_written(ec, bytes);

@@ -21,11 +21,6 @@ std::string response_head(std::string_view allow_origin) {
   return head;
 }
 
-std::string_view body_start(bool advance_headers) {
-  return advance_headers ? "--camstreamframe\r\nContent-Type: image/jpeg\r\n\r\n"
-                         : "--camstreamframe\r\n";
-}
-
 namespace {
 struct SecondsMicros {
   long long seconds;

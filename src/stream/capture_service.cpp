@@ -31,8 +31,11 @@ struct CaptureService::Shared {
     try {
       frame->jpeg_size = encoder.encode(view, frame->writable());
     } catch (const EncodeError& error) {
-      metrics.dropped_encode_error.fetch_add(1, std::memory_order_relaxed);
-      spdlog::warn("dropping frame {}: {}", view.sequence, error.what());
+      // A camera that keeps sending bad frames must not flood the log: the first, then 1 in 100.
+      const auto dropped = metrics.dropped_encode_error.fetch_add(1, std::memory_order_relaxed) + 1;
+      if (dropped == 1 || dropped % 100 == 0) {
+        spdlog::warn("dropping frame {} ({} so far): {}", view.sequence, dropped, error.what());
+      }
       return;
     }
     metrics.observe_encode(Clock::now() - started);

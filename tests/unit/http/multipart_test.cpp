@@ -26,9 +26,9 @@ TEST(Multipart, ResponseHeadCarriesAllowOrigin) {
             std::string::npos);
 }
 
-TEST(Multipart, BodyStartsWithTheDelimiter) {
-  EXPECT_EQ(multipart::body_start(false), "--camstreamframe\r\n");
-  EXPECT_EQ(multipart::body_start(true), "--camstreamframe\r\nContent-Type: image/jpeg\r\n\r\n");
+TEST(Multipart, DelimiterAndAdvanceHeaders) {
+  EXPECT_EQ(multipart::kDelimiter, "--camstreamframe\r\n");
+  EXPECT_EQ(multipart::kAdvanceHeaders, "Content-Type: image/jpeg\r\n\r\n");
 }
 
 TEST(Multipart, PartHeaderBytes) {
@@ -53,8 +53,7 @@ TEST(Multipart, PartHeaderLinesStayShort) {
 TEST(Multipart, TrailerEndsThePartAndOpensTheNext) {
   EXPECT_EQ(multipart::kTrailer, "\r\n--camstreamframe\r\n");
   EXPECT_EQ(multipart::kCloseDelimiter, "--camstreamframe--\r\n");
-  EXPECT_EQ(multipart::kTrailerWithAdvanceHeaders,
-            std::string(multipart::kTrailer) + std::string(multipart::kAdvanceHeaders));
+  EXPECT_EQ(multipart::kCloseDelimiterInBody, "\r\n--camstreamframe--\r\n");
 }
 
 TEST(Route, Endpoints) {
