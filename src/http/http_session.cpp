@@ -258,19 +258,6 @@ void HttpSession::send_text(http::status status, std::string body, const Request
 template <typename Response>
 void HttpSession::send(std::shared_ptr<Response> response) {
   stream_.expires_after(kRequestTimeout);
-  if constexpr (std::is_same_v<Response, http::response<http::string_body>>) {
-    if (response->body().empty() && response->has_content_length()) {
-      // HEAD: serialize the header only; the body would contradict Content-Length.
-      auto serializer = std::make_shared<http::response_serializer<http::string_body>>(*response);
-      http::async_write_header(
-          stream_, *serializer,
-          [self = shared_from_this(), response, serializer](beast::error_code ec, std::size_t) {
-            if (ec || !response->keep_alive()) return self->close();
-            self->read();
-          });
-      return;
-    }
-  }
   http::async_write(stream_, *response,
                     [self = shared_from_this(), response](beast::error_code ec, std::size_t) {
                       if (ec || !response->keep_alive()) return self->close();
