@@ -1,11 +1,10 @@
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
+#include <sys/resource.h>
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
-#include <sys/resource.h>
-
 #include <csignal>
 #include <cstdio>
 #include <iostream>
@@ -126,12 +125,9 @@ int run(const Options& options) {
     server_settings.max_clients = options.max_clients;
     server_settings.allow_origin = options.allow_origin;
     Server server(io, server_settings, capture, hub, metrics);
-    const auto endpoint = server.listen();
-    std::printf("listening on http://%s:%u/\n", url_host(endpoint.address()).c_str(),
-                static_cast<unsigned>(endpoint.port()));
-    std::fflush(stdout);
-    capture.begin();
 
+    // Handle signals before announcing the port: a test may send SIGTERM as soon as it reads it.
+    std::signal(SIGPIPE, SIG_IGN);
     asio::signal_set signals(io, SIGINT, SIGTERM);
     asio::steady_timer deadline(io);
     bool forced = false;
@@ -148,7 +144,13 @@ int run(const Options& options) {
         io.stop();
       });
     });
-    std::signal(SIGPIPE, SIG_IGN);
+
+    const auto endpoint = server.listen();
+    std::printf("listening on http://%s:%u/\n", url_host(endpoint.address()).c_str(),
+                static_cast<unsigned>(endpoint.port()));
+    std::fflush(stdout);
+    capture.begin();
+
     io.run();
     if (forced) {
       spdlog::warn("connections still open at the shutdown deadline: exiting anyway");
