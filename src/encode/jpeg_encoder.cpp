@@ -58,8 +58,12 @@ void check_frame(const FrameView& frame) {
     case PixelFormat::NV12:
       check_plane(frame.planes[1], "UV", 2 * chroma_width, chroma_height);
       return;
+    case PixelFormat::YUYV:
+    case PixelFormat::UYVY:
+    case PixelFormat::MJPEG:
+      break;
   }
-  throw EncodeError("unknown pixel format");
+  throw EncodeError("pixel format not supported by the encoder yet");
 }
 
 }  // namespace
