@@ -4,7 +4,8 @@
 - usb_yuyv_640x480.yuyv: one 640x480 YUYV (yuyv422) frame of ffmpeg's testsrc2, limited
   range, as a UVC camera sends it;
 - usb_uvc_640x480.mjpg: the same picture as a 4:2:2 baseline JPEG (cjpeg) the way UVC
-  cameras send MJPEG: an AVI1 APP0 instead of JFIF, no Huffman tables (DHT), zero padding after EOI;
+  cameras send MJPEG: an AVI1 APP0 instead of JFIF, no Huffman tables (DHT), zero padding
+  after EOI;
 - usb_uvc_640x480_truncated.mjpg: that JPEG cut in the middle of its scan, zero padded, as
   a frame whose transfer was cut short.
 The files are committed; rerun only to change them.
@@ -42,7 +43,8 @@ def uvc_style(jpeg: bytes) -> bytes:
         if marker == 0xC4:
             continue  # no Huffman tables, as many UVC cameras
         if marker == 0xE0:
-            out += b"\xff\xe0\x00\x10AVI1\x00\x00\x00\x00\x00\x00\x00\x00"
+            # AVI1: polarity, reserved, field size, field size less padding (10 bytes)
+            out += b"\xff\xe0\x00\x10AVI1" + bytes(10)
             continue
         if marker == 0xFE:
             continue  # ffmpeg's comment names its encoder
