@@ -221,6 +221,8 @@ TEST_F(UsbReplay, UvcMjpegPassesThroughAndTruncatedFramesAreCounted) {
   EXPECT_GE(corrupt, jpegs.size() - 1);
   EXPECT_LE(corrupt, jpegs.size() + 1);
   EXPECT_EQ(metrics_.dropped_encode_error.load(), 0u);
+  // The source has stopped: every captured frame was either published or dropped as corrupt.
+  EXPECT_EQ(metrics_.frames_captured.load(), metrics_.frames_encoded.load() + corrupt);
 
   std::size_t trimmed = good.bytes.size();
   while (good.bytes[trimmed - 1] == 0) --trimmed;
