@@ -5,7 +5,7 @@
 #include <cstring>
 
 #include "camstream/capture.hpp"
-#include "capture/camera_logic.hpp"
+#include "capture/libcamera/camera_logic.hpp"
 #include "capture/libcamera/camera_manager.hpp"
 #include "capture/libcamera/lc_compat.hpp"
 #include "capture/libcamera/libcamera_source.hpp"

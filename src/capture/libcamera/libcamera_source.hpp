@@ -14,7 +14,7 @@
 #include <vector>
 
 #include "camstream/capture.hpp"
-#include "capture/camera_logic.hpp"
+#include "capture/libcamera/camera_logic.hpp"
 #include "capture/libcamera/dmabuf_mapping.hpp"
 
 namespace camstream {

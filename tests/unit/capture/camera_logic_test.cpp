@@ -1,6 +1,6 @@
 // The libcamera source's pure decisions: format, buffer layout, orientation, interval, pacing,
 // camera selection and listing. These run without a camera and without libcamera.
-#include "capture/camera_logic.hpp"
+#include "capture/libcamera/camera_logic.hpp"
 
 #include <gtest/gtest.h>
 

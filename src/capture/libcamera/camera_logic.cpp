@@ -1,4 +1,4 @@
-#include "camera_logic.hpp"
+#include "capture/libcamera/camera_logic.hpp"
 
 #include <algorithm>
 #include <charconv>
