@@ -3,7 +3,9 @@
 # the installed one:
 #   0.3.2 (Debian bookworm-backports): compile, link a small program, run it (lists no cameras);
 #   0.7.1 (Debian trixie-backports):   compile the headers only (-fsyntax-only; its binaries
-#                                      need a newer glibc than bookworm's).
+#                                      need a newer glibc than bookworm's). .ci/virtual-camera.sh
+#                                      builds, links and runs camstream against 0.7.1 in a
+#                                      Debian trixie root.
 # plus the installed libcamera (syntax only; the normal build links it).
 # The packages come from Debian's archive with `apt-get download` under a private apt
 # configuration (the machine's own sources stay untouched) and are unpacked into
