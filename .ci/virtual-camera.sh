@@ -15,6 +15,9 @@
 # cannot be built, exits non-zero. /proc, /sys and /dev are bind-mounted only while the script
 # runs and unmounted on every exit; a root is only ever deleted with no mount inside it.
 #
+# `--bench` runs bench/camera_cpu.py (CPU per delivered frame, virtual camera vs test source)
+# instead of the tests.
+#
 # Environment: CAMSTREAM_TRIXIE_CACHE (cache directory), CAMSTREAM_DEBIAN_MIRROR (archive URL;
 # default: the Debian archive in the machine's apt sources).
 set -euo pipefail
@@ -189,6 +192,13 @@ for name in release asan; do
     die "capture unit tests ($name) failed on the virtual camera"
   log "capture unit tests ($name) passed on the virtual camera ($(elapsed))"
 done
+
+if [ "${1:-}" = --bench ]; then
+  log "CPU per delivered frame (bench/camera_cpu.py)"
+  CAMSTREAM_CHROOT="$root" CAMSTREAM_BIN=/work/build-release/src/camstream \
+    PYTHONDONTWRITEBYTECODE=1 python3 "$repo/bench/camera_cpu.py" || die "bench failed"
+  exit 0
+fi
 
 log "end-to-end tests (tests/camera)"
 CAMSTREAM_CHROOT="$root" CAMSTREAM_BIN=/work/build-release/src/camstream \
