@@ -3,7 +3,9 @@
 # the installed one:
 #   0.3.2 (Debian bookworm-backports): compile, link a small program, run it (lists no cameras);
 #   0.7.1 (Debian trixie-backports):   compile the headers only (-fsyntax-only; its binaries
-#                                      need a newer glibc than bookworm's).
+#                                      need a newer glibc than bookworm's). .ci/virtual-camera.sh
+#                                      builds, links and runs camstream against 0.7.1 in a
+#                                      Debian trixie root.
 # plus the installed libcamera (syntax only; the normal build links it).
 # The packages come from Debian's archive with `apt-get download` under a private apt
 # configuration (the machine's own sources stay untouched) and are unpacked into
@@ -24,47 +26,10 @@ log() { printf 'libcamera-matrix: %s\n' "$*" >&2; }
 die() { log "FAIL: $*"; exit 1; }
 
 # --- The archive address, from the machine's own apt sources --------------------------------
-# Prints the URI of the first Debian main archive (not the security archive) in sources.list or
-# in deb822 .sources files.
-find_mirror() {
-  local file
-  if [ -r /etc/apt/sources.list ]; then
-    awk '$1 == "deb" {
-           i = 2; if ($i ~ /^\[/) { while ($i !~ /\]$/) i++; i++ }
-           if ($(i) !~ /security/ && $(i + 1) !~ /security/) { print $(i); exit }
-         }' /etc/apt/sources.list
-  fi
-  for file in /etc/apt/sources.list.d/*.sources /etc/apt/sources.list.d/*.list; do
-    [ -r "$file" ] || continue
-    case "$file" in
-      *.list)
-        awk '$1 == "deb" {
-               i = 2; if ($i ~ /^\[/) { while ($i !~ /\]$/) i++; i++ }
-               if ($(i) !~ /security/ && $(i + 1) !~ /security/) { print $(i); exit }
-             }' "$file"
-        ;;
-      *.sources)
-        # One stanza per blank-line-separated block; take URIs whose Suites are not security.
-        awk 'BEGIN { RS = ""; FS = "\n" }
-             {
-               uris = ""; suites = ""; types = ""
-               for (n = 1; n <= NF; n++) {
-                 if ($n ~ /^URIs:/) { uris = $n; sub(/^URIs:[ \t]*/, "", uris) }
-                 if ($n ~ /^Suites:/) { suites = $n }
-                 if ($n ~ /^Types:/) { types = $n }
-               }
-               if (types ~ /deb([ \t]|$)/ && suites !~ /security/ && uris ~ /debian/) {
-                 split(uris, u, /[ \t]+/); print u[1]; exit
-               }
-             }' "$file"
-        ;;
-    esac
-  done
-}
-
-mirror=${CAMSTREAM_DEBIAN_MIRROR:-$(find_mirror | grep -m1 -E '^(https?|file)://' || true)}
+# shellcheck source=debian-mirror.sh
+. "$root/.ci/debian-mirror.sh"
+mirror=$(debian_mirror)
 [ -n "$mirror" ] || die "no Debian archive found in /etc/apt/sources.list{,.d}; set CAMSTREAM_DEBIAN_MIRROR"
-mirror=${mirror%/}
 
 # --- Private apt configuration -----------------------------------------------------------
 apt_dir="$work/apt"
@@ -146,7 +111,7 @@ unpack() {
 # --- Compiling --------------------------------------------------------------------------
 sources=(
   "$root"/src/capture/libcamera/*.cpp
-  "$root/src/capture/camera_logic.cpp"
+  "$root/src/capture/libcamera/camera_logic.cpp"
 )
 common_flags=(-std=c++20 -O0 -Wall -Wextra -Wpedantic -I"$root/include" -I"$root/src")
 read -r -a spdlog_cflags <<<"$(pkg-config --cflags spdlog)"

@@ -7,3 +7,4 @@ cd "$(dirname "$0")/.."
 cmake --workflow --preset release
 cmake --workflow --preset debug
 bash .ci/libcamera-matrix.sh
+bash .ci/virtual-camera.sh

@@ -9,7 +9,7 @@
 
 #include <string>
 
-#include "capture/camera_logic.hpp"
+#include "capture/libcamera/camera_logic.hpp"
 
 #define LC_VER \
   (LIBCAMERA_VERSION_MAJOR * 10000 + LIBCAMERA_VERSION_MINOR * 100 + LIBCAMERA_VERSION_PATCH)

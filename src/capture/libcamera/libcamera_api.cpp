@@ -5,7 +5,7 @@
 #include <cstring>
 
 #include "camstream/capture.hpp"
-#include "capture/camera_logic.hpp"
+#include "capture/libcamera/camera_logic.hpp"
 #include "capture/libcamera/camera_manager.hpp"
 #include "capture/libcamera/lc_compat.hpp"
 #include "capture/libcamera/libcamera_source.hpp"
@@ -14,6 +14,22 @@ namespace camstream {
 
 namespace {
 
+// Whether the camera grants `size` in `format` as it is (validate() leaves both unchanged).
+bool grants(libcamera::Camera& camera, const libcamera::PixelFormat& format,
+            const libcamera::Size& size) {
+  const auto config = camera.generateConfiguration(
+      std::vector<libcamera::StreamRole>{libcamera::StreamRole::VideoRecording});
+  if (!config || config->empty()) return false;
+  libcamera::StreamConfiguration& stream = config->at(0);
+  stream.pixelFormat = format;
+  stream.size = size;
+  if (config->validate() == libcamera::CameraConfiguration::Invalid) return false;
+  return stream.pixelFormat == format && stream.size == size;
+}
+
+// Modes in the formats camstream takes. libcamera lists sizes a pipeline may not give (the
+// virtual camera lists 28 and gives the 2 of its configuration), so each listed size is
+// validated and only those granted unchanged are shown.
 std::vector<std::string> modes_of(libcamera::Camera& camera) {
   std::vector<std::string> modes;
   const auto config = camera.generateConfiguration(
@@ -24,20 +40,24 @@ std::vector<std::string> modes_of(libcamera::Camera& camera) {
   std::vector<std::uint32_t> codes;
   for (const auto& format : pixel_formats) codes.push_back(format.fourcc());
   for (const auto code : camera_logic::listing_order(codes)) {
-    for (const auto& format : pixel_formats) {
-      if (format.fourcc() != code) continue;
-      std::vector<camera_logic::Size> sizes;
-      for (const auto& size : formats.sizes(format)) sizes.push_back({size.width, size.height});
-      const libcamera::SizeRange range = formats.range(format);
-      const auto described =
-          camera_logic::describe_modes(format.toString(), sizes,
-                                       camera_logic::SizeRange{{range.min.width, range.min.height},
-                                                               {range.max.width, range.max.height},
-                                                               range.hStep,
-                                                               range.vStep});
-      modes.insert(modes.end(), described.begin(), described.end());
-      break;
+    const libcamera::PixelFormat format(code);
+    std::vector<camera_logic::Size> listed;
+    std::vector<camera_logic::Size> granted;
+    for (const auto& size : formats.sizes(format)) {
+      listed.push_back({size.width, size.height});
+      if (grants(camera, format, size)) granted.push_back({size.width, size.height});
     }
+    const libcamera::SizeRange range = formats.range(format);
+    const camera_logic::SizeRange size_range{{range.min.width, range.min.height},
+                                             {range.max.width, range.max.height},
+                                             range.hStep,
+                                             range.vStep};
+    // Every listed size granted: the range (a scaling ISP) stands for them; else only the sizes.
+    const auto described =
+        granted.size() == listed.size()
+            ? camera_logic::describe_modes(format.toString(), listed, size_range)
+            : camera_logic::describe_modes(format.toString(), granted, std::nullopt);
+    modes.insert(modes.end(), described.begin(), described.end());
   }
   return modes;
 }

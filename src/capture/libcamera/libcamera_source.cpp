@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <cerrno>
 #include <cstring>
 #include <exception>
@@ -34,6 +35,32 @@ std::string colour_space_text(const std::optional<libcamera::ColorSpace>& colour
   return colour_space ? colour_space->toString() : "unset";
 }
 
+bool is_limited_range(const std::optional<libcamera::ColorSpace>& colour_space) {
+  return colour_space && colour_space->range == libcamera::ColorSpace::Range::Limited;
+}
+
+std::vector<camera_logic::FormatOffer> offers_of(const libcamera::StreamFormats& formats) {
+  std::vector<camera_logic::FormatOffer> offers;
+  for (const auto& format : formats.pixelformats()) {
+    camera_logic::FormatOffer offer;
+    offer.fourcc = format.fourcc();
+    for (const auto& size : formats.sizes(format)) offer.sizes.push_back({size.width, size.height});
+    const libcamera::SizeRange range = formats.range(format);
+    offer.range = camera_logic::SizeRange{{range.min.width, range.min.height},
+                                          {range.max.width, range.max.height},
+                                          range.hStep,
+                                          range.vStep};
+    offers.push_back(std::move(offer));
+  }
+  return offers;
+}
+
+std::uint64_t monotonic_now_ns() {
+  return static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                        std::chrono::steady_clock::now().time_since_epoch())
+                                        .count());
+}
+
 }  // namespace
 
 NegotiatedStream negotiate_stream(libcamera::Camera& camera, const CaptureConfig& config,
@@ -46,17 +73,18 @@ NegotiatedStream negotiate_stream(libcamera::Camera& camera, const CaptureConfig
     throw CaptureError("camera " + camera.id() + " offers no video configuration");
   }
   libcamera::StreamConfiguration& stream = out.config->at(0);
-  std::vector<std::uint32_t> offered;
-  for (const auto& format : stream.formats().pixelformats()) offered.push_back(format.fourcc());
-  stream.pixelFormat = camera_logic::format_to_request(offered) == camera_logic::kFourccNv12
-                           ? libcamera::formats::NV12
-                           : libcamera::formats::YUV420;
-  stream.size =
-      libcamera::Size(static_cast<unsigned>(config.width), static_cast<unsigned>(config.height));
+  const auto offers = offers_of(stream.formats());
+  const camera_logic::Size requested_size{static_cast<unsigned>(config.width),
+                                          static_cast<unsigned>(config.height)};
+  stream.pixelFormat = libcamera::PixelFormat(
+      camera_logic::format_to_request(offers, requested_size, config.interval));
+  stream.size = libcamera::Size(requested_size.width, requested_size.height);
   stream.bufferCount = 4;
   // Full-range BT.601 is what JFIF decoders assume.
   stream.colorSpace = libcamera::ColorSpace::Sycc;
-  const std::string requested_format = stream.pixelFormat.toString();
+  const camera_logic::StreamSettings requested{stream.pixelFormat.toString(), requested_size,
+                                               colour_space_text(stream.colorSpace),
+                                               camera_logic::describe_flips(requested_flips)};
   lc::request_flips(*out.config, requested_flips);
 
   const auto status = out.config->validate();
@@ -67,6 +95,7 @@ NegotiatedStream negotiate_stream(libcamera::Camera& camera, const CaptureConfig
   }
   out.format =
       camera_logic::frame_format_for(stream.pixelFormat.fourcc(), stream.pixelFormat.toString());
+  out.range = camera_logic::frame_range(out.format, is_limited_range(stream.colorSpace));
   out.width = static_cast<int>(stream.size.width);
   out.height = static_cast<int>(stream.size.height);
   out.stride = static_cast<int>(stream.stride);
@@ -84,18 +113,18 @@ NegotiatedStream negotiate_stream(libcamera::Camera& camera, const CaptureConfig
   out.interval = camera_logic::granted_interval(config.interval, min_us);
 
   if (log_changes) {
-    if (status == libcamera::CameraConfiguration::Adjusted) {
-      spdlog::warn("camera {} adjusted the request {}x{} {} to {}", camera.id(), config.width,
-                   config.height, requested_format, stream.toString());
+    const camera_logic::StreamSettings given{stream.pixelFormat.toString(),
+                                             {stream.size.width, stream.size.height},
+                                             colour_space_text(stream.colorSpace),
+                                             !!(granted & libcamera::Transform::Transpose)
+                                                 ? libcamera::transformToString(granted)
+                                                 : camera_logic::describe_flips(out.flips)};
+    if (const auto changes = camera_logic::describe_changes(requested, given); !changes.empty()) {
+      spdlog::warn("camera {} changed the request: {}", camera.id(), changes);
     }
-    if (!(stream.colorSpace && *stream.colorSpace == libcamera::ColorSpace::Sycc)) {
-      spdlog::warn("camera {} gives colour space {} instead of sYCC (colours may look flat)",
+    if (out.range == ColorRange::Limited) {
+      spdlog::info("camera {} gives limited-range YUV ({}): expanded to full range when encoding",
                    camera.id(), colour_space_text(stream.colorSpace));
-    }
-    if (out.flips != requested_flips || !!(granted & libcamera::Transform::Transpose)) {
-      spdlog::warn("camera {} cannot apply orientation {}; it gives {}", camera.id(),
-                   camera_logic::describe_flips(requested_flips),
-                   libcamera::transformToString(granted));
     }
     if (!out.frame_duration_us) {
       spdlog::info("camera {} has no frame rate control: pacing {} ms in software", camera.id(),
@@ -108,66 +137,87 @@ NegotiatedStream negotiate_stream(libcamera::Camera& camera, const CaptureConfig
   return out;
 }
 
-LibcameraSource::LibcameraSource(const CaptureConfig& config,
-                                 std::shared_ptr<libcamera::Camera> camera)
-    : config_(config), camera_id_(camera->id()) {
-  const auto probed = negotiate_stream(*camera, config_, false);
-  update_info(probed);
-  spdlog::debug("camera {} would give {}x{} every {} ms", camera_id_, probed.width, probed.height,
-                probed.interval.count() / 1000.0);
-}
+// One run of the camera: acquired and configured by start(), released by release().
+class LibcameraSource::Capture {
+ public:
+  Capture(const CaptureConfig& config, std::string camera_id,
+          std::shared_ptr<SharedSourceInfo> info, FrameCallback on_frame, ErrorCallback on_error)
+      : config_(config),
+        camera_id_(std::move(camera_id)),
+        info_(std::move(info)),
+        on_frame_(std::move(on_frame)),
+        on_error_(std::move(on_error)),
+        pacer_(config.interval) {}
+  ~Capture() { release(); }
+  Capture(const Capture&) = delete;
+  Capture& operator=(const Capture&) = delete;
 
-LibcameraSource::~LibcameraSource() {
-  stop();
-  if (worker_.joinable()) {
-    // Destroyed from its own frame callback: the thread cannot join itself.
-    if (worker_.get_id() == std::this_thread::get_id()) {
-      worker_.detach();
-    } else {
-      worker_.join();
-    }
-  }
-}
+  // Acquires, configures and starts the camera with every request queued. Throws CaptureError
+  // (the camera is then released again).
+  void start();
+  // Frames stop reaching the worker, which returns; callable from any thread, several times.
+  void request_stop();
+  // Stops and releases the camera and frees the buffers. Only once no worker is inside
+  // process(), or from the worker itself (process() then touches nothing after the callback).
+  void release() noexcept;
+  void run_worker();
 
-SourceInfo LibcameraSource::info() const {
-  std::lock_guard lock(info_mutex_);
-  return info_;
-}
+ private:
+  // One camera buffer with its request and its mapped view.
+  struct Slot {
+    std::unique_ptr<libcamera::Request> request;
+    std::vector<DmabufMapping> mappings;
+    FrameView view;  // sequence, timestamp and (MJPEG) size are filled in per frame
+  };
 
-void LibcameraSource::update_info(const NegotiatedStream& stream) {
-  std::lock_guard lock(info_mutex_);
-  info_.name = "libcamera";
-  info_.camera_id = camera_id_;
-  info_.width = stream.width & ~1;
-  info_.height = stream.height & ~1;
-  info_.interval = stream.interval;
-}
+  void open_camera();
+  void allocate_buffers();
+  void allocate_own_buffers(unsigned count);
+  void on_request_completed(libcamera::Request* request);  // libcamera's thread: never blocks
+  void on_disconnected();                                  // libcamera's thread
+  void process(libcamera::Request* request);
+  int requeue(libcamera::Request* request);
+  void fail(const std::string& reason);
+  void update_info();
 
-void LibcameraSource::start(FrameCallback on_frame, ErrorCallback on_error) {
-  if (worker_.joinable() && worker_.get_id() == std::this_thread::get_id()) {
-    throw CaptureError("the libcamera source cannot be restarted from its own callback");
-  }
-  stop();
-  // A worker whose stop() came from its own callback finished after that callback returned.
-  if (worker_.joinable()) worker_.join();
-  {
-    std::lock_guard lock(queue_mutex_);
-    stopping_ = false;
-    failure_.reset();
-    failure_reported_ = false;
-    ready_.clear();
-  }
-  last_delivered_ns_.reset();
-  consecutive_errors_ = 0;
-  frame_duration_checked_ = false;
-  on_frame_ = std::move(on_frame);
-  on_error_ = std::move(on_error);
+  const CaptureConfig config_;
+  const std::string camera_id_;
+  const std::shared_ptr<SharedSourceInfo> info_;
+  const FrameCallback on_frame_;
+  const ErrorCallback on_error_;
 
+  std::shared_ptr<libcamera::Camera> camera_;
+  bool acquired_ = false;
+  bool camera_running_ = false;
+  NegotiatedStream stream_;
+  libcamera::Stream* libcamera_stream_ = nullptr;
+  std::unique_ptr<libcamera::FrameBufferAllocator> allocator_;
+  std::vector<std::unique_ptr<libcamera::FrameBuffer>> own_buffers_;  // when export fails
+  std::vector<Slot> slots_;
+
+  // Completed requests waiting for the worker: a fixed ring (no allocation per frame).
+  static constexpr std::size_t kQueueDepth = 2;
+  std::mutex queue_mutex_;
+  std::condition_variable queue_wake_;
+  camera_logic::DropOldestRing<libcamera::Request*, kQueueDepth> ready_;
+  bool stopping_ = false;
+  std::optional<std::string> failure_;
+  bool failure_reported_ = false;
+
+  // libcamera's thread only (completions arrive one at a time).
+  camera_logic::FramePacer pacer_;
+  int consecutive_errors_ = 0;
+
+  // Worker only.
+  bool frame_duration_checked_ = false;
+};
+
+void LibcameraSource::Capture::start() {
   try {
     open_camera();
     allocate_buffers();
-    camera_->requestCompleted.connect(this, &LibcameraSource::on_request_completed);
-    camera_->disconnected.connect(this, &LibcameraSource::on_disconnected);
+    camera_->requestCompleted.connect(this, &Capture::on_request_completed);
+    camera_->disconnected.connect(this, &Capture::on_disconnected);
 
     libcamera::ControlList controls(libcamera::controls::controls);
     if (stream_.frame_duration_us) {
@@ -180,7 +230,6 @@ void LibcameraSource::start(FrameCallback on_frame, ErrorCallback on_error) {
       throw CaptureError("cannot start camera " + camera_id_ + ": " + errno_text(ret));
     }
     camera_running_ = true;
-    worker_ = std::thread(&LibcameraSource::run_worker, this);
     for (auto& slot : slots_) {
       if (const int ret = camera_->queueRequest(slot.request.get()); ret < 0) {
         throw CaptureError("cannot queue a capture request on camera " + camera_id_ + ": " +
@@ -188,12 +237,13 @@ void LibcameraSource::start(FrameCallback on_frame, ErrorCallback on_error) {
       }
     }
   } catch (...) {
-    stop();
+    request_stop();
+    release();
     throw;
   }
 }
 
-void LibcameraSource::open_camera() {
+void LibcameraSource::Capture::open_camera() {
   camera_ = lc::camera_manager().get(camera_id_);
   if (!camera_) {
     throw CaptureError("camera " + camera_id_ +
@@ -212,24 +262,34 @@ void LibcameraSource::open_camera() {
   }
   // configure() may settle the stride and size further.
   const auto& stream = stream_.config->at(0);
+  libcamera_stream_ = stream.stream();
   stream_.width = static_cast<int>(stream.size.width);
   stream_.height = static_cast<int>(stream.size.height);
   stream_.stride = static_cast<int>(stream.stride);
-  update_info(stream_);
-  spdlog::info("camera {} ({}): {} stride {}, {} buffers, one frame per {} ms{}, orientation {}",
-               camera_id_, lc::model_of(*camera_), stream.toString(), stream.stride,
-               stream.bufferCount, stream_.interval.count() / 1000.0,
-               stream_.frame_duration_us
-                   ? " (FrameDurationLimits " + std::to_string(*stream_.frame_duration_us) + " us)"
-                   : std::string(" (software pacing)"),
-               camera_logic::describe_flips(stream_.flips));
+  pacer_ = camera_logic::FramePacer(stream_.interval);
+  update_info();
+  spdlog::info(
+      "camera {} ({}) acquired: {} stride {}, {} buffers, one frame per {} ms{}, "
+      "orientation {}",
+      camera_id_, lc::model_of(*camera_), stream.toString(), stream.stride, stream.bufferCount,
+      stream_.interval.count() / 1000.0,
+      stream_.frame_duration_us
+          ? " (FrameDurationLimits " + std::to_string(*stream_.frame_duration_us) + " us)"
+          : std::string(" (software pacing)"),
+      camera_logic::describe_flips(stream_.flips));
 }
 
-void LibcameraSource::allocate_buffers() {
-  libcamera::Stream* stream = stream_.config->at(0).stream();
+void LibcameraSource::Capture::update_info() {
+  std::lock_guard lock(info_->mutex);
+  info_->info.width = stream_.width & ~1;
+  info_->info.height = stream_.height & ~1;
+  info_->info.interval = stream_.interval;
+}
+
+void LibcameraSource::Capture::allocate_buffers() {
   allocator_ = std::make_unique<libcamera::FrameBufferAllocator>(camera_);
   std::vector<libcamera::FrameBuffer*> buffers;
-  if (const int ret = allocator_->allocate(stream); ret < 0) {
+  if (const int ret = allocator_->allocate(libcamera_stream_); ret < 0) {
     // The virtual pipeline exports buffers only from /dev/dma_heap or /dev/udmabuf; it takes
     // memfd buffers too. V4L2 pipelines would reject those when queued, which then names it.
     spdlog::warn("libcamera cannot allocate buffers for camera {} ({}); using memfd buffers",
@@ -238,7 +298,9 @@ void LibcameraSource::allocate_buffers() {
     allocate_own_buffers(std::max(stream_.config->at(0).bufferCount, 2u));
     for (const auto& buffer : own_buffers_) buffers.push_back(buffer.get());
   } else {
-    for (const auto& buffer : allocator_->buffers(stream)) buffers.push_back(buffer.get());
+    for (const auto& buffer : allocator_->buffers(libcamera_stream_)) {
+      buffers.push_back(buffer.get());
+    }
   }
   slots_.reserve(buffers.size());
   for (std::size_t i = 0; i < buffers.size(); ++i) {
@@ -260,9 +322,10 @@ void LibcameraSource::allocate_buffers() {
       bases.push_back(slot.mappings.back().data());
     }
     slot.view = camera_logic::make_frame_view(layout, bases);
+    slot.view.range = stream_.range;
     slot.request = camera_->createRequest(i);
     if (!slot.request) throw CaptureError("cannot create a request on camera " + camera_id_);
-    if (const int ret = slot.request->addBuffer(stream, buffer); ret < 0) {
+    if (const int ret = slot.request->addBuffer(libcamera_stream_, buffer); ret < 0) {
       throw CaptureError("cannot attach a buffer to a request: " + errno_text(ret));
     }
     slots_.push_back(std::move(slot));
@@ -270,36 +333,40 @@ void LibcameraSource::allocate_buffers() {
   spdlog::debug("camera {}: {} buffers mapped", camera_id_, slots_.size());
 }
 
-void LibcameraSource::allocate_own_buffers(unsigned count) {
-  const std::size_t size = camera_logic::own_buffer_size(
-      stream_.config->at(0).frameSize, stream_.stride, stream_.format, stream_.height);
+void LibcameraSource::Capture::allocate_own_buffers(unsigned count) {
+  const auto shape =
+      camera_logic::own_buffer_planes(stream_.format, stream_.stride, stream_.width, stream_.height,
+                                      stream_.config->at(0).frameSize);
   for (unsigned i = 0; i < count; ++i) {
     int fd = ::memfd_create("camstream-frame", MFD_CLOEXEC);
     if (fd < 0) throw CaptureError(std::string("memfd_create failed: ") + std::strerror(errno));
-    libcamera::FrameBuffer::Plane plane;
-    plane.fd = libcamera::SharedFD(std::move(fd));  // owns it from here
-    plane.offset = 0;
-    plane.length = static_cast<unsigned>(size);
-    if (::ftruncate(plane.fd.get(), static_cast<off_t>(size)) != 0) {
+    const libcamera::SharedFD memfd(std::move(fd));  // owns it from here
+    if (::ftruncate(memfd.get(), static_cast<off_t>(shape.size)) != 0) {
       throw CaptureError(std::string("cannot size a memfd buffer: ") + std::strerror(errno));
     }
-    own_buffers_.push_back(std::make_unique<libcamera::FrameBuffer>(
-        std::vector<libcamera::FrameBuffer::Plane>{plane}));
+    // One Plane per colour plane, all on the one memfd at their offsets.
+    std::vector<libcamera::FrameBuffer::Plane> planes;
+    for (const auto& described : shape.planes) {
+      libcamera::FrameBuffer::Plane plane;
+      plane.fd = memfd;
+      plane.offset = described.offset;
+      plane.length = described.length;
+      planes.push_back(plane);
+    }
+    own_buffers_.push_back(std::make_unique<libcamera::FrameBuffer>(planes));
   }
 }
 
-void LibcameraSource::stop() {
+void LibcameraSource::Capture::request_stop() {
   {
     std::lock_guard lock(queue_mutex_);
     stopping_ = true;
     ready_.clear();
   }
   queue_wake_.notify_all();
-  if (worker_.joinable() && worker_.get_id() != std::this_thread::get_id()) worker_.join();
-  release_camera();
 }
 
-void LibcameraSource::release_camera() noexcept {
+void LibcameraSource::Capture::release() noexcept {
   if (!camera_) return;
   if (camera_running_) {
     // Cancels the queued requests synchronously; the completion slot ignores them.
@@ -309,36 +376,62 @@ void LibcameraSource::release_camera() noexcept {
   camera_->requestCompleted.disconnect(this);
   camera_->disconnected.disconnect(this);
   slots_.clear();  // requests and mappings go before the buffers they point at
-  if (allocator_ && stream_.config) allocator_->free(stream_.config->at(0).stream());
+  if (allocator_ && libcamera_stream_) allocator_->free(libcamera_stream_);
   allocator_.reset();
   own_buffers_.clear();
   stream_.config.reset();
+  libcamera_stream_ = nullptr;
   if (acquired_) {
     camera_->release();
     acquired_ = false;
-    spdlog::debug("camera {} released", camera_id_);
+    spdlog::info("camera {} released", camera_id_);
   }
   camera_.reset();
 }
 
-void LibcameraSource::on_request_completed(libcamera::Request* request) {
+void LibcameraSource::Capture::on_request_completed(libcamera::Request* request) {
   if (request->status() == libcamera::Request::RequestCancelled) return;
-  libcamera::Request* dropped = nullptr;
+  // Frames that are not delivered go straight back to the camera from here: no wake-up of the
+  // worker, no mapping, no cache sync.
+  bool deliver = false;
+  const auto& buffers = request->buffers();
+  if (const auto found = buffers.find(libcamera_stream_); found != buffers.end()) {
+    const libcamera::FrameMetadata& metadata = found->second->metadata();
+    // Only FrameSuccess is a picture: FrameError is a failed capture, and from 0.5.2 the Pi marks
+    // its exposure warm-up frames FrameStartup.
+    if (metadata.status == libcamera::FrameMetadata::FrameSuccess) {
+      consecutive_errors_ = 0;
+      // A pipeline that leaves the timestamp at 0 would otherwise never pass the pacing.
+      deliver = pacer_.accept(metadata.timestamp != 0 ? metadata.timestamp : monotonic_now_ns());
+    } else if (metadata.status == libcamera::FrameMetadata::FrameError &&
+               ++consecutive_errors_ >= kMaxConsecutiveErrors) {
+      return fail("camera " + camera_id_ + " failed " + std::to_string(consecutive_errors_) +
+                  " captures in a row");
+    }
+  }
+  int requeue_result = 0;
   {
     std::lock_guard lock(queue_mutex_);
     if (stopping_ || failure_) return;
-    // When the worker is behind, the oldest frame goes straight back to the camera.
-    dropped = ready_.push(request).value_or(nullptr);
+    if (deliver) {
+      // When the worker is behind, the oldest frame goes back to the camera instead.
+      request = ready_.push(request).value_or(nullptr);
+    }
+    // Requeued under the lock: once stop is requested, nothing is queued to the camera.
+    if (request != nullptr) requeue_result = requeue(request);
   }
-  queue_wake_.notify_one();
-  if (dropped != nullptr) requeue(dropped);
+  if (deliver) queue_wake_.notify_one();
+  if (requeue_result < 0) {
+    fail("cannot requeue a capture request on camera " + camera_id_ + ": " +
+         errno_text(requeue_result));
+  }
 }
 
-void LibcameraSource::on_disconnected() {
+void LibcameraSource::Capture::on_disconnected() {
   fail("camera " + camera_id_ + " was disconnected");
 }
 
-void LibcameraSource::fail(const std::string& reason) {
+void LibcameraSource::Capture::fail(const std::string& reason) {
   {
     std::lock_guard lock(queue_mutex_);
     if (stopping_ || failure_) return;
@@ -348,7 +441,7 @@ void LibcameraSource::fail(const std::string& reason) {
   queue_wake_.notify_all();
 }
 
-void LibcameraSource::run_worker() {
+void LibcameraSource::Capture::run_worker() {
   for (;;) {
     libcamera::Request* request = nullptr;
     std::optional<std::string> report;
@@ -374,32 +467,11 @@ void LibcameraSource::run_worker() {
   }
 }
 
-void LibcameraSource::process(libcamera::Request* request) {
-  const auto& buffers = request->buffers();
-  const auto found = buffers.find(stream_.config->at(0).stream());
-  if (found == buffers.end()) return requeue(request);
-  const libcamera::FrameMetadata& metadata = found->second->metadata();
-  // Only FrameSuccess is a picture: FrameError is a failed capture, and from 0.5.2 the Pi marks
-  // its exposure warm-up frames FrameStartup.
-  if (metadata.status != libcamera::FrameMetadata::FrameSuccess) {
-    if (metadata.status == libcamera::FrameMetadata::FrameError &&
-        ++consecutive_errors_ >= kMaxConsecutiveErrors) {
-      return fail("camera " + camera_id_ + " failed " + std::to_string(consecutive_errors_) +
-                  " captures in a row");
-    }
-    return requeue(request);
-  }
-  consecutive_errors_ = 0;
-  const auto monotonic_now =
-      static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
-                                     std::chrono::steady_clock::now().time_since_epoch())
-                                     .count());
-  // A pipeline that leaves the timestamp at 0 would otherwise never pass the pacing check.
-  const std::uint64_t timestamp_ns = metadata.timestamp != 0 ? metadata.timestamp : monotonic_now;
-  if (!camera_logic::should_deliver(timestamp_ns, last_delivered_ns_, stream_.interval)) {
-    return requeue(request);
-  }
-  last_delivered_ns_ = timestamp_ns;
+void LibcameraSource::Capture::process(libcamera::Request* request) {
+  const libcamera::FrameBuffer* buffer = request->findBuffer(libcamera_stream_);
+  const libcamera::FrameMetadata& metadata = buffer->metadata();
+  const std::uint64_t now_ns = monotonic_now_ns();
+  const std::uint64_t timestamp_ns = metadata.timestamp != 0 ? metadata.timestamp : now_ns;
 
   if (!frame_duration_checked_) {
     frame_duration_checked_ = true;
@@ -407,37 +479,104 @@ void LibcameraSource::process(libcamera::Request* request) {
     if (const auto duration = request_metadata.get(libcamera::controls::FrameDuration)) {
       spdlog::info("camera {} reports a frame duration of {} us", camera_id_, *duration);
       if (*duration > stream_.interval.count() * 21 / 20) {
-        std::lock_guard lock(info_mutex_);
-        info_.interval = std::chrono::microseconds(*duration);
+        std::lock_guard lock(info_->mutex);
+        info_->info.interval = std::chrono::microseconds(*duration);
       }
     }
   }
 
   const Slot& slot = slots_[request->cookie()];
-  for (const auto& mapping : slot.mappings) mapping.begin_cpu_read();
   FrameView view = slot.view;
+  if (view.format == PixelFormat::MJPEG) {
+    // The JPEG is as long as the camera says it filled, never longer than the plane.
+    const auto planes = metadata.planes();
+    if (planes.size() == 0 || planes[0].bytesused == 0) {
+      std::lock_guard lock(queue_mutex_);
+      if (stopping_) return;
+      if (const int ret = requeue(request); ret < 0) {
+        fail("cannot requeue a capture request on camera " + camera_id_ + ": " + errno_text(ret));
+      }
+      return;
+    }
+    view.planes[0].size = std::min<std::size_t>(view.planes[0].size, planes[0].bytesused);
+  }
+  for (const auto& mapping : slot.mappings) mapping.begin_cpu_read();
   view.sequence = metadata.sequence;
   view.timestamp =
-      camera_logic::to_wall_clock(timestamp_ns, monotonic_now, std::chrono::system_clock::now());
+      camera_logic::to_wall_clock(timestamp_ns, now_ns, std::chrono::system_clock::now());
   try {
     on_frame_(view);
   } catch (const std::exception& e) {
     spdlog::error("frame callback failed: {}", e.what());
   }
+  int requeue_result = 0;
   {
-    // stop() called from inside the callback has already freed the buffers.
     std::lock_guard lock(queue_mutex_);
+    // A stop from inside the callback may have freed the buffers already: touch nothing.
     if (stopping_) return;
+    for (const auto& mapping : slot.mappings) mapping.end_cpu_read();
+    requeue_result = requeue(request);
   }
-  for (const auto& mapping : slot.mappings) mapping.end_cpu_read();
-  requeue(request);
+  if (requeue_result < 0) {
+    fail("cannot requeue a capture request on camera " + camera_id_ + ": " +
+         errno_text(requeue_result));
+  }
 }
 
-void LibcameraSource::requeue(libcamera::Request* request) {
+int LibcameraSource::Capture::requeue(libcamera::Request* request) {
   request->reuse(libcamera::Request::ReuseBuffers);
-  if (const int ret = camera_->queueRequest(request); ret < 0) {
-    fail("cannot requeue a capture request on camera " + camera_id_ + ": " + errno_text(ret));
+  return camera_->queueRequest(request);
+}
+
+LibcameraSource::LibcameraSource(const CaptureConfig& config,
+                                 std::shared_ptr<libcamera::Camera> camera)
+    : config_(config), camera_id_(camera->id()), info_(std::make_shared<SharedSourceInfo>()) {
+  const auto probed = negotiate_stream(*camera, config_, false);
+  info_->info.name = "libcamera";
+  info_->info.camera_id = camera_id_;
+  info_->info.width = probed.width & ~1;
+  info_->info.height = probed.height & ~1;
+  info_->info.interval = probed.interval;
+  spdlog::debug("camera {} would give {}x{} every {} ms", camera_id_, probed.width, probed.height,
+                probed.interval.count() / 1000.0);
+}
+
+LibcameraSource::~LibcameraSource() {
+  stop();
+}
+
+SourceInfo LibcameraSource::info() const {
+  std::lock_guard lock(info_->mutex);
+  return info_->info;
+}
+
+void LibcameraSource::start(FrameCallback on_frame, ErrorCallback on_error) {
+  if (worker_.joinable() && worker_.get_id() == std::this_thread::get_id()) {
+    throw CaptureError("the libcamera source cannot be restarted from its own callback");
   }
+  stop();
+  auto capture = std::make_shared<Capture>(config_, camera_id_, info_, std::move(on_frame),
+                                           std::move(on_error));
+  capture->start();
+  capture_ = capture;
+  // The worker keeps its own reference: see capture_.
+  worker_ = std::thread([capture = std::move(capture)] { capture->run_worker(); });
+}
+
+void LibcameraSource::stop() {
+  if (!capture_) return;
+  capture_->request_stop();
+  if (worker_.joinable()) {
+    if (worker_.get_id() == std::this_thread::get_id()) {
+      // From the frame callback: the worker returns once the callback does, holding its own
+      // reference to the capture, so nothing it touches goes away under it.
+      worker_.detach();
+    } else {
+      worker_.join();
+    }
+  }
+  capture_->release();
+  capture_.reset();
 }
 
 }  // namespace camstream

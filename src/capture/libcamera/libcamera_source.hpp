@@ -3,7 +3,6 @@
 
 #include <libcamera/libcamera.h>
 
-#include <array>
 #include <condition_variable>
 #include <cstddef>
 #include <memory>
@@ -14,7 +13,7 @@
 #include <vector>
 
 #include "camstream/capture.hpp"
-#include "capture/camera_logic.hpp"
+#include "capture/libcamera/camera_logic.hpp"
 #include "capture/libcamera/dmabuf_mapping.hpp"
 
 namespace camstream {
@@ -24,12 +23,19 @@ namespace camstream {
 struct NegotiatedStream {
   std::unique_ptr<libcamera::CameraConfiguration> config;
   PixelFormat format = PixelFormat::I420;
+  ColorRange range = ColorRange::Full;
   int width = 0;
   int height = 0;
   int stride = 0;
   camera_logic::Flips flips;
   std::optional<std::int64_t> frame_duration_us;  // none: the camera has no FrameDurationLimits
   std::chrono::microseconds interval{0};          // what frames will arrive at
+};
+
+// The source's granted configuration, shared with the running capture that refines it.
+struct SharedSourceInfo {
+  mutable std::mutex mutex;
+  SourceInfo info;
 };
 
 class LibcameraSource final : public FrameSource {
@@ -46,57 +52,16 @@ class LibcameraSource final : public FrameSource {
   SourceInfo info() const override;
 
  private:
-  // One camera buffer with its request and its mapped view.
-  struct Slot {
-    std::unique_ptr<libcamera::Request> request;
-    std::vector<DmabufMapping> mappings;
-    FrameView view;  // sequence and timestamp are filled in per frame
-  };
-
-  void open_camera();
-  void allocate_buffers();
-  void allocate_own_buffers(unsigned count);
-  void release_camera() noexcept;
-  void on_request_completed(libcamera::Request* request);  // libcamera's thread: never blocks
-  void on_disconnected();                                  // libcamera's thread
-  void run_worker();
-  void process(libcamera::Request* request);
-  void requeue(libcamera::Request* request);
-  void fail(const std::string& reason);
-  void update_info(const NegotiatedStream& stream);
+  class Capture;
 
   const CaptureConfig config_;
   const std::string camera_id_;
-
-  mutable std::mutex info_mutex_;
-  SourceInfo info_;
-
-  // Touched only by start()/stop() (the caller's thread) while no worker runs, and read by the
-  // worker while it runs.
-  std::shared_ptr<libcamera::Camera> camera_;
-  bool acquired_ = false;
-  bool camera_running_ = false;
-  NegotiatedStream stream_;
-  std::unique_ptr<libcamera::FrameBufferAllocator> allocator_;
-  std::vector<std::unique_ptr<libcamera::FrameBuffer>> own_buffers_;  // when export fails
-  std::vector<Slot> slots_;
-  FrameCallback on_frame_;
-  ErrorCallback on_error_;
+  std::shared_ptr<SharedSourceInfo> info_;
+  // One start() .. stop(): the acquired camera, its buffers, its queue. The worker thread owns a
+  // reference too, so a stop() or destruction from inside the frame callback (on the worker
+  // itself, which cannot be joined) leaves the worker everything it still touches.
+  std::shared_ptr<Capture> capture_;
   std::thread worker_;
-
-  // Completed requests waiting for the worker: a fixed ring (no allocation per frame).
-  static constexpr std::size_t kQueueDepth = 2;
-  std::mutex queue_mutex_;
-  std::condition_variable queue_wake_;
-  camera_logic::DropOldestRing<libcamera::Request*, kQueueDepth> ready_;
-  bool stopping_ = false;
-  std::optional<std::string> failure_;
-  bool failure_reported_ = false;
-
-  // Worker-only state.
-  std::optional<std::uint64_t> last_delivered_ns_;
-  int consecutive_errors_ = 0;
-  bool frame_duration_checked_ = false;
 };
 
 // Generates, fills and validates a video-role configuration for `config`; logs what the camera

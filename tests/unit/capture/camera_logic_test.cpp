@@ -1,6 +1,6 @@
 // The libcamera source's pure decisions: format, buffer layout, orientation, interval, pacing,
 // camera selection and listing. These run without a camera and without libcamera.
-#include "capture/camera_logic.hpp"
+#include "capture/libcamera/camera_logic.hpp"
 
 #include <gtest/gtest.h>
 
@@ -15,34 +15,95 @@ namespace {
 using std::chrono::microseconds;
 using std::chrono::milliseconds;
 
-TEST(CameraFormat, AcceptsYuv420AndNv12) {
+TEST(CameraFormat, AcceptsPlanarPackedAndMjpeg) {
   EXPECT_EQ(frame_format_for(kFourccYuv420, "YUV420"), PixelFormat::I420);
   EXPECT_EQ(frame_format_for(kFourccNv12, "NV12"), PixelFormat::NV12);
+  EXPECT_EQ(frame_format_for(kFourccYuyv, "YUYV"), PixelFormat::YUYV);
+  EXPECT_EQ(frame_format_for(kFourccUyvy, "UYVY"), PixelFormat::UYVY);
+  EXPECT_EQ(frame_format_for(kFourccMjpeg, "MJPEG"), PixelFormat::MJPEG);
 }
 
-TEST(CameraFormat, RequestsYuv420ElseNv12) {
-  const std::uint32_t yuyv = fourcc('Y', 'U', 'Y', 'V'), mjpg = fourcc('M', 'J', 'P', 'G');
-  const std::array<std::uint32_t, 3> pi{kFourccNv12, kFourccYuv420, yuyv};
-  EXPECT_EQ(format_to_request(pi), kFourccYuv420);
-  const std::array<std::uint32_t, 3> uvc_nv12{mjpg, yuyv, kFourccNv12};
-  EXPECT_EQ(format_to_request(uvc_nv12), kFourccNv12);
-  const std::array<std::uint32_t, 2> uvc_yuyv{mjpg, yuyv};
-  EXPECT_EQ(format_to_request(uvc_yuyv), kFourccYuv420);  // validate() then names YUYV
-  EXPECT_EQ(format_to_request({}), kFourccYuv420);
+FormatOffer offer(std::uint32_t code, std::vector<Size> sizes) {
+  return {code, std::move(sizes), std::nullopt};
+}
+
+TEST(CameraFormat, PlanarFirst) {
+  const std::vector<FormatOffer> pi{offer(kFourccNv12, {}), offer(kFourccYuv420, {}),
+                                    offer(kFourccYuyv, {})};
+  EXPECT_EQ(format_to_request(pi, {640, 480}, milliseconds(100)), kFourccYuv420);
+  const std::vector<FormatOffer> uvc_nv12{offer(kFourccMjpeg, {{640, 480}}),
+                                          offer(kFourccYuyv, {{640, 480}}),
+                                          offer(kFourccNv12, {{640, 480}})};
+  EXPECT_EQ(format_to_request(uvc_nv12, {640, 480}, milliseconds(100)), kFourccNv12);
+  EXPECT_EQ(format_to_request({}, {640, 480}, milliseconds(100)), kFourccYuv420);
+}
+
+// A typical USB 2.0 webcam: YUYV up to 1280x720 (too slow above 640x480 at 30 fps), MJPEG up to
+// 1920x1080 at 30 fps.
+const std::vector<FormatOffer> kWebcam{offer(kFourccMjpeg, {{640, 480}, {1280, 720}, {1920, 1080}}),
+                                       offer(kFourccYuyv, {{640, 480}, {1280, 720}})};
+
+TEST(CameraFormat, UsbWebcamYuyvWhileItKeepsUp) {
+  EXPECT_EQ(format_to_request(kWebcam, {640, 480}, milliseconds(100)), kFourccYuyv);
+  EXPECT_EQ(format_to_request(kWebcam, {640, 480}, microseconds(33334)), kFourccYuyv);
+  EXPECT_EQ(format_to_request(kWebcam, {1280, 720}, milliseconds(100)), kFourccYuyv);  // 10 fps
+}
+
+TEST(CameraFormat, UsbWebcamMjpegWhenTheSizeNeedsIt) {
+  // YUYV 1280x720 at 30 fps is more than USB 2.0 carries: MJPEG.
+  EXPECT_EQ(format_to_request(kWebcam, {1280, 720}, microseconds(33334)), kFourccMjpeg);
+  EXPECT_EQ(format_to_request(kWebcam, {640, 480}, milliseconds(10)), kFourccMjpeg);
+  // No YUYV at this size at all.
+  EXPECT_EQ(format_to_request(kWebcam, {1920, 1080}, milliseconds(1000)), kFourccMjpeg);
+  EXPECT_EQ(format_to_request(kWebcam, {4000, 3000}, milliseconds(1000)), kFourccMjpeg);
+}
+
+TEST(CameraFormat, UsbWebcamWithOneFormat) {
+  const std::vector<FormatOffer> yuyv_only{offer(kFourccYuyv, {{640, 480}})};
+  EXPECT_EQ(format_to_request(yuyv_only, {1920, 1080}, milliseconds(10)), kFourccYuyv);
+  const std::vector<FormatOffer> uyvy_only{offer(kFourccUyvy, {{640, 480}})};
+  EXPECT_EQ(format_to_request(uyvy_only, {640, 480}, milliseconds(100)), kFourccUyvy);
+  const std::vector<FormatOffer> mjpeg_only{offer(kFourccMjpeg, {{640, 480}})};
+  EXPECT_EQ(format_to_request(mjpeg_only, {640, 480}, milliseconds(100)), kFourccMjpeg);
+  // MJPEG offered but not at this size, YUYV is: YUYV even if slow.
+  const std::vector<FormatOffer> small_mjpeg{offer(kFourccMjpeg, {{320, 240}}),
+                                             offer(kFourccYuyv, {{1280, 720}})};
+  EXPECT_EQ(format_to_request(small_mjpeg, {1280, 720}, microseconds(33334)), kFourccYuyv);
 }
 
 TEST(CameraFormat, RejectsOtherFormatsByName) {
   try {
-    frame_format_for(fourcc('Y', 'U', 'Y', 'V'), "YUYV");
-    FAIL() << "YUYV accepted";
+    frame_format_for(fourcc('R', 'G', '2', '4'), "RGB888");
+    FAIL() << "RGB888 accepted";
   } catch (const CaptureError& e) {
-    EXPECT_NE(std::string(e.what()).find("YUYV"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("RGB888"), std::string::npos) << e.what();
   }
 }
 
 TEST(CameraFormat, FourccMatchesDrmCodes) {
   EXPECT_EQ(kFourccYuv420, 0x32315559u);  // DRM_FORMAT_YUV420
   EXPECT_EQ(kFourccNv12, 0x3231564eu);    // DRM_FORMAT_NV12
+  EXPECT_EQ(kFourccYuyv, 0x56595559u);    // DRM_FORMAT_YUYV
+  EXPECT_EQ(kFourccUyvy, 0x59565955u);    // DRM_FORMAT_UYVY
+  EXPECT_EQ(kFourccMjpeg, 0x47504a4du);   // DRM_FORMAT_MJPEG
+}
+
+TEST(CameraFormat, RangeFromTheColourSpace) {
+  EXPECT_EQ(frame_range(PixelFormat::NV12, true), ColorRange::Limited);
+  EXPECT_EQ(frame_range(PixelFormat::YUYV, true), ColorRange::Limited);
+  EXPECT_EQ(frame_range(PixelFormat::I420, false), ColorRange::Full);
+  // A camera's JPEG is JFIF: full range whatever the stream's colour space says.
+  EXPECT_EQ(frame_range(PixelFormat::MJPEG, true), ColorRange::Full);
+}
+
+TEST(CameraFormat, ChangesNamed) {
+  const StreamSettings asked{"YUV420", {640, 480}, "sYCC", "rotate 180"};
+  EXPECT_EQ(describe_changes(asked, asked), "");
+  EXPECT_EQ(describe_changes(asked, {"NV12", {1280, 720}, "Rec709", "none"}),
+            "size 640x480 -> 1280x720, format YUV420 -> NV12, colour space sYCC -> Rec709, "
+            "orientation rotate 180 -> none");
+  EXPECT_EQ(describe_changes(asked, {"YUV420", {640, 480}, "", "rotate 180"}),
+            "colour space sYCC -> unset");
 }
 
 // The Pi's layout: three planes on one dmabuf with offsets 0, stride*h, stride*h + stride/2*h/2.
@@ -155,15 +216,70 @@ TEST(BufferLayout, RejectsBuffersThatDoNotHoldThePicture) {
   EXPECT_THROW(compute_buffer_layout(no_fd, stride, PixelFormat::I420, w, h), CaptureError);
 }
 
-TEST(BufferLayout, OwnBufferSize) {
-  EXPECT_EQ(own_buffer_size(0, 640, PixelFormat::I420, 480), 640u * 480u * 3 / 2);
-  EXPECT_EQ(own_buffer_size(0, 640, PixelFormat::NV12, 480), 640u * 480u * 3 / 2);
-  EXPECT_EQ(own_buffer_size(500000, 640, PixelFormat::I420, 480), 500000u);
-  EXPECT_EQ(own_buffer_size(1000, 640, PixelFormat::I420, 480), 640u * 480u * 3 / 2);
-  // Such a buffer (one plane) gives a valid layout.
-  const std::array<PlaneDescription, 1> planes{
-      {{5, 0, static_cast<std::uint32_t>(own_buffer_size(0, 1920, PixelFormat::NV12, 1080))}}};
-  EXPECT_NO_THROW(compute_buffer_layout(planes, 1920, PixelFormat::NV12, 1920, 1080));
+// camstream's own buffers (no dma-buf provider): one Plane per colour plane on one memfd, as
+// libcamera's exporters give them (the virtual pipeline writes NV12's UV through planes()[1]).
+TEST(BufferLayout, OwnBufferOnePlanePerColourPlane) {
+  const auto nv12 = own_buffer_planes(PixelFormat::NV12, 640, 640, 480, 0);
+  ASSERT_EQ(nv12.planes.size(), 2u);
+  EXPECT_EQ(nv12.planes[0].offset, 0u);
+  EXPECT_EQ(nv12.planes[0].length, 640u * 480u);
+  EXPECT_EQ(nv12.planes[1].offset, 640u * 480u);
+  EXPECT_EQ(nv12.planes[1].length, 640u * 240u);
+  EXPECT_EQ(nv12.size, 640u * 480u * 3 / 2);
+
+  const auto i420 = own_buffer_planes(PixelFormat::I420, 1920, 1920, 1080, 0);
+  ASSERT_EQ(i420.planes.size(), 3u);
+  EXPECT_EQ(i420.planes[1].offset, 1920u * 1080u);
+  EXPECT_EQ(i420.planes[2].offset, 1920u * 1080u + 960u * 540u);
+  EXPECT_EQ(i420.planes[2].length, 960u * 540u);
+
+  // The camera's frameSize wins when larger (padding the pipeline wants).
+  EXPECT_EQ(own_buffer_planes(PixelFormat::I420, 640, 640, 480, 500000).size, 500000u);
+  EXPECT_EQ(own_buffer_planes(PixelFormat::I420, 640, 640, 480, 1000).size, 640u * 480u * 3 / 2);
+
+  const auto yuyv = own_buffer_planes(PixelFormat::YUYV, 1280, 640, 480, 0);
+  ASSERT_EQ(yuyv.planes.size(), 1u);
+  EXPECT_EQ(yuyv.planes[0].length, 1280u * 480u);
+
+  const auto mjpeg = own_buffer_planes(PixelFormat::MJPEG, 0, 640, 480, 300000);
+  ASSERT_EQ(mjpeg.planes.size(), 1u);
+  EXPECT_EQ(mjpeg.planes[0].length, 300000u);
+  EXPECT_EQ(own_buffer_planes(PixelFormat::MJPEG, 0, 640, 480, 0).size, 640u * 480u * 2);
+}
+
+TEST(BufferLayout, OwnBufferGivesTheLayoutBack) {
+  for (const auto format : {PixelFormat::I420, PixelFormat::NV12, PixelFormat::YUYV}) {
+    const int stride = format == PixelFormat::YUYV ? 1280 : 640;
+    auto shape = own_buffer_planes(format, stride, 640, 480, 0);
+    for (auto& plane : shape.planes) plane.fd = 9;
+    const auto layout = compute_buffer_layout(shape.planes, stride, format, 640, 480);
+    ASSERT_EQ(layout.mappings.size(), 1u);
+    EXPECT_EQ(layout.mappings[0].length, shape.size);
+    ASSERT_EQ(layout.planes.size(), shape.planes.size());
+    for (std::size_t i = 0; i < shape.planes.size(); ++i) {
+      EXPECT_EQ(layout.planes[i].offset, shape.planes[i].offset);
+    }
+  }
+}
+
+TEST(BufferLayout, PackedAndMjpegViews) {
+  const std::array<PlaneDescription, 1> yuyv{{{3, 0, 1344 * 480}}};
+  const auto packed = compute_buffer_layout(yuyv, 1344, PixelFormat::YUYV, 640, 480);
+  ASSERT_EQ(packed.planes.size(), 1u);
+  EXPECT_EQ(packed.planes[0].stride, 1344);
+  EXPECT_EQ(packed.planes[0].size, 1344u * 480u);
+  // A YUYV row is two bytes a pixel.
+  EXPECT_THROW(compute_buffer_layout(yuyv, 1000, PixelFormat::YUYV, 640, 480), CaptureError);
+
+  const std::array<PlaneDescription, 1> jpeg{{{4, 0, 200000}}};
+  const auto mjpeg = compute_buffer_layout(jpeg, 0, PixelFormat::MJPEG, 1920, 1080);
+  ASSERT_EQ(mjpeg.planes.size(), 1u);
+  EXPECT_EQ(mjpeg.planes[0].size, 200000u);
+  const std::uint8_t* base = reinterpret_cast<const std::uint8_t*>(0x1000);
+  const auto view = make_frame_view(mjpeg, std::span(&base, 1));
+  EXPECT_EQ(view.format, PixelFormat::MJPEG);
+  EXPECT_EQ(view.planes[0].data, base);
+  EXPECT_EQ(view.planes[0].size, 200000u);
 }
 
 TEST(BufferLayout, ViewNeedsOneBasePerMapping) {
@@ -213,39 +329,100 @@ TEST(FrameInterval, GrantedIsRequestedUnlessTheCameraIsSlower) {
   EXPECT_EQ(granted_interval(milliseconds(10), 33333), microseconds(33333));
 }
 
-TEST(Pacing, DecimatesA30FpsCameraTo10Fps) {
-  // A camera ignoring FrameDurationLimits (uvcvideo) at 30 fps, asked for 100 ms.
-  std::optional<std::uint64_t> last;
-  int delivered = 0;
-  for (int frame = 0; frame < 90; ++frame) {
-    const std::uint64_t ts = 1'000'000'000ull + frame * 33'333'333ull;
-    if (should_deliver(ts, last, milliseconds(100))) {
-      ++delivered;
-      last = ts;
-    }
+// Frames a camera gives at `period_ns` (plus `jitter(frame)`) for `seconds`, through a pacer at
+// `interval`: the delivered timestamps.
+template <typename Jitter>
+std::vector<std::uint64_t> pace(std::chrono::microseconds interval, double period_ns, int seconds,
+                                Jitter jitter) {
+  FramePacer pacer(interval);
+  std::vector<std::uint64_t> delivered;
+  const auto frames = static_cast<int>(seconds * 1e9 / period_ns);
+  for (int frame = 0; frame < frames; ++frame) {
+    const auto ts = static_cast<std::uint64_t>(5e9 + frame * period_ns + jitter(frame));
+    if (pacer.accept(ts)) delivered.push_back(ts);
   }
-  EXPECT_EQ(delivered, 30);
+  return delivered;
+}
+std::vector<std::uint64_t> pace(std::chrono::microseconds interval, double period_ns, int seconds) {
+  return pace(interval, period_ns, seconds, [](int) { return 0.0; });
 }
 
-TEST(Pacing, KeepsEveryFrameAtTheRequestedRate) {
-  std::optional<std::uint64_t> last;
-  int delivered = 0;
-  for (int frame = 0; frame < 50; ++frame) {
-    // Jitter of a few ms around 100 ms must not drop frames.
-    const std::uint64_t ts = frame * 100'000'000ull + (frame % 2 ? 4'000'000 : 0);
-    if (should_deliver(ts, last, milliseconds(100))) {
-      ++delivered;
-      last = ts;
+// Delivered frames a second, from the first to the last delivered one.
+double rate(const std::vector<std::uint64_t>& delivered) {
+  return (delivered.size() - 1) * 1e9 / static_cast<double>(delivered.back() - delivered.front());
+}
+
+TEST(Pacing, DecimatesA30FpsCameraTo10Fps) {
+  const auto delivered = pace(milliseconds(100), 1e9 / 30, 10);
+  EXPECT_NEAR(rate(delivered), 10.0, 0.1);
+  for (std::size_t i = 1; i < delivered.size(); ++i) {
+    EXPECT_NEAR(static_cast<double>(delivered[i] - delivered[i - 1]), 100e6, 1e6);
+  }
+}
+
+TEST(Pacing, CameraSlightlyFasterThanAskedIsPacedToTheAskedRate) {
+  // 0.95x the interval: delivering every frame would be 5.3 % too fast; the old 0.9x gate did.
+  const auto delivered = pace(milliseconds(100), 0.95 * 100e6, 60);
+  EXPECT_NEAR(rate(delivered), 10.0, 10.0 * 0.01);
+  // No two frames closer than half a camera period before their deadline allows.
+  for (std::size_t i = 1; i < delivered.size(); ++i) {
+    EXPECT_GE(delivered[i] - delivered[i - 1], static_cast<std::uint64_t>(0.9 * 100e6));
+  }
+}
+
+TEST(Pacing, CameraSlightlySlowerThanAskedKeepsEveryFrame) {
+  // 1.05x the interval: the old 0.9x gate kept these, but 0.9x..1x lost every other frame.
+  for (const double factor : {1.05, 1.0, 0.999, 1.2, 3.0}) {
+    const double period = factor * 100e6;
+    const int seconds = 30;
+    const auto delivered = pace(milliseconds(100), period, seconds);
+    if (factor >= 1.0) {
+      EXPECT_EQ(delivered.size(), static_cast<std::size_t>(seconds * 1e9 / period)) << factor;
+    } else {
+      EXPECT_NEAR(rate(delivered), 10.0, 0.5) << factor;
     }
   }
-  EXPECT_EQ(delivered, 50);
+}
+
+TEST(Pacing, ManyRatiosWithinFivePercent) {
+  // Camera periods from 1/40 to 1.5 times the interval, with +-10 % jitter per frame.
+  for (double factor = 0.025; factor < 1.5; factor *= 1.07) {
+    const double period = factor * 50e6;
+    const auto delivered = pace(milliseconds(50), period, 40, [&](int frame) {
+      return ((frame * 7919) % 21 - 10) / 100.0 * period;
+    });
+    const double expected = std::min(20.0, 1e9 / period);
+    EXPECT_NEAR(rate(delivered), expected, expected * 0.05) << "camera period x" << factor;
+  }
+}
+
+TEST(Pacing, VirtualCameraAsFastAsItCan) {
+  // The virtual pipeline gives frames back to back (about 2 ms apart here): 30 fps asked.
+  const auto delivered = pace(microseconds(33333), 2.1e6, 20);
+  EXPECT_NEAR(rate(delivered), 30.0, 30.0 * 0.01);
+}
+
+TEST(Pacing, AfterAPauseNoBurst) {
+  FramePacer pacer(milliseconds(100));
+  std::uint64_t ts = 0;
+  int delivered = 0;
+  for (int i = 0; i < 10; ++i, ts += 10'000'000) delivered += pacer.accept(ts);
+  ts += 2'000'000'000;  // the camera stalls for 2 s, then runs at 100 fps again
+  int after = 0;
+  for (int i = 0; i < 50; ++i, ts += 10'000'000) after += pacer.accept(ts);
+  EXPECT_EQ(delivered, 1);
+  EXPECT_NEAR(after, 5, 1);  // 0.5 s at 10 fps, not a catch-up burst of 20
 }
 
 TEST(Pacing, FirstFrameAndClockRestart) {
-  EXPECT_TRUE(should_deliver(5, std::nullopt, milliseconds(100)));
-  EXPECT_FALSE(should_deliver(1'050'000'000, 1'000'000'000, milliseconds(100)));
-  EXPECT_TRUE(should_deliver(1'090'000'000, 1'000'000'000, milliseconds(100)));
-  EXPECT_TRUE(should_deliver(10, 1'000'000'000, milliseconds(100)));
+  FramePacer pacer(milliseconds(100));
+  EXPECT_TRUE(pacer.accept(1'000'000'000));
+  EXPECT_FALSE(pacer.accept(1'050'000'000));
+  EXPECT_TRUE(pacer.accept(1'100'000'000));
+  EXPECT_TRUE(pacer.accept(10));  // the camera restarted its clock
+  EXPECT_FALSE(pacer.accept(20'000'000));
+  pacer.reset();
+  EXPECT_TRUE(pacer.accept(30'000'000));
 }
 
 TEST(Timestamp, MonotonicToWallClock) {
@@ -339,11 +516,13 @@ TEST(Listing, DiscreteSizesOrRange) {
   EXPECT_TRUE(describe_modes("NV12", {}, std::nullopt).empty());
 }
 
-TEST(Listing, PreferredFormatsFirst) {
-  const std::uint32_t yuyv = fourcc('Y', 'U', 'Y', 'V'), mjpg = fourcc('M', 'J', 'P', 'G');
-  const std::array<std::uint32_t, 4> offered{yuyv, kFourccNv12, mjpg, kFourccYuv420};
+TEST(Listing, UsableFormatsInPreferenceOrder) {
+  const std::uint32_t rgb = fourcc('R', 'G', '2', '4');
+  const std::array<std::uint32_t, 6> offered{kFourccYuyv,  rgb,         kFourccNv12,
+                                             kFourccMjpeg, kFourccUyvy, kFourccYuv420};
   EXPECT_EQ(listing_order(offered),
-            (std::vector<std::uint32_t>{kFourccYuv420, kFourccNv12, yuyv, mjpg}));
+            (std::vector<std::uint32_t>{kFourccYuv420, kFourccNv12, kFourccYuyv, kFourccUyvy,
+                                        kFourccMjpeg}));
 }
 
 }  // namespace

@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "camstream/encode.hpp"
-#include "capture/camera_logic.hpp"
+#include "capture/libcamera/camera_logic.hpp"
 
 namespace camstream {
 namespace {

@@ -29,14 +29,60 @@ constexpr std::uint32_t fourcc(char a, char b, char c, char d) {
 }
 constexpr std::uint32_t kFourccYuv420 = fourcc('Y', 'U', '1', '2');  // formats::YUV420 (I420)
 constexpr std::uint32_t kFourccNv12 = fourcc('N', 'V', '1', '2');    // formats::NV12
+constexpr std::uint32_t kFourccYuyv = fourcc('Y', 'U', 'Y', 'V');    // formats::YUYV
+constexpr std::uint32_t kFourccUyvy = fourcc('U', 'Y', 'V', 'Y');    // formats::UYVY
+constexpr std::uint32_t kFourccMjpeg = fourcc('M', 'J', 'P', 'G');   // formats::MJPEG
 
-// The format to ask for among those the video-role configuration offers: YUV420, else NV12 (some
-// UVC cameras, the virtual pipeline), else YUV420 anyway and validate() names what it gives.
-std::uint32_t format_to_request(std::span<const std::uint32_t> offered_fourccs);
+struct Size {
+  unsigned width = 0;
+  unsigned height = 0;
+  friend bool operator==(const Size&, const Size&) = default;
+};
+
+struct SizeRange {
+  Size min;
+  Size max;
+  unsigned hstep = 1;
+  unsigned vstep = 1;
+};
+
+// One pixel format of the video-role configuration with the sizes libcamera lists for it.
+struct FormatOffer {
+  std::uint32_t fourcc = 0;
+  std::vector<Size> sizes;         // discrete sizes (UVC); a scaling ISP lists common ones
+  std::optional<SizeRange> range;  // their bounding range
+};
+
+// YUYV bytes per second a USB 2.0 webcam delivers: 640x480 at 30 fps (and 1280x720 at 10).
+// Above it UVC cameras lower the rate of packed formats, and MJPEG is the faster choice.
+constexpr double kPackedBytesPerSecond = 640.0 * 480 * 2 * 30;
+
+// The format to ask for. Planar first (YUV420, else NV12: the Pi, the virtual camera, some UVC
+// cameras): the encoder takes them as they are. Then, as ustreamer chooses for USB webcams,
+// YUYV/UYVY when offered at the asked size and its bytes per second fit a USB 2.0 webcam
+// (kPackedBytesPerSecond), else MJPEG when offered (passed through, no encode), else packed.
+// Nothing usable: YUV420, and validate() names what the camera gives instead.
+std::uint32_t format_to_request(std::span<const FormatOffer> offers, Size size,
+                                std::chrono::microseconds interval);
 
 // The frame format for what validate() left in the stream configuration. Throws CaptureError
 // naming the format (format_name is libcamera's toString()) when the encoder cannot take it.
 PixelFormat frame_format_for(std::uint32_t validated_fourcc, std::string_view format_name);
+
+// What the encoder is told about the samples: MJPEG is the camera's own JPEG (full range);
+// YUV is limited when validate() left a limited-range colour space (Rec709, Smpte170m, ...).
+ColorRange frame_range(PixelFormat format, bool colour_space_is_limited);
+
+// What a camera was asked for, or what validate() left of it, as text for the log.
+struct StreamSettings {
+  std::string format;  // "YUV420"
+  Size size;
+  std::string colour_space;  // "sYCC"
+  std::string orientation;   // describe_flips()
+};
+
+// "size 640x480 -> 1280x720, colour space sYCC -> Rec709": each setting that changed, or empty.
+std::string describe_changes(const StreamSettings& requested, const StreamSettings& granted);
 
 // --- Buffer layout ------------------------------------------------------------------------
 
@@ -71,17 +117,25 @@ struct BufferLayout {
 };
 
 // Turns libcamera's plane list into mappings and plane positions. Accepts one plane holding the
-// whole picture (own single-plane buffers), the planes sharing one fd with offsets (V4L2
-// single-planar, as on the Pi) or one fd per plane. `stride` is the luma stride from validate();
-// chroma strides are stride/2 (I420) or stride (NV12). Throws CaptureError when the planes do
-// not hold the picture.
+// whole picture, the planes sharing one fd with offsets (V4L2 single-planar, as on the Pi, and
+// camstream's own memfd buffers) or one fd per plane. `stride` is the luma stride from
+// validate(); chroma strides are stride/2 (I420) or stride (NV12); YUYV/UYVY are one plane of
+// stride * height; MJPEG is one plane whose bytes used the source sets per frame. Throws
+// CaptureError when the planes do not hold the picture.
 BufferLayout compute_buffer_layout(std::span<const PlaneDescription> planes, int stride,
                                    PixelFormat format, int width, int height);
 
-// Bytes of a single-plane buffer camstream allocates itself when libcamera cannot export buffers
-// (the virtual pipeline without /dev/dma_heap): the camera's frameSize, or the picture's size when
-// the pipeline leaves frameSize at 0.
-std::size_t own_buffer_size(std::uint32_t frame_size, int stride, PixelFormat format, int height);
+// Planes of a buffer camstream allocates itself when libcamera cannot export buffers (the virtual
+// pipeline without /dev/dma_heap): one memfd holding every colour plane, with one
+// FrameBuffer::Plane per colour plane at its offset, as libcamera's own exporters lay them out
+// (pipelines write each colour plane through its own Plane). `frame_size` is the camera's
+// frameSize (MJPEG: the largest JPEG; 0 when the pipeline leaves it unset).
+struct OwnBuffer {
+  std::size_t size = 0;                  // of the memfd
+  std::vector<PlaneDescription> planes;  // fd left at -1
+};
+OwnBuffer own_buffer_planes(PixelFormat format, int stride, int width, int height,
+                            std::uint32_t frame_size);
 
 // The view on one buffer: `bases[i]` is the address where layout.mappings[i] is mapped.
 FrameView make_frame_view(const BufferLayout& layout, std::span<const std::uint8_t* const> bases);
@@ -112,10 +166,25 @@ std::int64_t frame_duration_us(std::chrono::microseconds interval,
 std::chrono::microseconds granted_interval(std::chrono::microseconds requested,
                                            std::optional<std::int64_t> min_us);
 
-// Software pacing (uvcvideo ignores FrameDurationLimits): deliver the first frame, then a frame
-// only when at least 0.9 of the interval has passed since the last delivered one.
-bool should_deliver(std::uint64_t timestamp_ns, std::optional<std::uint64_t> last_delivered_ns,
-                    std::chrono::microseconds interval);
+// Software pacing (uvcvideo ignores FrameDurationLimits, the virtual camera gives frames as
+// fast as it can). Frames are taken on a schedule of ideal deadlines, one interval apart: a frame
+// is delivered when its timestamp reaches the next deadline minus half the camera's own frame
+// period (the gap to the frame before it, at most half the interval), and the next deadline is
+// then one interval later. So a camera faster than asked is paced to the asked interval on
+// average (each frame within half a camera period of its deadline, no drift), and a camera
+// slower than asked has every frame delivered.
+class FramePacer {
+ public:
+  explicit FramePacer(std::chrono::microseconds interval);
+  // Called for every captured frame in order; true when this one is delivered.
+  bool accept(std::uint64_t timestamp_ns);
+  void reset();
+
+ private:
+  std::uint64_t interval_ns_;
+  std::optional<std::uint64_t> next_deadline_ns_;
+  std::optional<std::uint64_t> last_timestamp_ns_;
+};
 
 // A capture timestamp on the monotonic clock as wall-clock time (for X-Timestamp).
 std::chrono::system_clock::time_point to_wall_clock(std::uint64_t timestamp_ns,
@@ -162,18 +231,6 @@ std::size_t select_camera(std::span<const std::string> ids, std::string_view sel
 
 // --- Listing ------------------------------------------------------------------------------
 
-struct Size {
-  unsigned width = 0;
-  unsigned height = 0;
-};
-
-struct SizeRange {
-  Size min;
-  Size max;
-  unsigned hstep = 1;
-  unsigned vstep = 1;
-};
-
 // "YUV420 640x480" per size, or one "YUV420 320x240-1920x1080" when the camera scales freely.
 // libcamera gives both a size list and a range for every format: a range that is stepped or whose
 // largest size is not in the list (a scaling ISP, as on the Pi; the list is then only common sizes
@@ -181,8 +238,8 @@ struct SizeRange {
 std::vector<std::string> describe_modes(std::string_view format_name, std::span<const Size> sizes,
                                         std::optional<SizeRange> range);
 
-// Video-role formats in listing order: YUV420 and NV12 first (what camstream uses), then the
-// rest as the camera gave them.
+// Video-role formats in listing order: those camstream takes (YUV420, NV12, YUYV, UYVY, MJPEG in
+// that order); other formats are left out.
 std::vector<std::uint32_t> listing_order(std::span<const std::uint32_t> fourccs);
 
 }  // namespace camstream::camera_logic

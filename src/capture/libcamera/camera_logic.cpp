@@ -1,4 +1,4 @@
-#include "camera_logic.hpp"
+#include "capture/libcamera/camera_logic.hpp"
 
 #include <algorithm>
 #include <charconv>
@@ -21,39 +21,115 @@ struct PlaneShape {
 };
 
 std::vector<PlaneShape> plane_shapes(PixelFormat format, int stride, int height) {
-  if (format == PixelFormat::NV12) return {{stride, height}, {stride, height / 2}};
-  return {{stride, height}, {stride / 2, height / 2}, {stride / 2, height / 2}};
+  switch (format) {
+    case PixelFormat::I420:
+      return {{stride, height}, {stride / 2, height / 2}, {stride / 2, height / 2}};
+    case PixelFormat::NV12:
+      return {{stride, height}, {stride, height / 2}};
+    case PixelFormat::YUYV:
+    case PixelFormat::UYVY:
+      return {{stride, height}};
+    case PixelFormat::MJPEG:
+      return {{0, 0}};  // one plane of JPEG bytes: its size is the plane's length
+  }
+  return {};
+}
+
+// Bytes of one row of pixels: the least a stride can be.
+int min_stride(PixelFormat format, int width) {
+  return format == PixelFormat::YUYV || format == PixelFormat::UYVY ? 2 * width : width;
+}
+
+bool offers_size(const FormatOffer& offer, Size size) {
+  if (std::find(offer.sizes.begin(), offer.sizes.end(), size) != offer.sizes.end()) return true;
+  if (!offer.sizes.empty() || !offer.range) return false;
+  const auto& range = *offer.range;
+  return size.width >= range.min.width && size.width <= range.max.width &&
+         size.height >= range.min.height && size.height <= range.max.height;
+}
+
+std::string colour_space_or_unset(const std::string& text) {
+  return text.empty() ? "unset" : text;
 }
 
 }  // namespace
 
-std::uint32_t format_to_request(std::span<const std::uint32_t> offered_fourccs) {
-  const auto offered = [&](std::uint32_t code) {
-    return std::find(offered_fourccs.begin(), offered_fourccs.end(), code) != offered_fourccs.end();
+std::uint32_t format_to_request(std::span<const FormatOffer> offers, Size size,
+                                std::chrono::microseconds interval) {
+  const auto find = [&](std::uint32_t code) -> const FormatOffer* {
+    const auto it = std::find_if(offers.begin(), offers.end(),
+                                 [&](const FormatOffer& offer) { return offer.fourcc == code; });
+    return it == offers.end() ? nullptr : &*it;
   };
-  if (!offered(kFourccYuv420) && offered(kFourccNv12)) return kFourccNv12;
+  if (find(kFourccYuv420)) return kFourccYuv420;
+  if (find(kFourccNv12)) return kFourccNv12;
+  const FormatOffer* packed = find(kFourccYuyv);
+  if (!packed) packed = find(kFourccUyvy);
+  const FormatOffer* mjpeg = find(kFourccMjpeg);
+  if (packed && mjpeg) {
+    const double frames_per_second =
+        interval.count() > 0 ? 1e6 / static_cast<double>(interval.count()) : 1e6;
+    const double packed_rate =
+        static_cast<double>(size.width) * size.height * 2 * frames_per_second;
+    if (offers_size(*packed, size) && packed_rate <= kPackedBytesPerSecond) return packed->fourcc;
+    if (offers_size(*mjpeg, size) || !offers_size(*packed, size)) return kFourccMjpeg;
+    return packed->fourcc;
+  }
+  if (packed) return packed->fourcc;
+  if (mjpeg) return kFourccMjpeg;
   return kFourccYuv420;
 }
 
 PixelFormat frame_format_for(std::uint32_t validated_fourcc, std::string_view format_name) {
-  if (validated_fourcc == kFourccYuv420) return PixelFormat::I420;
-  if (validated_fourcc == kFourccNv12) return PixelFormat::NV12;
-  throw CaptureError("the camera offers " + std::string(format_name) +
-                     " instead of YUV420 or NV12, which camstream needs");
+  switch (validated_fourcc) {
+    case kFourccYuv420:
+      return PixelFormat::I420;
+    case kFourccNv12:
+      return PixelFormat::NV12;
+    case kFourccYuyv:
+      return PixelFormat::YUYV;
+    case kFourccUyvy:
+      return PixelFormat::UYVY;
+    case kFourccMjpeg:
+      return PixelFormat::MJPEG;
+    default:
+      throw CaptureError("the camera offers " + std::string(format_name) +
+                         " instead of YUV420, NV12, YUYV, UYVY or MJPEG, which camstream takes");
+  }
+}
+
+ColorRange frame_range(PixelFormat format, bool colour_space_is_limited) {
+  if (format == PixelFormat::MJPEG) return ColorRange::Full;
+  return colour_space_is_limited ? ColorRange::Limited : ColorRange::Full;
+}
+
+std::string describe_changes(const StreamSettings& requested, const StreamSettings& granted) {
+  std::string text;
+  const auto add = [&](const char* what, const std::string& from, const std::string& to) {
+    if (from == to) return;
+    if (!text.empty()) text += ", ";
+    text += std::string(what) + " " + from + " -> " + to;
+  };
+  add("size", size_text(requested.size), size_text(granted.size));
+  add("format", requested.format, granted.format);
+  add("colour space", colour_space_or_unset(requested.colour_space),
+      colour_space_or_unset(granted.colour_space));
+  add("orientation", requested.orientation, granted.orientation);
+  return text;
 }
 
 BufferLayout compute_buffer_layout(std::span<const PlaneDescription> planes, int stride,
                                    PixelFormat format, int width, int height) {
-  const int wanted_planes = format == PixelFormat::NV12 ? 2 : 3;
+  const std::size_t wanted_planes = plane_shapes(format, stride, height).size();
   if (width < 2 || height < 2) {
     throw CaptureError("camera buffer size " + std::to_string(width) + "x" +
                        std::to_string(height) + " is too small");
   }
-  if (stride < width) {
+  if (format != PixelFormat::MJPEG && stride < min_stride(format, width)) {
     throw CaptureError("camera buffer stride " + std::to_string(stride) +
-                       " is shorter than the width " + std::to_string(width));
+                       " is shorter than a row of " + std::to_string(width) + " pixels");
   }
-  if (planes.size() != 1 && planes.size() != static_cast<std::size_t>(wanted_planes)) {
+  if (planes.size() != 1 && planes.size() != wanted_planes) {
     throw CaptureError("camera buffer has " + std::to_string(planes.size()) +
                        " planes; expected 1 or " + std::to_string(wanted_planes));
   }
@@ -63,7 +139,11 @@ BufferLayout compute_buffer_layout(std::span<const PlaneDescription> planes, int
   layout.width = width & ~1;
   layout.height = height & ~1;
 
-  const auto shapes = plane_shapes(format, stride, height);
+  auto shapes = plane_shapes(format, stride, height);
+  if (format == PixelFormat::MJPEG) {
+    if (planes[0].length == 0) throw CaptureError("camera buffer for MJPEG holds no bytes");
+    shapes[0] = {0, 0};
+  }
   // Each picture plane as (fd, absolute offset in the dmabuf, bytes it needs).
   struct Placed {
     int fd;
@@ -75,7 +155,9 @@ BufferLayout compute_buffer_layout(std::span<const PlaneDescription> planes, int
     // Everything in one plane: the chroma planes follow the luma plane contiguously.
     std::size_t offset = planes[0].offset;
     for (const auto& shape : shapes) {
-      const std::size_t size = static_cast<std::size_t>(shape.stride) * shape.rows;
+      const std::size_t size = format == PixelFormat::MJPEG
+                                   ? planes[0].length
+                                   : static_cast<std::size_t>(shape.stride) * shape.rows;
       placed.push_back({planes[0].fd, offset, size});
       offset += size;
     }
@@ -114,12 +196,29 @@ BufferLayout compute_buffer_layout(std::span<const PlaneDescription> planes, int
   return layout;
 }
 
-std::size_t own_buffer_size(std::uint32_t frame_size, int stride, PixelFormat format, int height) {
-  std::size_t picture = 0;
-  for (const auto& shape : plane_shapes(format, stride, height)) {
-    picture += static_cast<std::size_t>(shape.stride) * shape.rows;
+OwnBuffer own_buffer_planes(PixelFormat format, int stride, int width, int height,
+                            std::uint32_t frame_size) {
+  OwnBuffer buffer;
+  if (format == PixelFormat::MJPEG) {
+    // A pipeline that gives no frameSize for MJPEG: room for an uncompressed 4:2:2 picture.
+    const std::size_t size =
+        frame_size > 0 ? frame_size : static_cast<std::size_t>(width) * height * 2;
+    buffer.planes.push_back({-1, 0, static_cast<std::uint32_t>(size)});
+    buffer.size = size;
+    return buffer;
   }
-  return std::max<std::size_t>(frame_size, picture);
+  std::size_t offset = 0;
+  const auto shapes = plane_shapes(format, stride, height);
+  for (std::size_t i = 0; i < shapes.size(); ++i) {
+    auto shape = shapes[i];
+    if (i > 0) shape.rows = (height + 1) / 2;  // chroma rows rounded up, as libcamera sizes them
+    const std::size_t size = static_cast<std::size_t>(shape.stride) * shape.rows;
+    buffer.planes.push_back(
+        {-1, static_cast<std::uint32_t>(offset), static_cast<std::uint32_t>(size)});
+    offset += size;
+  }
+  buffer.size = std::max<std::size_t>(offset, frame_size);
+  return buffer;
 }
 
 FrameView make_frame_view(const BufferLayout& layout, std::span<const std::uint8_t* const> bases) {
@@ -170,15 +269,32 @@ std::chrono::microseconds granted_interval(std::chrono::microseconds requested,
   return requested;
 }
 
-bool should_deliver(std::uint64_t timestamp_ns, std::optional<std::uint64_t> last_delivered_ns,
-                    std::chrono::microseconds interval) {
-  if (!last_delivered_ns) return true;
+FramePacer::FramePacer(std::chrono::microseconds interval)
+    : interval_ns_(static_cast<std::uint64_t>(std::max<std::int64_t>(interval.count(), 1) *
+                                              std::int64_t{1000})) {}
+
+void FramePacer::reset() {
+  next_deadline_ns_.reset();
+  last_timestamp_ns_.reset();
+}
+
+bool FramePacer::accept(std::uint64_t timestamp_ns) {
   // A timestamp going backwards means the camera restarted its clock: start over.
-  if (timestamp_ns < *last_delivered_ns) return true;
-  const auto elapsed_ns = timestamp_ns - *last_delivered_ns;
-  const auto wanted_ns = static_cast<std::uint64_t>(
-      std::chrono::duration_cast<std::chrono::nanoseconds>(interval).count() * 9 / 10);
-  return elapsed_ns >= wanted_ns;
+  if (last_timestamp_ns_ && timestamp_ns < *last_timestamp_ns_) reset();
+  const std::uint64_t camera_period_ns =
+      last_timestamp_ns_ ? timestamp_ns - *last_timestamp_ns_ : interval_ns_;
+  last_timestamp_ns_ = timestamp_ns;
+  if (!next_deadline_ns_) {
+    next_deadline_ns_ = timestamp_ns + interval_ns_;
+    return true;
+  }
+  const std::uint64_t tolerance_ns = std::min(camera_period_ns, interval_ns_) / 2;
+  if (timestamp_ns + tolerance_ns < *next_deadline_ns_) return false;
+  // A frame later than the tolerance (the camera paused, or is slower than asked) restarts the
+  // schedule from itself rather than letting the next frames catch up in a burst.
+  *next_deadline_ns_ =
+      std::max(*next_deadline_ns_ + interval_ns_, timestamp_ns + interval_ns_ - tolerance_ns);
+  return true;
 }
 
 std::chrono::system_clock::time_point to_wall_clock(std::uint64_t timestamp_ns,
@@ -231,13 +347,10 @@ std::vector<std::string> describe_modes(std::string_view format_name, std::span<
 
 std::vector<std::uint32_t> listing_order(std::span<const std::uint32_t> fourccs) {
   std::vector<std::uint32_t> ordered;
-  for (const auto preferred : {kFourccYuv420, kFourccNv12}) {
-    if (std::find(fourccs.begin(), fourccs.end(), preferred) != fourccs.end()) {
-      ordered.push_back(preferred);
+  for (const auto usable : {kFourccYuv420, kFourccNv12, kFourccYuyv, kFourccUyvy, kFourccMjpeg}) {
+    if (std::find(fourccs.begin(), fourccs.end(), usable) != fourccs.end()) {
+      ordered.push_back(usable);
     }
-  }
-  for (const auto code : fourccs) {
-    if (std::find(ordered.begin(), ordered.end(), code) == ordered.end()) ordered.push_back(code);
   }
   return ordered;
 }
