@@ -90,7 +90,8 @@ bool is_list(std::string_view key) {
 }
 
 bool is_setting(std::string_view key) {
-  return is_list(key) || std::any_of(std::begin(kValueSettings), std::end(kValueSettings),
+  return is_list(key) ||
+         std::any_of(std::begin(kValueSettings), std::end(kValueSettings),
                      [&](const ValueSetting& s) { return key == s.name; }) ||
          std::any_of(std::begin(kFlagSettings), std::end(kFlagSettings),
                      [&](const FlagSetting& s) { return key == s.name; });
@@ -282,9 +283,9 @@ struct CommandLine {
   std::string config_file;
   bool version = false;
   bool list_cameras = false;
-  std::map<std::string, std::string> values;          // setting name -> text, when given
-  std::map<std::string, bool> flags;                  // flag name -> value, when given
-  std::map<std::string, const CLI::Option*> options;  // setting name -> its CLI11 option
+  std::map<std::string, std::string> values;              // setting name -> text, when given
+  std::map<std::string, bool> flags;                      // flag name -> value, when given
+  std::map<std::string, const CLI::Option*> options;      // setting name -> its CLI11 option
   std::map<std::string, std::vector<std::string>> lists;  // list setting -> every value given
 
   CommandLine() {
