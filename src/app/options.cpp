@@ -283,10 +283,12 @@ struct CommandLine {
   std::string config_file;
   bool version = false;
   bool list_cameras = false;
-  std::map<std::string, std::string> values;              // setting name -> text, when given
-  std::map<std::string, bool> flags;                      // flag name -> value, when given
-  std::map<std::string, const CLI::Option*> options;      // setting name -> its CLI11 option
-  std::map<std::string, std::vector<std::string>> lists;  // list setting -> every value given
+  std::map<std::string, std::string> values;          // setting name -> text, when given
+  std::map<std::string, bool> flags;                  // flag name -> value, when given
+  std::map<std::string, const CLI::Option*> options;  // setting name -> its CLI11 option
+
+  // List setting name -> every value given, in order.
+  std::map<std::string, std::vector<std::string>> lists;
 
   CommandLine() {
     app.option_defaults()->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
