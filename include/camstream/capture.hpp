@@ -3,12 +3,14 @@
 
 #include <chrono>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <stdexcept>
 #include <string>
 #include <vector>
 
+#include "camstream/controls.hpp"
 #include "camstream/frame.hpp"
 
 namespace camstream {
@@ -17,7 +19,7 @@ struct CaptureConfig {
   int width = 640;   // even
   int height = 480;  // even
   std::chrono::microseconds interval{100'000};
-  int rotation = 0;  // 0 or 180
+  int rotation = 0;  // 0, 90, 180 or 270 clockwise, after the flips (camstream/transform.hpp)
   bool hflip = false;
   bool vflip = false;
   std::string camera = "0";        // libcamera: index or id
@@ -51,11 +53,24 @@ class FrameSource {
   virtual void start(FrameCallback on_frame, ErrorCallback on_error) = 0;
   // Stops and releases the device; returns once no callback runs any more. Idempotent.
   virtual void stop() = 0;
-  // The granted configuration (valid after construction, refined by start()).
+  // The granted configuration (valid after construction, refined by start()). The size is
+  // that of the frames delivered: after any rotation (90 and 270 swap width and height).
   virtual SourceInfo info() const = 0;
+
+  // The controls this source offers, with the values in force (none by default). Any thread.
+  virtual ControlMap controls() const { return {}; }
+  // Applies every value from the next frame on, or none: on an unknown control or a refused
+  // value returns the error (naming the control and why) and changes nothing. Any thread, also
+  // while frames flow; the values persist across stop() and start().
+  virtual std::optional<ControlError> set_controls(
+      const std::map<std::string, ControlValue>& values) {
+    return check_controls(controls(), values).error;
+  }
 };
 
-// The built-in moving test picture: I420, paced on a steady clock.
+// The built-in moving test picture: I420, paced on a steady clock. It turns the picture as
+// config's rotation and flips say in software (it is no camera), and offers the controls
+// Brightness (-1..1), Contrast (0..2) and Zoom (1..8), which its picture shows.
 std::unique_ptr<FrameSource> make_test_source(const CaptureConfig& config);
 
 // --- libcamera (src/capture/libcamera_*) ---

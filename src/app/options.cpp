@@ -63,7 +63,7 @@ constexpr ValueSetting kValueSettings[] = {
     {"max-clients", "N", "stream connections at once, 1..100000 (default: 256)"},
     {"max-connections", "N", "TCP connections at once, 1..1000000; more wait (default: 1024)"},
     {"allow-origin", "ORIGIN", "origin allowed CORS and /ws, e.g. https://host (default: none)"},
-    {"rotation", "0|180", "picture rotation in degrees (default: 0)"},
+    {"rotation", "0|90|180|270", "clockwise picture rotation in degrees (default: 0)"},
     {"log-level", "trace|debug|info|warn|error", "log verbosity (default: info)"},
 };
 
@@ -263,7 +263,7 @@ void apply(const std::string& key, const Given& given, Options& options) {
     }
     options.allow_origin = given.text;
   } else if (key == "rotation") {
-    options.rotation = one_of(given, {"0", "180"}) == "180" ? 180 : 0;
+    options.rotation = std::stoi(one_of(given, {"0", "90", "180", "270"}));
   } else if (key == "log-level") {
     options.log_level = one_of(given, {"trace", "debug", "info", "warn", "error"});
   } else if (key == "always-on") {

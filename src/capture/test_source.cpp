@@ -1,7 +1,12 @@
 // The built-in test source: a moving picture drawn straight into I420 planes, paced on the
-// steady clock by its own worker thread.
+// steady clock by its own worker thread. Its controls (Brightness, Contrast, Zoom) change the
+// picture as a camera's would, and the software step turns it as --rotation/--hflip/--vflip say.
+#include <libyuv/scale.h>
+
 #include <algorithm>
+#include <array>
 #include <atomic>
+#include <cmath>
 #include <condition_variable>
 #include <cstdio>
 #include <cstring>
@@ -15,6 +20,7 @@
 
 #include "camstream/capture.hpp"
 #include "camstream/draw.hpp"
+#include "camstream/transform.hpp"
 
 namespace camstream {
 
@@ -45,6 +51,48 @@ constexpr int kBarCount = static_cast<int>(std::size(kBars));
 constexpr Yuv kBoxColour = yuv_from_rgb(255, 128, 0);
 constexpr Yuv kPanelColour = yuv_from_rgb(16, 16, 16);
 constexpr std::uint8_t kTextLuma = 235;
+// The zoom target at the centre: pure white, a luma nothing else in the scene has.
+constexpr Yuv kTargetColour = yuv_from_rgb(255, 255, 255);
+
+constexpr double kMinBrightness = -1.0, kMaxBrightness = 1.0, kDefaultBrightness = 0.0;
+constexpr double kMinContrast = 0.0, kMaxContrast = 2.0, kDefaultContrast = 1.0;
+constexpr double kMinZoom = 1.0, kMaxZoom = 8.0, kDefaultZoom = 1.0;
+
+ControlInfo float_control(double min, double max, double default_value, double value) {
+  return ControlInfo{ControlType::floating, min, max, default_value, value, {}};
+}
+
+// Luma after brightness (an offset, +-1 is the whole range) and contrast (a gain around
+// mid-grey), as one table.
+std::array<std::uint8_t, 256> luma_table(double brightness, double contrast) {
+  std::array<std::uint8_t, 256> table{};
+  for (int y = 0; y < 256; ++y) {
+    const double adjusted = (y - 128.0) * contrast + 128.0 + brightness * 255.0;
+    table[static_cast<std::size_t>(y)] =
+        static_cast<std::uint8_t>(std::clamp(std::lround(adjusted), 0L, 255L));
+  }
+  return table;
+}
+
+void apply_luma_table(const YuvImage& image, const std::array<std::uint8_t, 256>& table) {
+  for (int row = 0; row < image.height; ++row) {
+    std::uint8_t* line = image.y + static_cast<std::ptrdiff_t>(row) * image.y_stride;
+    for (int x = 0; x < image.width; ++x) line[x] = table[line[x]];
+  }
+}
+
+// The centre of `from`, 1/zoom of its width and height, scaled up into `to` (the same size).
+void zoom_centre(const YuvImage& from, const YuvImage& to, double zoom) {
+  const int crop_width = std::max(2, static_cast<int>(from.width / zoom) & ~1);
+  const int crop_height = std::max(2, static_cast<int>(from.height / zoom) & ~1);
+  const int x = ((from.width - crop_width) / 2) & ~1;
+  const int y = ((from.height - crop_height) / 2) & ~1;
+  const std::ptrdiff_t chroma_offset = static_cast<std::ptrdiff_t>(y / 2) * from.uv_stride + x / 2;
+  libyuv::I420Scale(from.y + static_cast<std::ptrdiff_t>(y) * from.y_stride + x, from.y_stride,
+                    from.u + chroma_offset, from.uv_stride, from.v + chroma_offset, from.uv_stride,
+                    crop_width, crop_height, to.y, to.y_stride, to.u, to.uv_stride, to.v,
+                    to.uv_stride, to.width, to.height, libyuv::kFilterBilinear);
+}
 
 // Position bouncing between 0 and range as t grows.
 int bounce(std::int64_t t, int range) {
@@ -108,6 +156,7 @@ class TestSource final : public FrameSource {
  public:
   explicit TestSource(const CaptureConfig& config)
       : config_(config),
+        orientation_{config.rotation, config.hflip, config.vflip},
         bar_rows_(make_bar_rows(config.width)),
         ramp_rows_(make_ramp_rows(config.width)),
         text_scale_(std::max(1, std::min(config.height / 120, config.width / 160))) {}
@@ -122,6 +171,7 @@ class TestSource final : public FrameSource {
     std::lock_guard control(control_mutex_);
     stop_locked();
     if (!picture_) picture_.emplace(config_.width, config_.height);
+    if (!zoomed_) zoomed_.emplace(config_.width, config_.height);
     stopped_from_callback_.store(false);
     worker_ = std::jthread([this, on_frame = std::move(on_frame),
                             on_error = std::move(on_error)](std::stop_token stop) {
@@ -142,7 +192,32 @@ class TestSource final : public FrameSource {
   }
 
   SourceInfo info() const override {
-    return SourceInfo{"test", std::nullopt, config_.width, config_.height, config_.interval};
+    const bool swap = swaps_size(orientation_);
+    return SourceInfo{"test", std::nullopt, swap ? config_.height : config_.width,
+                      swap ? config_.width : config_.height, config_.interval};
+  }
+
+  ControlMap controls() const override {
+    return {
+        {"Brightness",
+         float_control(kMinBrightness, kMaxBrightness, kDefaultBrightness, brightness_.load())},
+        {"Contrast", float_control(kMinContrast, kMaxContrast, kDefaultContrast, contrast_.load())},
+        {"Zoom", float_control(kMinZoom, kMaxZoom, kDefaultZoom, zoom_.load())},
+    };
+  }
+
+  std::optional<ControlError> set_controls(
+      const std::map<std::string, ControlValue>& values) override {
+    const CheckedControls checked = check_controls(controls(), values);
+    if (checked.error) return checked.error;
+    // The next frame reads each value once; a frame drawn meanwhile may mix old and new ones.
+    for (const auto& [name, value] : checked.values) {
+      const double number = std::get<double>(value);
+      if (name == "Brightness") brightness_.store(number);
+      if (name == "Contrast") contrast_.store(number);
+      if (name == "Zoom") zoom_.store(number);
+    }
+    return std::nullopt;
   }
 
  private:
@@ -170,12 +245,8 @@ class TestSource final : public FrameSource {
       if (stop.stop_requested()) break;
 
       const auto timestamp = std::chrono::system_clock::now();
-      draw(sequence, timestamp);
-      FrameView frame = picture_->view();
-      frame.sequence = sequence;
-      frame.timestamp = timestamp;
       try {
-        on_frame(frame);
+        on_frame(render(sequence, timestamp));
       } catch (const std::exception& error) {
         if (on_error) on_error(std::string("frame callback failed: ") + error.what());
         return;
@@ -190,7 +261,29 @@ class TestSource final : public FrameSource {
     }
   }
 
-  void draw(std::uint64_t sequence, std::chrono::system_clock::time_point timestamp) {
+  // The frame as delivered: the scene, zoomed, adjusted, labelled, then turned.
+  FrameView render(std::uint64_t sequence, std::chrono::system_clock::time_point timestamp) {
+    const double brightness = brightness_.load();
+    const double contrast = contrast_.load();
+    const double zoom = zoom_.load();
+    draw_scene(sequence);
+    const OwnedYuvImage* shown = &*picture_;
+    if (zoom > kMinZoom) {
+      zoom_centre(picture_->image(), zoomed_->image(), zoom);
+      shown = &*zoomed_;
+    }
+    if (brightness != kDefaultBrightness || contrast != kDefaultContrast) {
+      apply_luma_table(shown->image(), luma_table(brightness, contrast));
+    }
+    // The label stays readable whatever the controls do to the scene.
+    draw_text_panel(shown->image(), sequence, timestamp);
+    FrameView frame = shown->view();
+    frame.sequence = sequence;
+    frame.timestamp = timestamp;
+    return transformer_.apply(frame, orientation_);
+  }
+
+  void draw_scene(std::uint64_t sequence) {
     const YuvImage& image = picture_->image();
     const int width = image.width;
     const int height = image.height;
@@ -208,7 +301,10 @@ class TestSource final : public FrameSource {
     const int box_y = bounce(t * std::max(1, height / 60), height - box_side);
     fill_rect(image, box_x, box_y, box_side, box_side, kBoxColour.y, kBoxColour.u, kBoxColour.v);
 
-    draw_text_panel(image, sequence, timestamp);
+    // A fixed target at the centre, over the box: what Zoom enlarges stays in view.
+    const int target_side = std::max(2, height / 10) & ~1;
+    fill_rect(image, ((width - target_side) / 2) & ~1, ((height - target_side) / 2) & ~1,
+              target_side, target_side, kTargetColour.y, kTargetColour.u, kTargetColour.v);
   }
 
   void draw_text_panel(const YuvImage& image, std::uint64_t sequence,
@@ -259,11 +355,17 @@ class TestSource final : public FrameSource {
   }
 
   const CaptureConfig config_;
+  const Orientation orientation_;
   const ScrollRows bar_rows_;
   const ScrollRows ramp_rows_;
   const int text_scale_;
   std::optional<OwnedYuvImage> picture_;  // allocated by the first start(), reused after
-  std::mutex control_mutex_;              // serialises start() and stop()
+  std::optional<OwnedYuvImage> zoomed_;   // the same, for the zoomed picture
+  FrameTransformer transformer_;          // the worker's; its buffer grows only with the picture
+  std::atomic<double> brightness_{kDefaultBrightness};
+  std::atomic<double> contrast_{kDefaultContrast};
+  std::atomic<double> zoom_{kDefaultZoom};
+  std::mutex control_mutex_;  // serialises start() and stop()
   std::jthread worker_;
   std::atomic<std::thread::id> worker_id_{};
   std::atomic<bool> stopped_from_callback_{false};
@@ -275,6 +377,10 @@ std::unique_ptr<FrameSource> make_test_source(const CaptureConfig& config) {
   if (config.width <= 0 || config.height <= 0 || config.width % 2 != 0 || config.height % 2 != 0) {
     throw CaptureError("test source: picture size must be positive and even, not " +
                        std::to_string(config.width) + "x" + std::to_string(config.height));
+  }
+  if (!is_valid_rotation(config.rotation)) {
+    throw CaptureError("test source: rotation " + std::to_string(config.rotation) +
+                       " is not 0, 90, 180 or 270");
   }
   if (config.interval <= std::chrono::microseconds::zero()) {
     throw CaptureError("test source: frame interval must be positive");

@@ -129,7 +129,7 @@ USAGE_ERRORS = [
     (["--no-such-flag"], ["--no-such-flag"]),
     (["--config", "/nonexistent/camstream.conf"], ["/nonexistent/camstream.conf"]),
     (["--source", "webcam"], ["--source"]),
-    (["--rotation", "90"], ["--rotation"]),
+    (["--rotation", "45"], ["--rotation"]),
     (["--port", "70000"], ["--port"]),
 ]
 

@@ -125,6 +125,8 @@ TEST(Options, EverySourceAndLogLevelIsAccepted) {
     EXPECT_EQ(parse_ok({"--log-level", level}).log_level, level);
   }
   EXPECT_EQ(parse_ok({"--rotation", "0"}).rotation, 0);
+  EXPECT_EQ(parse_ok({"--rotation", "90"}).rotation, 90);
+  EXPECT_EQ(parse_ok({"--rotation", "270"}).rotation, 270);
 }
 
 TEST(Options, EqualsSignAndShortConfigFlagWork) {
@@ -231,7 +233,12 @@ TEST(Options, NonNumericValuesAreUsageErrors) {
 TEST(Options, ChoicesOutsideTheListAreUsageErrors) {
   EXPECT_EQ(usage_error({"--source", "v4l2"}),
             "camstream: --source: 'v4l2' is not one of auto, libcamera, test");
-  EXPECT_EQ(usage_error({"--rotation", "90"}), "camstream: --rotation: '90' is not one of 0, 180");
+  EXPECT_EQ(usage_error({"--rotation", "45"}),
+            "camstream: --rotation: '45' is not one of 0, 90, 180, 270");
+  EXPECT_EQ(usage_error({"--rotation", "-90"}),
+            "camstream: --rotation: '-90' is not one of 0, 90, 180, 270");
+  EXPECT_EQ(usage_error({"--rotation", "360"}),
+            "camstream: --rotation: '360' is not one of 0, 90, 180, 270");
   EXPECT_EQ(usage_error({"--log-level", "verbose"}),
             "camstream: --log-level: 'verbose' is not one of trace, debug, info, warn, error");
   EXPECT_EQ(usage_error({"--camera", ""}), "camstream: --camera: empty camera index or id");
