@@ -196,14 +196,14 @@ done
 if [ "${1:-}" = --bench ]; then
   log "CPU per delivered frame (bench/camera_cpu.py)"
   CAMSTREAM_CHROOT="$root" CAMSTREAM_BIN=/work/build-release/src/camstream \
-    PYTHONDONTWRITEBYTECODE=1 python3 "$repo/bench/camera_cpu.py" || die "bench failed"
+    PYTHONDONTWRITEBYTECODE=1 /usr/bin/python3 "$repo/bench/camera_cpu.py" || die "bench failed"
   exit 0
 fi
 
 log "end-to-end tests (tests/camera)"
 CAMSTREAM_CHROOT="$root" CAMSTREAM_BIN=/work/build-release/src/camstream \
   PYTHONDONTWRITEBYTECODE=1 \
-  python3 -m pytest -q -p no:cacheprovider "$repo/tests/camera" >&2 ||
+  /usr/bin/python3 -m pytest -q -p no:cacheprovider "$repo/tests/camera" >&2 ||
   die "end-to-end tests on the virtual camera failed"
 
 log "passed ($(elapsed))"
