@@ -112,8 +112,8 @@ int run(const Options& options) {
     // Every connection is a descriptor too; past the limit new ones are closed at once.
     if (rlimit limit{}; ::getrlimit(RLIMIT_NOFILE, &limit) == 0 &&
                         static_cast<rlim_t>(options.max_connections) + 64 > limit.rlim_cur) {
-      spdlog::warn("--max-connections {} exceeds the open-file limit {}",
-                   options.max_connections, limit.rlim_cur);
+      spdlog::warn("--max-connections {} exceeds the open-file limit {}", options.max_connections,
+                   limit.rlim_cur);
     }
     auto source = open_source(options);
     asio::io_context io;
