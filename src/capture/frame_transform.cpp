@@ -1,5 +1,6 @@
 // Rotation and flips with libyuv: every orientation is one libyuv call, a rotation of the
 // picture read upside down or not (libyuv reads a negative height bottom-up).
+#include <libyuv/convert.h>
 #include <libyuv/rotate.h>
 
 #include <string>
@@ -56,12 +57,49 @@ void check_planar_frame(const FrameView& frame, const char* what) {
   if (!planes_ok) fail("planes too small for " + size_text(frame.width, frame.height));
 }
 
-FrameView FrameTransformer::apply(const FrameView& frame, Orientation orientation) {
+FrameView FrameTransformer::unpack(const FrameView& frame) {
+  if (frame.width <= 0 || frame.height <= 0 || frame.width % 2 != 0 || frame.height % 2 != 0) {
+    throw TransformError("rotation: picture size " + size_text(frame.width, frame.height) +
+                         " is not positive and even");
+  }
+  if (!plane_holds(frame.planes[0], 2 * frame.width, frame.height)) {
+    throw TransformError("rotation: planes too small for " + size_text(frame.width, frame.height));
+  }
+  const auto luma_bytes = static_cast<std::size_t>(frame.width) * frame.height;
+  if (unpacked_.size() < luma_bytes * 3 / 2) unpacked_.resize(luma_bytes * 3 / 2);
+  FrameView planar = frame;
+  planar.format = PixelFormat::I420;
+  std::uint8_t* const y = unpacked_.data();
+  std::uint8_t* const u = y + luma_bytes;
+  std::uint8_t* const v = u + luma_bytes / 4;
+  planar.planes = {PlaneView{y, frame.width, luma_bytes},
+                   PlaneView{u, frame.width / 2, luma_bytes / 4},
+                   PlaneView{v, frame.width / 2, luma_bytes / 4}};
+  const auto& in = frame.planes[0];
+  const int result =
+      frame.format == PixelFormat::YUYV
+          ? libyuv::YUY2ToI420(in.data, in.stride, y, frame.width, u, frame.width / 2, v,
+                               frame.width / 2, frame.width, frame.height)
+          : libyuv::UYVYToI420(in.data, in.stride, y, frame.width, u, frame.width / 2, v,
+                               frame.width / 2, frame.width, frame.height);
+  if (result != 0) throw TransformError("rotation: libyuv refused the packed frame");
+  return planar;
+}
+
+FrameView FrameTransformer::apply(const FrameView& frame_in, Orientation orientation) {
   if (!is_valid_rotation(orientation.rotation)) {
     throw TransformError("rotation " + std::to_string(orientation.rotation) +
                          " is not 0, 90, 180 or 270");
   }
-  if (is_identity(orientation)) return frame;
+  if (is_identity(orientation)) return frame_in;
+  if (frame_in.format == PixelFormat::MJPEG) {
+    throw TransformError(
+        "rotation: an MJPEG frame cannot be turned without decoding it; the camera must give "
+        "YUV for a rotation or flip it cannot do itself");
+  }
+  // Packed 4:2:2 (USB webcams) is first unpacked to I420: libyuv turns only planes.
+  const bool packed = frame_in.format == PixelFormat::YUYV || frame_in.format == PixelFormat::UYVY;
+  const FrameView frame = packed ? unpack(frame_in) : frame_in;
   check_planar_frame(frame, "rotation");
 
   const bool swap = swaps_size(orientation);

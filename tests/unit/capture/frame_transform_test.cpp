@@ -159,6 +159,69 @@ INSTANTIATE_TEST_SUITE_P(Transform, EveryFormat,
                                                                   : std::string("NV12");
                          });
 
+// USB webcams' packed 4:2:2, both byte orders: unpacked to I420, then turned.
+TEST(FrameTransformer, PackedFramesAreTurnedLikePlanarOnes) {
+  const Grid y = numbered(12, 8, 0);
+  const Grid u = numbered(6, 4, 100);
+  const Grid v = numbered(6, 4, 150);
+  constexpr int kStride = 2 * 12 + 3;
+  for (const PixelFormat format : {PixelFormat::YUYV, PixelFormat::UYVY}) {
+    // Both rows of a chroma pair carry the same U and V, so 4:2:0 keeps them exactly.
+    std::vector<std::uint8_t> packed(static_cast<std::size_t>(kStride * 8), 0xEE);
+    for (int row = 0; row < 8; ++row) {
+      for (int pair = 0; pair < 6; ++pair) {
+        std::uint8_t* p = packed.data() + row * kStride + 4 * pair;
+        const std::uint8_t y0 = y.at(2 * pair, row), y1 = y.at(2 * pair + 1, row);
+        const std::uint8_t cu = u.at(pair, row / 2), cv = v.at(pair, row / 2);
+        if (format == PixelFormat::YUYV) {
+          p[0] = y0, p[1] = cu, p[2] = y1, p[3] = cv;
+        } else {
+          p[0] = cu, p[1] = y0, p[2] = cv, p[3] = y1;
+        }
+      }
+    }
+    FrameView frame;
+    frame.format = format;
+    frame.width = 12;
+    frame.height = 8;
+    frame.range = ColorRange::Limited;
+    frame.planes[0] = {packed.data(), kStride, packed.size()};
+    FrameTransformer transformer;
+    EXPECT_EQ(transformer.apply(frame, {}).format, format) << "the identity leaves it packed";
+    for (const Orientation orientation : every_orientation()) {
+      if (is_identity(orientation)) continue;
+      SCOPED_TRACE(describe(orientation));
+      const FrameView out = transformer.apply(frame, orientation);
+      ASSERT_EQ(out.format, PixelFormat::I420);
+      EXPECT_EQ(out.range, ColorRange::Limited);
+      EXPECT_EQ(read_plane(out.planes[0], out.width, out.height), reference(y, orientation));
+      EXPECT_EQ(read_plane(out.planes[1], out.width / 2, out.height / 2),
+                reference(u, orientation));
+      EXPECT_EQ(read_plane(out.planes[2], out.width / 2, out.height / 2),
+                reference(v, orientation));
+    }
+    frame.planes[0].size = static_cast<std::size_t>(kStride * 7 + 23);
+    EXPECT_THROW(transformer.apply(frame, {90, false, false}), TransformError);
+  }
+}
+
+TEST(FrameTransformer, MjpegCannotBeTurned) {
+  const std::vector<std::uint8_t> jpeg{0xFF, 0xD8, 0xFF, 0xD9};
+  FrameView frame;
+  frame.format = PixelFormat::MJPEG;
+  frame.width = 640;
+  frame.height = 480;
+  frame.planes[0] = {jpeg.data(), 0, jpeg.size()};
+  FrameTransformer transformer;
+  EXPECT_EQ(transformer.apply(frame, {}).planes[0].data, jpeg.data());
+  try {
+    transformer.apply(frame, {0, true, false});
+    ADD_FAILURE() << "an MJPEG frame was turned";
+  } catch (const TransformError& error) {
+    EXPECT_NE(std::string(error.what()).find("MJPEG"), std::string::npos) << error.what();
+  }
+}
+
 // The same, said plainly for one marker in the top-left corner of a 640x480 picture.
 TEST(FrameTransformer, CornerMarkerLandsInTheExpectedCorner) {
   constexpr int kWidth = 640, kHeight = 480;
