@@ -5,6 +5,7 @@
 #include <boost/beast/core/buffers_to_string.hpp>
 #include <boost/json.hpp>
 
+#include "control_message.hpp"
 #include "status.hpp"
 
 namespace camstream {
@@ -78,29 +79,18 @@ void WsSession::on_piece() {
 }
 
 void WsSession::handle(std::string_view text) {
-  boost::system::error_code ec;
-  const json::value message = json::parse(text, ec);
-  if (ec) return send_error("invalid JSON: " + ec.message());
-  const json::object* object = message.if_object();
-  if (!object) return send_error("expected a JSON object like {\"type\":\"status\"}");
-  const json::value* type_value = object->if_contains("type");
-  if (!type_value || !type_value->is_string()) {
-    return send_error("missing \"type\": expected \"start\", \"stop\" or \"status\"");
-  }
-  const std::string_view type = type_value->get_string();
-  if (type == "start") {
+  const ControlMessage message = parse_control_message(text);
+  if (!message.type) return send_error(message.error);
+  if (*message.type == ControlType::start) {
     if (!start_demand_) start_demand_ = context_->capture.hold_demand();
     context_->capture.command_start();
-  } else if (type == "stop") {
+  } else if (*message.type == ControlType::stop) {
     if (!context_->capture.command_stop()) {
       return send_error("stop refused: capture is always on (--always-on)");
     }
     context_->controls.release_starts();
-  } else if (type == "status") {
-    send(std::make_shared<const std::string>(status_message(*context_)));
   } else {
-    send_error("unknown type \"" + std::string(type) +
-               "\": expected \"start\", \"stop\" or \"status\"");
+    send(std::make_shared<const std::string>(status_message(*context_)));
   }
 }
 
