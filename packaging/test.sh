@@ -7,3 +7,8 @@ cd "$(dirname "$0")/.."
 cmake --workflow --preset release
 cmake --workflow --preset debug
 bash .ci/libcamera-matrix.sh
+# ThreadSanitizer over the capture thread <-> I/O thread hand-offs (the test list is in the
+# tsan test preset), then every libFuzzer target for 30 s from its corpus (clang-14).
+cmake --workflow --preset tsan
+cmake --workflow --preset fuzz
+tests/fuzz/run.sh

@@ -8,7 +8,9 @@ namespace camstream {
 namespace json = boost::json;
 
 namespace {
-ControlMessage invalid(std::string error) { return {std::nullopt, std::move(error)}; }
+ControlMessage invalid(std::string error) {
+  return {std::nullopt, std::move(error)};
+}
 }  // namespace
 
 ControlMessage parse_control_message(std::string_view text) {
