@@ -31,7 +31,7 @@ void route_target(std::string_view target) {
   const std::string_view query =
       question == std::string_view::npos ? std::string_view{} : target.substr(question + 1);
   for (const std::string_view key : {"fps", "advance_headers", "action", "token"}) {
-    if (const auto value = camstream::query_value(query, key)) {
+    if (const auto value = camstream::query_value(query, key); value && !value->empty()) {
       // The value is a view into the query, never beyond it.
       check(value->data() >= query.data() &&
             value->data() + value->size() <= query.data() + query.size());

@@ -41,7 +41,7 @@ for target in "${targets[@]}"; do
   if "$program" -max_total_time="$seconds" -rss_limit_mb="$rss_mb" -timeout=10 \
       -print_final_stats=1 -artifact_prefix="$work/$target/" \
       "$work/$target/corpus" "$seeds" >"$work/$target/log" 2>&1; then
-    grep -E '^(#[0-9]+ *DONE|stat::number_of_executed_units|stat::average_exec_per_sec)' \
+    grep -E '^(#[0-9]+[[:space:]]+DONE|stat::number_of_executed_units|stat::average_exec_per_sec)' \
       "$work/$target/log" | tr '\n' ' '
     echo
   else
