@@ -1,5 +1,6 @@
-// Request heads as a client sends them: Beast's parser with the server's limits, then the
-// routing and the query parameters the server reads (fps, advance_headers, action, token).
+// Request heads as a client sends them: Beast's parser with the server's limits, then what the
+// server checks and reads: the framing checks, routing and the query parameters (fps,
+// advance_headers, action, token), and the Host/Origin rule for /ws.
 #include <boost/beast/core/error.hpp>
 #include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/string_body.hpp>
@@ -9,7 +10,9 @@
 #include <cstdlib>
 #include <string_view>
 
+#include "http/host_check.hpp"
 #include "http/http_session.hpp"
+#include "http/request_checks.hpp"
 #include "http/request_target.hpp"
 #include "http/route.hpp"
 
@@ -25,7 +28,10 @@ void check(bool condition) {
 
 void route_target(std::string_view target) {
   const camstream::Route route = camstream::parse_route(target);
-  if (route.fps) check(*route.fps > 0);
+  if (route.fps) {
+    check(*route.fps >= camstream::kMinViewerFps && *route.fps <= camstream::kMaxViewerFps);
+  }
+  check(route.fps.has_value() || route.error.empty());
   if (route.advance_headers) check(route.endpoint == camstream::Endpoint::stream);
   const auto question = target.find('?');
   const std::string_view query =
@@ -62,7 +68,19 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     if (ec || !parser.is_done()) return 0;
   }
   const http::request<http::string_body> request = parser.release();
+  if (const auto problem = camstream::framing_problem(request)) {
+    check(!problem->message.empty());
+    return 0;
+  }
   route_target(request.target());
+  static const camstream::HostCheck host_check("https://octoprint.example", {"cam.example"},
+                                               "camhost");
+  const auto origin = request.find(http::field::origin);
+  const std::string_view origin_value =
+      origin == request.end() ? std::string_view{} : origin->value();
+  const std::string_view host = request[http::field::host];
+  (void)host_check.host_allowed(host);
+  (void)host_check.websocket_allowed(origin == request.end() ? nullptr : &origin_value, host);
   (void)beast::websocket::is_upgrade(request);
   (void)request.keep_alive();
   return 0;
