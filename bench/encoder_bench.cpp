@@ -5,6 +5,9 @@
 //                           tjbench -yuv times as "Comp Perf", here in CPU time
 //   BM_SourceEncodeHub/W/H  the test source drawing as fast as it can, each frame encoded
 //                           once into a pooled frame and published to a FrameHub
+//   BM_EncodeFormat/F/L/W/H JpegEncoder::encode of the same picture as a camera format
+//                           F (0 I420, 1 NV12, 2 YUYV, 3 UYVY, 4 MJPEG without DHT passed
+//                           through) in full (L=0) or limited range (L=1, expanded)
 //
 // --write-ppm=FILE --ppm-size=WxH (before the benchmark flags) writes the test picture of that
 // size as an RGB PPM and exits, so that tjbench can compress the same picture
@@ -177,10 +180,122 @@ void BM_SourceEncodeHub(benchmark::State& state) {
   state.counters["pool_frames"] = static_cast<double>(pool.size());
 }
 
+// The test picture in the layout of a camera format (built once, outside the timing).
+class CameraPicture {
+ public:
+  CameraPicture(int format, bool limited, int width, int height)
+      : picture_(test_picture(width, height)) {
+    const YuvImage& image = picture_.image();
+    view_ = picture_.view();
+    view_.range = limited ? ColorRange::Limited : ColorRange::Full;
+    const auto w = static_cast<std::size_t>(width);
+    auto y_at = [&](int x, int y) { return image.y[y * image.y_stride + x]; };
+    auto u_at = [&](int x, int y) { return image.u[(y / 2) * image.uv_stride + x / 2]; };
+    auto v_at = [&](int x, int y) { return image.v[(y / 2) * image.uv_stride + x / 2]; };
+    switch (format) {
+      case 1:  // NV12
+        bytes_.resize(w * height * 3 / 2);
+        for (int y = 0; y < height; ++y) {
+          for (int x = 0; x < width; ++x) {
+            bytes_[y * w + x] = y_at(x, y);
+            bytes_[w * height + (y / 2) * w + x / 2 * 2] = u_at(x, y);
+            bytes_[w * height + (y / 2) * w + x / 2 * 2 + 1] = v_at(x, y);
+          }
+        }
+        view_.format = PixelFormat::NV12;
+        view_.planes[0] = {bytes_.data(), width, w * height};
+        view_.planes[1] = {bytes_.data() + w * height, width, w * height / 2};
+        break;
+      case 2:  // YUYV
+      case 3:  // UYVY
+        bytes_.resize(w * height * 2);
+        for (int y = 0; y < height; ++y) {
+          for (int x = 0; x < width; x += 2) {
+            std::uint8_t* out = &bytes_[y * w * 2 + x * 2];
+            const std::uint8_t packed[4] = {y_at(x, y), u_at(x, y), y_at(x + 1, y), v_at(x, y)};
+            if (format == 2) {
+              std::memcpy(out, packed, 4);
+            } else {
+              const std::uint8_t swapped[4] = {packed[1], packed[0], packed[3], packed[2]};
+              std::memcpy(out, swapped, 4);
+            }
+          }
+        }
+        view_.format = format == 2 ? PixelFormat::YUYV : PixelFormat::UYVY;
+        view_.planes[0] = {bytes_.data(), 2 * width, bytes_.size()};
+        break;
+      case 4: {  // MJPEG as a UVC camera sends it: 4:2:2, no DHT
+        JpegEncoder encoder(kQuality);
+        CameraPicture packed(2, false, width, height);
+        std::vector<std::uint8_t> jpeg(JpegEncoder::max_jpeg_size(width, height));
+        jpeg.resize(encoder.encode(packed.view(), jpeg));
+        bytes_ = without_huffman_tables(jpeg);
+        view_.format = PixelFormat::MJPEG;
+        view_.planes[0] = {bytes_.data(), 0, bytes_.size()};
+        break;
+      }
+      default:
+        break;  // I420: the picture itself
+    }
+  }
+  CameraPicture(const CameraPicture&) = delete;
+  const FrameView& view() const { return view_; }
+
+ private:
+  static std::vector<std::uint8_t> without_huffman_tables(const std::vector<std::uint8_t>& jpeg) {
+    std::vector<std::uint8_t> out(jpeg.begin(), jpeg.begin() + 2);
+    std::size_t pos = 2;
+    while (pos + 4 <= jpeg.size() && jpeg[pos] == 0xFF) {
+      const std::size_t end = pos + 2 + ((std::size_t{jpeg[pos + 2]} << 8) | jpeg[pos + 3]);
+      const bool scan = jpeg[pos + 1] == 0xDA;
+      if (jpeg[pos + 1] != 0xC4) out.insert(out.end(), jpeg.begin() + pos, jpeg.begin() + end);
+      pos = end;
+      if (scan) break;
+    }
+    out.insert(out.end(), jpeg.begin() + pos, jpeg.end());
+    return out;
+  }
+
+  OwnedYuvImage picture_;
+  std::vector<std::uint8_t> bytes_;
+  FrameView view_;
+};
+
+void BM_EncodeFormat(benchmark::State& state) {
+  const int format = static_cast<int>(state.range(0));
+  const bool limited = state.range(1) != 0;
+  const int width = static_cast<int>(state.range(2));
+  const int height = static_cast<int>(state.range(3));
+  const CameraPicture picture(format, limited, width, height);
+  JpegEncoder encoder(kQuality);
+  std::vector<std::uint8_t> out(JpegEncoder::max_jpeg_size(width, height));
+  std::size_t jpeg_size = 0;
+  for (auto _ : state) {
+    jpeg_size = encoder.encode(picture.view(), out);
+    benchmark::DoNotOptimize(out.data());
+  }
+  static constexpr const char* kNames[] = {"I420", "NV12", "YUYV", "UYVY", "MJPEG"};
+  state.SetLabel(std::string(kNames[format]) + (limited ? " limited" : " full"));
+  state.SetItemsProcessed(state.iterations());
+  state.counters["jpeg_bytes"] = static_cast<double>(jpeg_size);
+}
+
+void format_arguments(benchmark::internal::Benchmark* benchmark) {
+  for (auto [width, height] : {std::pair{640, 480}, std::pair{1280, 720}}) {
+    for (int format = 0; format < 4; ++format) {
+      for (int limited = 0; limited < 2; ++limited) {
+        benchmark->Args({format, limited, width, height});
+      }
+    }
+    benchmark->Args({4, 0, width, height});
+  }
+}
+
 #define CAMSTREAM_SIZES Args({640, 480})->Args({1280, 720})->Args({1920, 1080})
 BENCHMARK(BM_Encode)->CAMSTREAM_SIZES->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_TurboJpegFromYuv)->CAMSTREAM_SIZES->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_SourceEncodeHub)->CAMSTREAM_SIZES->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(BM_EncodeFormat)->Apply(format_arguments)->Unit(benchmark::kMicrosecond);
 
 std::uint8_t to_byte(double value) {
   return static_cast<std::uint8_t>(std::clamp(value + 0.5, 0.0, 255.0));

@@ -78,6 +78,7 @@ struct Metrics {
   std::atomic<std::uint64_t> dropped_slow_viewer{0};  // replaced by a newer frame before sent
   std::atomic<std::uint64_t> dropped_fps_cap{0};      // skipped for a viewer's ?fps=
   std::atomic<std::uint64_t> dropped_encode_error{0};
+  std::atomic<std::uint64_t> dropped_corrupt{0};  // a truncated or malformed camera frame
   std::array<std::atomic<std::uint64_t>, kEncodeBuckets.size() + 1> encode_buckets{};  // +Inf
   std::atomic<std::uint64_t> encode_nanoseconds{0};
 

@@ -1,9 +1,13 @@
-// JPEG encoding straight from YUV planes with TurboJPEG: no RGB step, no copy for I420.
+// JPEG encoding straight from YUV planes with TurboJPEG: no RGB step, no copy for full-range
+// I420; camera MJPEG passed through (mjpeg_repair).
+#include <libyuv/planar_functions.h>
 #include <turbojpeg.h>
 
 #include <string>
 
 #include "camstream/encode.hpp"
+#include "mjpeg_repair.hpp"
+#include "range_expansion.hpp"
 
 namespace camstream {
 
@@ -42,24 +46,52 @@ void check_plane(const PlaneView& plane, const char* name, int row_bytes, int ro
   }
 }
 
-void check_frame(const FrameView& frame) {
+void check_size(const FrameView& frame) {
   if (frame.width <= 0 || frame.height <= 0 || frame.width % 2 != 0 || frame.height % 2 != 0) {
     throw EncodeError("frame size " + size_text(frame.width, frame.height) +
                       " is not positive and even");
   }
+}
+
+void check_planes(const FrameView& frame) {
   const int chroma_width = frame.width / 2;
   const int chroma_height = frame.height / 2;
-  check_plane(frame.planes[0], "Y", frame.width, frame.height);
   switch (frame.format) {
     case PixelFormat::I420:
+      check_plane(frame.planes[0], "Y", frame.width, frame.height);
       check_plane(frame.planes[1], "U", chroma_width, chroma_height);
       check_plane(frame.planes[2], "V", chroma_width, chroma_height);
       return;
     case PixelFormat::NV12:
+      check_plane(frame.planes[0], "Y", frame.width, frame.height);
       check_plane(frame.planes[1], "UV", 2 * chroma_width, chroma_height);
       return;
+    case PixelFormat::YUYV:
+    case PixelFormat::UYVY:
+      check_plane(frame.planes[0], "packed 4:2:2", 2 * frame.width, frame.height);
+      return;
+    case PixelFormat::MJPEG:
+      return;  // checked by repair_mjpeg
   }
-  throw EncodeError("unknown pixel format");
+  throw EncodeError("unknown pixel format " + std::to_string(static_cast<int>(frame.format)));
+}
+
+// The camera's JPEG, checked and copied; the size must match the frame's, since viewers and
+// the status report are told the frame's size.
+std::size_t pass_through(const FrameView& frame, std::span<std::uint8_t> out) {
+  const PlaneView& jpeg = frame.planes[0];
+  if (jpeg.data == nullptr) throw CorruptFrameError("MJPEG frame has no data");
+  const MjpegRepair repaired = repair_mjpeg({jpeg.data, jpeg.size}, out);
+  if (repaired.status != MjpegStatus::ok) {
+    throw CorruptFrameError("MJPEG frame of " + std::to_string(jpeg.size) +
+                            " bytes: " + std::string(to_string(repaired.status)));
+  }
+  if (repaired.width != frame.width || repaired.height != frame.height) {
+    throw CorruptFrameError("MJPEG frame is " + size_text(repaired.width, repaired.height) +
+                            ", not the " + size_text(frame.width, frame.height) +
+                            " the camera announced");
+  }
+  return repaired.size;
 }
 
 }  // namespace
@@ -80,7 +112,7 @@ JpegEncoder::~JpegEncoder() {
 }
 
 std::size_t JpegEncoder::max_jpeg_size(int width, int height) {
-  const unsigned long size = tjBufSize(width, height, TJSAMP_420);
+  const unsigned long size = tjBufSize(width, height, TJSAMP_422);
   if (size == static_cast<unsigned long>(-1)) {
     throw EncodeError("no JPEG size bound for " + size_text(width, height));
   }
@@ -88,7 +120,8 @@ std::size_t JpegEncoder::max_jpeg_size(int width, int height) {
 }
 
 std::size_t JpegEncoder::encode(const FrameView& frame, std::span<std::uint8_t> out) {
-  check_frame(frame);
+  check_size(frame);
+  check_planes(frame);
   // TurboJPEG writes up to this bound without checking the caller's size (NOREALLOC).
   const std::size_t bound = max_jpeg_size(frame.width, frame.height);
   if (out.size() < bound) {
@@ -96,29 +129,79 @@ std::size_t JpegEncoder::encode(const FrameView& frame, std::span<std::uint8_t> 
                       std::to_string(bound) + " a " + size_text(frame.width, frame.height) +
                       " JPEG may need");
   }
+  if (frame.format == PixelFormat::MJPEG) return pass_through(frame, out.first(bound));
+  return compress_planar(frame, out);
+}
+
+std::uint8_t* JpegEncoder::scratch(std::size_t bytes) {
+  if (scratch_.size() < bytes) scratch_.resize(bytes);
+  return scratch_.data();
+}
+
+// Brings every format to three planes TurboJPEG takes, in the scratch when the frame's own
+// planes cannot serve (interleaved, packed or limited range), then compresses them.
+std::size_t JpegEncoder::compress_planar(const FrameView& frame, std::span<std::uint8_t> out) {
+  const int width = frame.width;
+  const int height = frame.height;
+  const bool packed = frame.format == PixelFormat::YUYV || frame.format == PixelFormat::UYVY;
+  const bool limited = frame.range == ColorRange::Limited;
+  const int chroma_width = width / 2;
+  const int chroma_height = packed ? height : height / 2;
+  const int subsampling = packed ? TJSAMP_422 : TJSAMP_420;
 
   const unsigned char* planes[3] = {frame.planes[0].data, frame.planes[1].data,
                                     frame.planes[2].data};
   int strides[3] = {frame.planes[0].stride, frame.planes[1].stride, frame.planes[2].stride};
 
-  if (frame.format == PixelFormat::NV12) {
-    // TurboJPEG wants separate U and V planes: split the interleaved plane into the
-    // scratch buffer, which only grows when the picture does.
-    const int chroma_width = frame.width / 2;
-    const int chroma_height = frame.height / 2;
+  const bool own_luma = packed || limited;
+  const bool own_chroma = own_luma || frame.format == PixelFormat::NV12;
+  if (own_chroma) {
+    const std::size_t luma_size = own_luma ? static_cast<std::size_t>(width) * height : 0;
     const std::size_t chroma_size = static_cast<std::size_t>(chroma_width) * chroma_height;
-    if (chroma_scratch_.size() < 2 * chroma_size) chroma_scratch_.resize(2 * chroma_size);
-    std::uint8_t* u_plane = chroma_scratch_.data();
+    std::uint8_t* y_plane = scratch(luma_size + 2 * chroma_size);
+    std::uint8_t* u_plane = y_plane + luma_size;
     std::uint8_t* v_plane = u_plane + chroma_size;
-    for (int row = 0; row < chroma_height; ++row) {
-      const std::uint8_t* source =
-          frame.planes[1].data + static_cast<std::ptrdiff_t>(row) * frame.planes[1].stride;
-      std::uint8_t* u_row = u_plane + static_cast<std::ptrdiff_t>(row) * chroma_width;
-      std::uint8_t* v_row = v_plane + static_cast<std::ptrdiff_t>(row) * chroma_width;
-      for (int x = 0; x < chroma_width; ++x) {
-        u_row[x] = source[2 * x];
-        v_row[x] = source[2 * x + 1];
+    const PlaneView& source = frame.planes[0];
+    switch (frame.format) {
+      case PixelFormat::YUYV:
+        libyuv::YUY2ToI422(source.data, source.stride, y_plane, width, u_plane, chroma_width,
+                           v_plane, chroma_width, width, height);
+        break;
+      case PixelFormat::UYVY:
+        libyuv::UYVYToI422(source.data, source.stride, y_plane, width, u_plane, chroma_width,
+                           v_plane, chroma_width, width, height);
+        break;
+      case PixelFormat::NV12:
+        libyuv::SplitUVPlane(frame.planes[1].data, frame.planes[1].stride, u_plane, chroma_width,
+                             v_plane, chroma_width, chroma_width, chroma_height);
+        break;
+      case PixelFormat::I420:
+      case PixelFormat::MJPEG:
+        break;
+    }
+    if (limited) {
+      const auto& luma = limited_to_full_luma();
+      const auto& chroma = limited_to_full_chroma();
+      if (packed) {
+        remap_plane(y_plane, width, y_plane, width, width, height, luma);
+      } else {
+        remap_plane(source.data, source.stride, y_plane, width, width, height, luma);
       }
+      if (frame.format == PixelFormat::I420) {
+        remap_plane(frame.planes[1].data, frame.planes[1].stride, u_plane, chroma_width,
+                    chroma_width, chroma_height, chroma);
+        remap_plane(frame.planes[2].data, frame.planes[2].stride, v_plane, chroma_width,
+                    chroma_width, chroma_height, chroma);
+      } else {
+        remap_plane(u_plane, chroma_width, u_plane, chroma_width, chroma_width, chroma_height,
+                    chroma);
+        remap_plane(v_plane, chroma_width, v_plane, chroma_width, chroma_width, chroma_height,
+                    chroma);
+      }
+    }
+    if (own_luma) {
+      planes[0] = y_plane;
+      strides[0] = width;
     }
     planes[1] = u_plane;
     planes[2] = v_plane;
@@ -127,8 +210,8 @@ std::size_t JpegEncoder::encode(const FrameView& frame, std::span<std::uint8_t> 
 
   unsigned char* jpeg = out.data();
   unsigned long jpeg_size = static_cast<unsigned long>(out.size());
-  if (tjCompressFromYUVPlanes(handle_, planes, frame.width, strides, frame.height, TJSAMP_420,
-                              &jpeg, &jpeg_size, quality_, kFlags) != 0) {
+  if (tjCompressFromYUVPlanes(handle_, planes, width, strides, height, subsampling, &jpeg,
+                              &jpeg_size, quality_, kFlags) != 0) {
     throw EncodeError(std::string("JPEG compression failed: ") + tjGetErrorStr2(handle_));
   }
   if (jpeg != out.data()) {

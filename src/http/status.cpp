@@ -49,7 +49,8 @@ std::string metrics_text(const Metrics& m, const ServerStatus& server) {
       "reason.\n# TYPE camstream_frames_dropped_total counter\n";
   for (const auto& [reason, value] :
        {std::pair{"slow_viewer", &m.dropped_slow_viewer}, std::pair{"fps_cap", &m.dropped_fps_cap},
-        std::pair{"encode_error", &m.dropped_encode_error}}) {
+        std::pair{"encode_error", &m.dropped_encode_error},
+        std::pair{"corrupt", &m.dropped_corrupt}}) {
     out +=
         fmt::format("camstream_frames_dropped_total{{reason=\"{}\"}} {}\n", reason, load(*value));
   }

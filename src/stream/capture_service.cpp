@@ -30,12 +30,11 @@ struct CaptureService::Shared {
     const auto started = Clock::now();
     try {
       frame->jpeg_size = encoder.encode(view, frame->writable());
+    } catch (const CorruptFrameError& error) {
+      drop(view, metrics.dropped_corrupt, "corrupt", error);
+      return;
     } catch (const EncodeError& error) {
-      // A camera that keeps sending bad frames must not flood the log: the first, then 1 in 100.
-      const auto dropped = metrics.dropped_encode_error.fetch_add(1, std::memory_order_relaxed) + 1;
-      if (dropped == 1 || dropped % 100 == 0) {
-        spdlog::warn("dropping frame {} ({} so far): {}", view.sequence, dropped, error.what());
-      }
+      drop(view, metrics.dropped_encode_error, "unencodable", error);
       return;
     }
     metrics.observe_encode(Clock::now() - started);
@@ -45,6 +44,16 @@ struct CaptureService::Shared {
     frame->placeholder = false;
     frame->sequence = next_sequence.fetch_add(1, std::memory_order_relaxed);
     hub.publish(std::move(frame));
+  }
+
+  // A camera that keeps sending bad frames must not flood the log: the first, then 1 in 100.
+  static void drop(const FrameView& view, std::atomic<std::uint64_t>& counter, const char* kind,
+                   const EncodeError& error) {
+    const auto dropped = counter.fetch_add(1, std::memory_order_relaxed) + 1;
+    if (dropped == 1 || dropped % 100 == 0) {
+      spdlog::warn("dropping {} frame {} ({} so far): {}", kind, view.sequence, dropped,
+                   error.what());
+    }
   }
 
   JpegEncoder encoder;
