@@ -1,5 +1,9 @@
 // Control WebSocket messages (docs/api.md sections 4 and 7): any text gets a message or an
 // error to send back, never a crash.
+// Boost.JSON compiled into this program, instrumented, instead of the shared library's copy
+// (which the program's definitions override): without it libFuzzer sees no coverage inside
+// the JSON parser and cannot learn the message structure.
+#include <boost/json/src.hpp>
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
