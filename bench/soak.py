@@ -1,4 +1,4 @@
-#!/usr/bin/env python3
+#!/usr/bin/python3
 """Soak benchmark: a release camstream under churn for some minutes; does anything leak?
 
     bench/soak.py [--binary build/release/src/camstream] [--minutes 10] [--json FILE]
