@@ -17,6 +17,7 @@ build_packages=(
 test_packages=(
   libgtest-dev libbenchmark-dev curl ffmpeg vlc python3 python3-pytest python3-websockets
   chromium libjpeg-turbo-progs
+  clang-14 libclang-rt-14-dev  # the libFuzzer targets (fuzz preset)
 )
 
 case "${1:-all}" in

@@ -5,6 +5,8 @@
 #include <boost/beast/core/buffers_to_string.hpp>
 #include <boost/json.hpp>
 
+#include "control_message.hpp"
+
 namespace camstream {
 
 namespace beast = boost::beast;
@@ -73,28 +75,17 @@ void WsSession::on_piece() {
 }
 
 void WsSession::handle(std::string_view text) {
-  boost::system::error_code ec;
-  const json::value message = json::parse(text, ec);
-  if (ec) return send_error("invalid JSON: " + ec.message());
-  const json::object* object = message.if_object();
-  if (!object) return send_error("expected a JSON object like {\"type\":\"status\"}");
-  const json::value* type_value = object->if_contains("type");
-  if (!type_value || !type_value->is_string()) {
-    return send_error("missing \"type\": expected \"start\", \"stop\" or \"status\"");
-  }
-  const std::string_view type = type_value->get_string();
-  if (type == "start") {
+  const ControlMessage message = parse_control_message(text);
+  if (!message.type) return send_error(message.error);
+  if (*message.type == ControlType::start) {
     if (!start_demand_) start_demand_ = controller_->hold_demand();
     controller_->start();
-  } else if (type == "stop") {
+  } else if (*message.type == ControlType::stop) {
     if (!controller_->stop()) {
       return send_error("stop refused: capture is always on (--always-on)");
     }
-  } else if (type == "status") {
-    send(std::make_shared<const std::string>(controller_->status()));
   } else {
-    send_error("unknown type \"" + std::string(type) +
-               "\": expected \"start\", \"stop\" or \"status\"");
+    send(std::make_shared<const std::string>(controller_->status()));
   }
 }
 
