@@ -1,4 +1,4 @@
-// The status object (SPEC section 4) and the Prometheus metrics text.
+// The status object (docs/api.md, "Control WebSocket") and the Prometheus metrics text.
 #pragma once
 
 #include <string>
