@@ -19,6 +19,7 @@ struct ServerSettings {
   int max_clients = 256;                   // stream viewers at once
   std::string allow_origin;                // besides same-origin; "*" allows any
   std::chrono::seconds stall_timeout{30};  // a viewer that reads nothing this long is dropped
+  int listen_fd = -1;  // a socket already listening (systemd socket activation): bind, port unused
 };
 
 class Server {
@@ -34,6 +35,8 @@ class Server {
   // Closes the listener, ends every stream with the close delimiter and closes every
   // connection; calls closed() once the last one is gone.
   void shutdown(std::function<void()> closed);
+  // Stream viewers connected now.
+  std::size_t viewers() const;
 
   struct Context;
 

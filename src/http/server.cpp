@@ -5,6 +5,8 @@
 #include <boost/asio/post.hpp>
 #include <system_error>
 
+#include <sys/socket.h>
+
 #include "context.hpp"
 #include "http_session.hpp"
 #include "status.hpp"
@@ -47,6 +49,17 @@ void watch(const std::shared_ptr<Server::Context>& context) {
   });
 }
 
+// The address family of a socket someone else opened (systemd socket activation).
+tcp listening_protocol(int fd) {
+  sockaddr_storage address{};
+  socklen_t length = sizeof address;
+  if (::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length) == 0 &&
+      address.ss_family == AF_INET) {
+    return tcp::v4();
+  }
+  return tcp::v6();
+}
+
 }  // namespace
 
 Server::Server(asio::io_context& io, ServerSettings settings, CaptureService& capture,
@@ -67,6 +80,14 @@ Server::~Server() = default;
 
 tcp::endpoint Server::listen() {
   const auto& settings = context_->settings;
+  if (settings.listen_fd >= 0) {
+    boost::system::error_code ec;
+    context_->acceptor.assign(listening_protocol(settings.listen_fd), settings.listen_fd, ec);
+    if (ec) throw std::system_error(ec, "cannot serve on the socket systemd passed");
+    accept_next(context_);
+    watch(context_);
+    return context_->acceptor.local_endpoint();
+  }
   boost::system::error_code ec;
   const auto address = asio::ip::make_address(settings.bind, ec);
   if (ec) {
@@ -94,6 +115,10 @@ tcp::endpoint Server::listen() {
   accept_next(context_);
   watch(context_);
   return acceptor.local_endpoint();
+}
+
+std::size_t Server::viewers() const {
+  return context_->broadcaster.viewers();
 }
 
 void Server::shutdown(std::function<void()> closed) {
