@@ -59,21 +59,24 @@ debroot_unpack() {
 
 # debroot_run DIR SCRIPT [ARGS...]: runs the bash SCRIPT inside the root DIR, in a private
 # mount namespace with /proc, /dev and /sys mounted and the apt archive cache shared between
-# runs. All mounts vanish when the namespace ends, even if the script fails.
+# runs, plus the "HOST:INSIDE" directories of the array debroot_binds. All mounts vanish when
+# the namespace ends, even if the script fails.
+debroot_binds=()
 debroot_run() {
   local dir=$1 script=$2
   shift 2
   mkdir -p "$cache_dir/apt-archives/partial"
   unshare --mount --propagation private -- bash -euc '
-    dir=$1 archives=$2
-    shift 2
+    dir=$1 archives=$2 binds=$3
+    shift 3
     mount -t proc proc "$dir/proc"
     mount --rbind /dev "$dir/dev"
     mount -t sysfs sysfs "$dir/sys"
     mount --bind "$archives" "$dir/var/cache/apt/archives"
+    for bind in $binds; do mount --bind "${bind%%:*}" "$dir${bind#*:}"; done
     exec chroot "$dir" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root \
       LC_ALL=C.UTF-8 DEBIAN_FRONTEND=noninteractive bash -euo pipefail -c "$@"
-  ' debroot "$dir" "$cache_dir/apt-archives" "$script" debroot "$@"
+  ' debroot "$dir" "$cache_dir/apt-archives" "${debroot_binds[*]:-}" "$script" debroot "$@"
 }
 
 # debroot_remove DIR: deletes a root, refusing if anything is still mounted below it.
