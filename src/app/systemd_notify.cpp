@@ -32,8 +32,7 @@ int systemd_listening_socket() {
   const int fd = SD_LISTEN_FDS_START;
   const int listening_tcp = sd_is_socket_inet(fd, AF_UNSPEC, SOCK_STREAM, 1, 0);
   if (listening_tcp <= 0) {
-    throw std::system_error(listening_tcp < 0 ? -listening_tcp : ENOTSOCK,
-                            std::generic_category(),
+    throw std::system_error(listening_tcp < 0 ? -listening_tcp : ENOTSOCK, std::generic_category(),
                             fmt::format("socket activation: descriptor {} is not a listening TCP "
                                         "socket (camstream.socket needs ListenStream=)",
                                         fd));
@@ -41,8 +40,8 @@ int systemd_listening_socket() {
   return fd;
 }
 
-bool WatchdogHealth::healthy(Clock::time_point now, Clock::time_point supervised_at,
-                             bool streaming, Clock::time_point last_frame_at) const {
+bool WatchdogHealth::healthy(Clock::time_point now, Clock::time_point supervised_at, bool streaming,
+                             Clock::time_point last_frame_at) const {
   if (now - supervised_at > supervision_limit) return false;
   return !streaming || now - last_frame_at <= stall_limit;
 }
@@ -66,8 +65,8 @@ void SystemdNotifier::ready() {
   std::uint64_t usec = 0;
   if (sd_watchdog_enabled(0, &usec) > 0 && usec > 0) {
     // Bounded, so that a nonsense WATCHDOG_USEC neither spins the I/O thread nor overflows.
-    const Clock::duration period =
-        std::clamp<Clock::duration>(std::chrono::microseconds(std::min<std::uint64_t>(usec, 1ULL << 40)), 20ms, 24h);
+    const Clock::duration period = std::clamp<Clock::duration>(
+        std::chrono::microseconds(std::min<std::uint64_t>(usec, 1ULL << 40)), 20ms, 24h);
     // The supervision ticks once a second: allow it a late tick even with a short period.
     watchdog_ = WatchdogHealth{std::max<Clock::duration>(period, 3s),
                                std::max<Clock::duration>(period, 3 * probe_.frame_interval)};

@@ -38,7 +38,7 @@ class SystemdNotifier {
  public:
   using Clock = std::chrono::steady_clock;
   struct Probe {
-    std::function<std::string()> status;   // the STATUS= text: state and viewers
+    std::function<std::string()> status;  // the STATUS= text: state and viewers
     std::function<Clock::time_point()> supervised_at;
     std::function<bool()> streaming;
     std::function<std::uint64_t()> frames;  // frames captured so far

@@ -1,11 +1,10 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
+#include <sys/socket.h>
 
 #include <boost/asio/ip/v6_only.hpp>
 #include <boost/asio/post.hpp>
 #include <system_error>
-
-#include <sys/socket.h>
 
 #include "context.hpp"
 #include "http_session.hpp"

@@ -1,10 +1,10 @@
+#include "app/systemd_notify.hpp"
+
 #include <gtest/gtest.h>
 #include <unistd.h>
 
 #include <cstdlib>
 #include <system_error>
-
-#include "app/systemd_notify.hpp"
 
 namespace camstream {
 namespace {
