@@ -17,10 +17,13 @@ command -v help2man >/dev/null || { echo "man-page: help2man is not installed" >
 [ -x "$binary" ] || { echo "man-page: $binary is not an executable" >&2; exit 1; }
 
 render() {
-  # No libcamera log lines in --version, and a date that does not change from run to run.
-  LIBCAMERA_LOG_LEVELS='*:ERROR' SOURCE_DATE_EPOCH=${SOURCE_DATE_EPOCH:-$(git -C "$root" log -1 --format=%ct 2>/dev/null || date +%s)} \
+  # Only camstream's own version: the libcamera line of --version depends on the build.
+  local version
+  version=$(LIBCAMERA_LOG_LEVELS='*:ERROR' "$binary" --version | sed -n '1s/^camstream //p')
+  [ -n "$version" ] || { echo "man-page: $binary --version printed no version" >&2; exit 1; }
+  SOURCE_DATE_EPOCH=${SOURCE_DATE_EPOCH:-$(git -C "$root" log -1 --format=%ct 2>/dev/null || date +%s)} \
     help2man --no-info --section=1 --include="$root/docs/camstream.h2m" \
-    --name="MJPEG camera streamer" "$binary"
+    --name="MJPEG camera streamer" --version-string="$version" "$binary"
 }
 
 if [ "$check" -eq 0 ]; then
