@@ -51,6 +51,8 @@ debroot_run "$work/root" '
   grep -q "^ExecStart=/usr/bin/camstream " "$unit" || fail "ExecStart does not name /usr/bin/camstream"
   [ -L /etc/systemd/system/multi-user.target.wants/camstream.service ] || fail "the service is not enabled"
   [ -f /usr/lib/systemd/system/camstream.socket ] || fail "no camstream.socket"
+  systemd-analyze verify --man=no "$unit" /usr/lib/systemd/system/camstream.socket ||
+    fail "systemd-analyze verify rejects the units"
   [ ! -e /etc/systemd/system/sockets.target.wants/camstream.socket ] || fail "the socket is enabled"
   dpkg-query -W -f="\${Conffiles}\n" camstream | grep -q "/etc/camstream/camstream.conf" ||
     fail "/etc/camstream/camstream.conf is not a conffile"
