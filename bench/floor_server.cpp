@@ -1,7 +1,7 @@
 // floor-server: the leanest MJPEG fan-out we can write, the yardstick for camstream's
 // streaming cost. One thread, one epoll loop, a timerfd "camera" that publishes pre-encoded
 // JPEGs, newest-frame delivery, and one sendmsg per frame per viewer of a prebuilt part
-// header + the shared JPEG bytes + the trailer. Same stream format as SPEC section 3.
+// header + the shared JPEG bytes + the trailer. Same stream format as docs/api.md, "The stream".
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>

@@ -1,5 +1,5 @@
 // mjpeg-load: opens many viewers of a camstream-style MJPEG stream on loopback, checks every
-// byte of every stream against SPEC section 3 and reports rates, latencies, errors and the
+// byte of every stream against docs/api.md and reports rates, latencies, errors and the
 // server's CPU and memory. One thread, one epoll loop; stops by itself after --seconds.
 #include <arpa/inet.h>
 #include <netdb.h>

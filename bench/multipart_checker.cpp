@@ -16,7 +16,7 @@ constexpr std::string_view kTrailer = "\r\n--camstreamframe\r\n";
 constexpr std::string_view kCloseDelimiter = "--camstreamframe--\r\n";
 constexpr std::size_t kMaxResponseHead = 8192;
 constexpr std::size_t kMaxPartHead = 1024;
-constexpr std::size_t kMaxHeaderLine = 127;  // SPEC: every header line is shorter than 128 bytes
+constexpr std::size_t kMaxHeaderLine = 127;  // docs/api.md: header lines under 128 bytes
 constexpr std::size_t kMaxJpeg = 64u << 20;
 
 struct Header {

@@ -1,4 +1,4 @@
-// Strict, incremental checker for one camstream MJPEG stream (SPEC section 3).
+// Strict, incremental checker for one camstream MJPEG stream (docs/api.md, "The stream").
 //
 // It is fed the bytes of one connection as they arrive and holds only header text, never a
 // JPEG: the body is checked by its length and its first and last two bytes (SOI, EOI), so

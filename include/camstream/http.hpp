@@ -22,6 +22,7 @@ struct ServerSettings {
   std::chrono::seconds stall_timeout{30};  // a viewer that reads nothing this long is dropped
   int max_connections = 1024;              // every TCP connection; more wait in the backlog
   std::vector<std::string> allow_hosts;    // Host names accepted for /ws besides the built-in
+  int listen_fd = -1;  // a socket already listening (systemd socket activation): bind, port unused
 };
 
 class Listener;
@@ -39,6 +40,8 @@ class Server {
   // Closes the listener, ends every stream with the close delimiter and closes every
   // connection; calls closed() once the last one is gone.
   void shutdown(std::function<void()> closed);
+  // Stream viewers connected now.
+  std::size_t viewers() const;
 
   struct Context;
 

@@ -88,7 +88,7 @@ struct Metrics {
 enum class CaptureState { idle, starting, streaming, stopped, error };
 std::string_view to_string(CaptureState state);
 
-// The capture lifecycle as a pure state machine (SPEC section 5). It only decides; the
+// The capture lifecycle as a pure state machine (docs/api.md). It only decides; the
 // CaptureService carries its decisions out. Time comes in as arguments, so tests use a
 // fake clock.
 class Lifecycle {
@@ -181,6 +181,8 @@ class CaptureService {
   bool command_stop();  // false: refused
   CaptureStatus status() const;
   CaptureState state() const { return lifecycle_.state(); }
+  // When the once-a-second supervision last ran (the systemd watchdog checks it).
+  std::chrono::steady_clock::time_point supervised_at() const { return supervised_at_; }
   // Called on every state change and once a second while capturing.
   void on_status(StatusListener listener) { status_listeners_.push_back(std::move(listener)); }
 
@@ -212,6 +214,7 @@ class CaptureService {
   CaptureState last_state_ = CaptureState::idle;
   std::uint64_t frames_at_last_second_ = 0;
   double fps_ = 0;
+  std::chrono::steady_clock::time_point supervised_at_{};
   std::unique_ptr<JpegEncoder> placeholder_encoder_;
   FramePtr placeholder_;
 };

@@ -13,6 +13,7 @@
 #include "camstream/capture.hpp"
 #include "camstream/http.hpp"
 #include "camstream/stream.hpp"
+#include "systemd_notify.hpp"
 
 namespace camstream {
 
@@ -132,7 +133,23 @@ int run(const Options& options) {
     server_settings.allow_origin = options.allow_origin;
     server_settings.max_connections = options.max_connections;
     server_settings.allow_hosts = options.allow_hosts;
+    server_settings.listen_fd = systemd_listening_socket();
+    if (server_settings.listen_fd >= 0) {
+      spdlog::info("socket activation: serving on the socket systemd passed (bind, port unused)");
+    }
     Server server(io, server_settings, capture, hub, metrics);
+
+    SystemdNotifier::Probe probe;
+    probe.status = [&] {
+      const CaptureStatus status = capture.status();
+      return systemd_status(to_string(status.state), server.viewers(), status.fps, status.error);
+    };
+    probe.supervised_at = [&] { return capture.supervised_at(); };
+    probe.streaming = [&] { return capture.state() == CaptureState::streaming; };
+    probe.frames = [&] { return metrics.frames_captured.load(std::memory_order_relaxed); };
+    probe.frame_interval = options.interval;
+    SystemdNotifier systemd(io, std::move(probe));
+    capture.on_status([&] { systemd.update_status(); });
 
     // Handle signals before announcing the port: a test may send SIGTERM as soon as it reads it.
     std::signal(SIGPIPE, SIG_IGN);
@@ -142,6 +159,7 @@ int run(const Options& options) {
     signals.async_wait([&](boost::system::error_code ec, int signal) {
       if (ec) return;
       spdlog::info("signal {}: closing viewers and releasing the camera", signal);
+      systemd.stopping();
       server.shutdown([&] { deadline.cancel(); });
       capture.shutdown();
       // Viewers get a second to take the close delimiter; this bounds the rest.
@@ -158,6 +176,7 @@ int run(const Options& options) {
                 static_cast<unsigned>(endpoint.port()));
     std::fflush(stdout);
     capture.begin();
+    systemd.ready();
 
     io.run();
     if (forced) {

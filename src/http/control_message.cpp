@@ -24,9 +24,9 @@ ControlMessage parse_control_message(std::string_view text) {
     return invalid("missing \"type\": expected \"start\", \"stop\" or \"status\"");
   }
   const std::string_view type = type_value->get_string();
-  if (type == "start") return {ControlType::start, {}};
-  if (type == "stop") return {ControlType::stop, {}};
-  if (type == "status") return {ControlType::status, {}};
+  if (type == "start") return {ControlCommand::start, {}};
+  if (type == "stop") return {ControlCommand::stop, {}};
+  if (type == "status") return {ControlCommand::status, {}};
   return invalid("unknown type \"" + std::string(type) +
                  "\": expected \"start\", \"stop\" or \"status\"");
 }

@@ -8,10 +8,10 @@
 
 namespace camstream {
 
-enum class ControlType { start, stop, status };
+enum class ControlCommand { start, stop, status };
 
 struct ControlMessage {
-  std::optional<ControlType> type;  // nullopt: not a valid message
+  std::optional<ControlCommand> type;  // nullopt: not a valid message
   std::string error;                // when !type: the problem, for the {"type":"error"} reply
 };
 

@@ -39,6 +39,8 @@ class Listener : public std::enable_shared_from_this<Listener> {
 
   // Binds and listens. Throws std::system_error naming the address on failure.
   boost::asio::ip::tcp::endpoint listen(const std::string& bind, std::uint16_t port);
+  // Serves on a socket that is already listening (systemd socket activation passes one).
+  boost::asio::ip::tcp::endpoint adopt(int listening_fd);
   void start() { accept_next(); }
   void close();
 

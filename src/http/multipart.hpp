@@ -1,4 +1,4 @@
-// The bytes of SPEC section 3: response head, part headers, delimiters.
+// The bytes of docs/api.md, "The stream": response head, part headers, delimiters.
 #pragma once
 
 #include <array>

@@ -64,10 +64,16 @@ Server::~Server() {
 }
 
 tcp::endpoint Server::listen() {
-  const auto endpoint = listener_->listen(context_->settings().bind, context_->settings().port);
+  const auto& settings = context_->settings();
+  const auto endpoint = settings.listen_fd >= 0 ? listener_->adopt(settings.listen_fd)
+                                                : listener_->listen(settings.bind, settings.port);
   listener_->start();
   watch(context_);
   return endpoint;
+}
+
+std::size_t Server::viewers() const {
+  return context_->viewers();
 }
 
 void Server::shutdown(std::function<void()> closed) {

@@ -1,4 +1,5 @@
-// The status object (SPEC section 4) and the Prometheus metrics text, from a plain snapshot.
+// The status object (docs/api.md, "Control WebSocket") and the Prometheus metrics text, from a
+// plain snapshot.
 #pragma once
 
 #include <cstddef>

@@ -77,10 +77,10 @@ void WsSession::on_piece() {
 void WsSession::handle(std::string_view text) {
   const ControlMessage message = parse_control_message(text);
   if (!message.type) return send_error(message.error);
-  if (*message.type == ControlType::start) {
+  if (*message.type == ControlCommand::start) {
     if (!start_demand_) start_demand_ = controller_->hold_demand();
     controller_->start();
-  } else if (*message.type == ControlType::stop) {
+  } else if (*message.type == ControlCommand::stop) {
     if (!controller_->stop()) {
       return send_error("stop refused: capture is always on (--always-on)");
     }

@@ -1,4 +1,4 @@
-// One control WebSocket client (SPEC section 4).
+// One control WebSocket client (docs/api.md, "Control WebSocket").
 #pragma once
 
 #include <boost/beast/core/flat_buffer.hpp>

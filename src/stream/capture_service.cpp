@@ -219,6 +219,7 @@ void CaptureService::stop_source() {
 
 void CaptureService::on_second() {
   if (shut_down_) return;
+  supervised_at_ = Clock::now();
   const std::uint64_t frames = metrics_.frames_captured.load(std::memory_order_relaxed);
   fps_ = static_cast<double>(frames - frames_at_last_second_);
   frames_at_last_second_ = frames;

@@ -1,4 +1,4 @@
-// The pictures viewers get while capture is stopped or failing (SPEC section 3).
+// The pictures viewers get while capture is stopped or failing (docs/api.md, "The stream").
 #pragma once
 
 #include <memory>

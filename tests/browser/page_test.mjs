@@ -1,4 +1,4 @@
-// Drives Debian's Chromium against camstream's viewer page (SPEC sections 2-5).
+// Drives Debian's Chromium against camstream's viewer page (docs/api.md).
 //
 // Starts camstream with the test source on a free loopback port, loads `/`, and checks that the
 // picture plays, that Stop and Start work over the control WebSocket, that the page comes back by

@@ -1,4 +1,4 @@
-"""SPEC section 1: the command line and config file, seen through a running server."""
+"""docs/usage.md: the command line and config file, seen through a running server."""
 
 import os
 import subprocess

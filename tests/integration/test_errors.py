@@ -1,4 +1,4 @@
-"""SPEC sections 1 and 2: error answers, client limits, usage errors, IPv6."""
+"""docs/usage.md, docs/api.md: error answers, client limits, usage errors, IPv6."""
 
 import socket
 import subprocess

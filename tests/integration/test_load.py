@@ -1,4 +1,4 @@
-"""SPEC section 3, delivery: many viewers at full rate; stalled viewers cost nothing."""
+"""docs/api.md, "The stream", delivery: many viewers at full rate; stalled viewers cost nothing."""
 
 from helpers import PartCounter, connect, get_metrics, metric, open_viewers, request_bytes
 

@@ -1,4 +1,4 @@
-"""SPEC sections 2-4, "none of them disturbs any other client": churn, floods, odd clients."""
+"""docs/api.md, "none of these disturbs another client": churn, floods, odd clients."""
 
 import asyncio
 import json

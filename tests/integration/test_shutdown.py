@@ -1,4 +1,4 @@
-"""SPEC sections 1 and 3: the listening line, and graceful shutdown on SIGTERM / SIGINT."""
+"""docs/usage.md, docs/api.md: the listening line, and graceful shutdown on SIGTERM / SIGINT."""
 
 import signal
 import time

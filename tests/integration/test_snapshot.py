@@ -1,4 +1,4 @@
-"""SPEC section 2: snapshots and health, fetched with curl."""
+"""docs/api.md, "HTTP endpoints": snapshots and health, fetched with curl."""
 
 import http.client
 import os

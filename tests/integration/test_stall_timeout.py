@@ -1,4 +1,4 @@
-"""SPEC section 3: a viewer that reads nothing for 30 s is dropped; a slow one is not.
+"""docs/api.md, "The stream": a viewer that reads nothing for 30 s is dropped; a slow one is not.
 
 This takes ~35 s, so it is a file of its own and runs beside the others under ctest -j2.
 """

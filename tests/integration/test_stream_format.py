@@ -1,4 +1,4 @@
-"""SPEC section 3: the stream, checked byte by byte with a raw socket."""
+"""docs/api.md, "The stream": the stream, checked byte by byte with a raw socket."""
 
 import socket
 import time

@@ -1,4 +1,4 @@
-"""SPEC sections 4 and 5: the control WebSocket, the capture lifecycle, status and metrics.
+"""docs/api.md: the control WebSocket, the capture lifecycle, status and metrics.
 
 Uses Debian's python3-websockets (10.x: the asyncio client; websockets.sync needs 11.0).
 """

@@ -1,5 +1,5 @@
 // Every libcamera version difference camstream meets (0.0.3 Debian bookworm .. 0.7.x Raspberry Pi
-// OS, see /work/shared/notes/libcamera.md), kept here so that the rest of the source is written
+// OS, see docs/raspberry-pi.md), kept here so that the rest of the source is written
 // once. Rules kept elsewhere without a branch: spell out std::vector<StreamRole> (no StreamRoles),
 // take FrameBuffer::planes() by auto, bind Request::metadata() to a const reference, compare
 // FrameMetadata::status with FrameSuccess only (FrameStartup exists from 0.5.2).

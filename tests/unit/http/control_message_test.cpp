@@ -6,10 +6,10 @@ namespace camstream {
 namespace {
 
 TEST(ControlMessage, KnownTypes) {
-  EXPECT_EQ(parse_control_message(R"({"type":"start"})").type, ControlType::start);
-  EXPECT_EQ(parse_control_message(R"({"type":"stop"})").type, ControlType::stop);
+  EXPECT_EQ(parse_control_message(R"({"type":"start"})").type, ControlCommand::start);
+  EXPECT_EQ(parse_control_message(R"({"type":"stop"})").type, ControlCommand::stop);
   EXPECT_EQ(parse_control_message(R"( {"type":"status","extra":[1,2]} )").type,
-            ControlType::status);
+            ControlCommand::status);
 }
 
 TEST(ControlMessage, EveryRefusalNamesTheProblem) {
