@@ -31,7 +31,7 @@ void route_target(std::string_view target) {
   if (route.fps) {
     check(*route.fps >= camstream::kMinViewerFps && *route.fps <= camstream::kMaxViewerFps);
   }
-  check(route.fps.has_value() || route.error.empty());
+  check(!route.fps || route.error.empty());  // an accepted fps carries no error
   if (route.advance_headers) check(route.endpoint == camstream::Endpoint::stream);
   const auto question = target.find('?');
   const std::string_view query =
