@@ -29,11 +29,12 @@ git -C "$root" ls-files -z --cached --others --exclude-standard |
   (cd "$root" && xargs -0 -r sh -c 'for f; do [ -e "$f" ] || [ -L "$f" ] && printf "%s\0" "$f"; done' sh) |
   tar -C "$root" --null -T - -cf - | tar -C "$src" -xf -
 
+# The source package from the clean tree, before the build leaves obj-*/ and debian/ files.
+(cd "$out" && dpkg-source -b "$src" >/dev/null) || die "dpkg-source -b failed"
 parallel=$(nproc 2>/dev/null || echo 2)
 export DEB_BUILD_OPTIONS="${DEB_BUILD_OPTIONS:-} parallel=$parallel"
 (cd "$src" && dpkg-buildpackage -b -us -uc "$@") >"$out/build.log" 2>&1 ||
   { tail -60 "$out/build.log" >&2; die "dpkg-buildpackage failed (log: $out/build.log)"; }
-(cd "$out" && dpkg-source -b "$src" >/dev/null) || die "dpkg-source -b failed"
 log "built in $(($(date +%s) - start)) s: $(cd "$out" && ls camstream*.deb | tr '\n' ' ')"
 
 if [ "${CAMSTREAM_LINTIAN:-1}" != 0 ]; then

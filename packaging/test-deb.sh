@@ -59,7 +59,8 @@ debroot_run "$work/root" '
   [ -f /usr/share/man/man1/camstream.1.gz ] || fail "no man page"
 
   # The service'"'"'s command line as its user, on a free port, with the test source: a stream.
-  runuser -u camstream -- /usr/bin/camstream -c /etc/camstream/camstream.conf --source test \
+  # setpriv execs camstream (runuser would stay its parent and take the SIGTERM itself).
+  setpriv --reuid=camstream --regid=camstream --init-groups /usr/bin/camstream -c /etc/camstream/camstream.conf --source test \
     --bind 127.0.0.1 --port 0 >/tmp/out.log 2>/tmp/err.log &
   pid=$!
   for _ in $(seq 100); do grep -q "^listening on" /tmp/out.log && break; sleep 0.1; done
