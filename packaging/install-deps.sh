@@ -12,10 +12,12 @@ build_packages=(
   build-essential cmake ninja-build pkg-config
   "libboost${boost}-dev" "libboost-json${boost}-dev" libturbojpeg0-dev libcli11-dev libspdlog-dev
   libcamera-dev
+  libcrypt-dev libssl-dev
 )
 test_packages=(
   libgtest-dev libbenchmark-dev curl ffmpeg vlc python3 python3-pytest python3-websockets
   chromium libjpeg-turbo-progs
+  openssl apache2-utils whois
 )
 
 case "${1:-all}" in
