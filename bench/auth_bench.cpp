@@ -29,9 +29,9 @@ std::string run(const std::string& command) {
   return output;
 }
 
-const char* const kHashCommands[] = {
-    "htpasswd -nbB -C 5 user pw", "htpasswd -nbB -C 10 user pw",
-    "printf 'user:%s' \"$(mkpasswd -m yescrypt pw)\"", "printf 'user:%s' \"$(mkpasswd -m sha-512 pw)\""};
+const char* const kHashCommands[] = {"htpasswd -nbB -C 5 user pw", "htpasswd -nbB -C 10 user pw",
+                                     "printf 'user:%s' \"$(mkpasswd -m yescrypt pw)\"",
+                                     "printf 'user:%s' \"$(mkpasswd -m sha-512 pw)\""};
 const char* const kHashNames[] = {"bcrypt_cost5", "bcrypt_cost10", "yescrypt", "sha512"};
 
 // One Basic request that misses the cache: parse the header, crypt() the password.

@@ -385,8 +385,8 @@ TEST(AccessOptions, FlagsThatNeedAnotherSayWhich) {
 
 TEST(AccessOptions, HelpListsThem) {
   const std::string help = parse({"--help"}).output;
-  for (const char* flag : {"--users", "--operators", "--token-key", "--tls-cert", "--tls-key",
-                           "/api/token"}) {
+  for (const char* flag :
+       {"--users", "--operators", "--token-key", "--tls-cert", "--tls-key", "/api/token"}) {
     EXPECT_NE(help.find(flag), std::string::npos) << flag;
   }
 }

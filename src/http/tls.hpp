@@ -1,0 +1,38 @@
+// The certificate and key of --tls-cert/--tls-key as an OpenSSL server context (TLS 1.2 and
+// 1.3). Each connection keeps the context it started with, so a reload (SIGHUP) changes what
+// new connections get and leaves open ones alone.
+#pragma once
+
+#include <boost/asio/ssl/context.hpp>
+#include <memory>
+#include <stdexcept>
+#include <string>
+
+namespace camstream {
+
+// A certificate or key that cannot be used; the message names the flag, the file and why.
+class TlsError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+// Throws TlsError.
+std::shared_ptr<boost::asio::ssl::context> make_tls_context(const std::string& cert_file,
+                                                            const std::string& key_file);
+
+class TlsCertificate {
+ public:
+  // Loads the pair; throws TlsError.
+  TlsCertificate(std::string cert_file, std::string key_file);
+  const std::shared_ptr<boost::asio::ssl::context>& context() const { return context_; }
+  // Reads both files again. On failure the old pair stays and the reason is returned (and
+  // logged); an empty string means the new pair is in use.
+  std::string reload();
+
+ private:
+  std::string cert_file_;
+  std::string key_file_;
+  std::shared_ptr<boost::asio::ssl::context> context_;
+};
+
+}  // namespace camstream
