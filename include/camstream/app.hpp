@@ -24,6 +24,8 @@ struct Options {
   bool always_on = false;
   std::chrono::seconds idle_timeout{5};
   int max_clients = 256;
+  int max_connections = 1024;
+  std::vector<std::string> allow_hosts;  // --allow-host, repeatable
   std::string allow_origin;
   int rotation = 0;
   bool hflip = false;

@@ -8,6 +8,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "camstream/stream.hpp"
 
@@ -19,7 +20,11 @@ struct ServerSettings {
   int max_clients = 256;                   // stream viewers at once
   std::string allow_origin;                // besides same-origin; "*" allows any
   std::chrono::seconds stall_timeout{30};  // a viewer that reads nothing this long is dropped
+  int max_connections = 1024;              // every TCP connection; more wait in the backlog
+  std::vector<std::string> allow_hosts;    // Host names accepted for /ws besides the built-in
 };
+
+class Listener;
 
 class Server {
  public:
@@ -39,6 +44,7 @@ class Server {
 
  private:
   std::shared_ptr<Context> context_;
+  std::shared_ptr<Listener> listener_;
 };
 
 }  // namespace camstream

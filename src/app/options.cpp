@@ -61,6 +61,7 @@ constexpr ValueSetting kValueSettings[] = {
     {"port", "N", "listen port, 0..65535; 0: any free one (default: 8080)"},
     {"idle-timeout", "SEC", "capture runs on after the last viewer, 0..86400 (default: 5)"},
     {"max-clients", "N", "stream connections at once, 1..100000 (default: 256)"},
+    {"max-connections", "N", "TCP connections at once, 1..1000000; more wait (default: 1024)"},
     {"allow-origin", "ORIGIN", "origin allowed CORS and /ws, e.g. https://host (default: none)"},
     {"rotation", "0|180", "picture rotation in degrees (default: 0)"},
     {"users", "FILE", "htpasswd file (htpasswd -B): every endpoint needs a login (default: none)"},
@@ -82,8 +83,20 @@ constexpr FlagSetting kFlagSettings[] = {
     {"vflip", "flip the picture upside down (default: off)"},
 };
 
+// Settings that may be given more than once (each a value setting, not a flag).
+constexpr ValueSetting kListSettings[] = {
+    {"allow-host", "HOST",
+     "extra Host name for /ws besides localhost and the machine's names (repeatable)"},
+};
+
+bool is_list(std::string_view key) {
+  return std::any_of(std::begin(kListSettings), std::end(kListSettings),
+                     [&](const ValueSetting& s) { return key == s.name; });
+}
+
 bool is_setting(std::string_view key) {
-  return std::any_of(std::begin(kValueSettings), std::end(kValueSettings),
+  return is_list(key) ||
+         std::any_of(std::begin(kValueSettings), std::end(kValueSettings),
                      [&](const ValueSetting& s) { return key == s.name; }) ||
          std::any_of(std::begin(kFlagSettings), std::end(kFlagSettings),
                      [&](const FlagSetting& s) { return key == s.name; });
@@ -117,8 +130,10 @@ std::string dotted_key(const CLI::ConfigItem& item) {
   return key + item.name;
 }
 
-// The settings in the config file, by key. Rejects unknown keys, sections and repeated keys.
-std::map<std::string, Given> read_config(const std::string& path) {
+// The settings in the config file, by key. Rejects unknown keys, sections and repeated keys;
+// the values of list settings (which may repeat) go to lists.
+std::map<std::string, Given> read_config(const std::string& path,
+                                         std::map<std::string, std::vector<Given>>& lists) {
   const std::string content = read_file(path);
   std::istringstream stream(content);
   std::vector<CLI::ConfigItem> items;
@@ -142,6 +157,10 @@ std::map<std::string, Given> read_config(const std::string& path) {
       throw UsageError(file + ": unknown key '" + key + "'");
     }
     const std::string where = file + ": key '" + key + "'";
+    if (is_list(key)) {
+      for (const auto& input : item.inputs) lists[key].push_back(Given{input, where});
+      continue;
+    }
     // CLI11 joins a key repeated on consecutive lines into one item with several values.
     if (item.inputs.size() != 1 || settings.count(key) != 0) {
       throw UsageError(where + ": given more than once");
@@ -272,6 +291,14 @@ void apply(const std::string& key, const Given& given, Options& options) {
     options.idle_timeout = std::chrono::seconds(whole_number_in(given, 0, 86'400));
   } else if (key == "max-clients") {
     options.max_clients = whole_number_in(given, 1, 100'000);
+  } else if (key == "max-connections") {
+    options.max_connections = whole_number_in(given, 1, 1'000'000);
+  } else if (key == "allow-host") {
+    if (!is_host_name(given.text)) {
+      throw UsageError(given.where + ": '" + given.text +
+                       "' is not a host name like camera.example (no scheme, no port)");
+    }
+    options.allow_hosts.push_back(given.text);
   } else if (key == "allow-origin") {
     if (!is_origin(given.text)) {
       throw UsageError(given.where + ": '" + given.text +
@@ -312,6 +339,9 @@ struct CommandLine {
   std::map<std::string, bool> flags;                  // flag name -> value, when given
   std::map<std::string, const CLI::Option*> options;  // setting name -> its CLI11 option
 
+  // List setting name -> every value given, in order.
+  std::map<std::string, std::vector<std::string>> lists;
+
   CommandLine() {
     app.option_defaults()->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
     // Unknown arguments are collected (not thrown) so the message can name them plainly.
@@ -329,6 +359,12 @@ struct CommandLine {
       options[setting.name] = app.add_option(std::string("--") + setting.name, values[setting.name],
                                              setting.description)
                                   ->option_text(setting.value_name);
+    }
+    for (const auto& setting : kListSettings) {
+      app.add_option(std::string("--") + setting.name, lists[setting.name], setting.description)
+          ->option_text(setting.value_name)
+          ->expected(1)
+          ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
     }
     app.add_flag("--list-cameras", list_cameras, "print each camera and its modes, then exit");
     for (const auto& setting : kFlagSettings) {
@@ -408,8 +444,17 @@ ParseResult parse_options(int argc, const char* const* argv) {
     if (settings.count("fps") != 0 && settings.count("interval") != 0) {
       throw UsageError("--fps and --interval cannot both be given");
     }
+    std::map<std::string, std::vector<Given>> lists;
+    for (const auto& [name, values] : command_line.lists) {
+      for (const auto& value : values) lists[name].push_back(Given{value, "--" + name});
+    }
     if (!command_line.config_file.empty()) {
-      auto from_file = read_config(command_line.config_file);
+      std::map<std::string, std::vector<Given>> file_lists;
+      auto from_file = read_config(command_line.config_file, file_lists);
+      // A list given on the command line replaces the file's.
+      for (auto& [name, values] : file_lists) {
+        if (lists[name].empty()) lists[name] = std::move(values);
+      }
       // --fps and --interval set the same thing: either on the command line replaces both keys.
       if (settings.count("fps") != 0 || settings.count("interval") != 0) {
         from_file.erase("fps");
@@ -432,6 +477,9 @@ ParseResult parse_options(int argc, const char* const* argv) {
       if (const auto it = settings.find(setting.name); it != settings.end()) {
         apply(it->first, it->second, options);
       }
+    }
+    for (const auto& [name, values] : lists) {
+      for (const auto& given : values) apply(name, given, options);
     }
     return ParseResult{std::move(options), 0, {}};
   } catch (const UsageError& error) {

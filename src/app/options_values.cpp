@@ -101,4 +101,13 @@ bool is_origin(std::string_view text) {
   });
 }
 
+bool is_host_name(std::string_view text) {
+  if (text.empty() || text.size() > 253 || text.front() == '.' || text.front() == '-') {
+    return false;
+  }
+  return std::all_of(text.begin(), text.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '-' || c == '.';
+  });
+}
+
 }  // namespace camstream::options_detail

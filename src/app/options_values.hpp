@@ -26,4 +26,7 @@ std::optional<std::string> parse_bind_address(std::string_view text);
 // in the Origin header, so anything else (a trailing slash, a path) could never match.
 bool is_origin(std::string_view text);
 
+// A DNS host name as a Host header carries it, without port: letters, digits, '-' and '.'.
+bool is_host_name(std::string_view text);
+
 }  // namespace camstream::options_detail

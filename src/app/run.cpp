@@ -109,6 +109,7 @@ int run(const Options& options) {
     if (options.list_cameras) return print_cameras();
 
     raise_descriptor_limit(options.max_clients);
+    raise_descriptor_limit(options.max_connections);  // every connection is a descriptor too
     auto source = open_source(options);
     asio::io_context io;
     FrameHub hub;
@@ -124,6 +125,8 @@ int run(const Options& options) {
     server_settings.port = static_cast<std::uint16_t>(options.port);
     server_settings.max_clients = options.max_clients;
     server_settings.allow_origin = options.allow_origin;
+    server_settings.max_connections = options.max_connections;
+    server_settings.allow_hosts = options.allow_hosts;
     Server server(io, server_settings, capture, hub, metrics);
 
     // Handle signals before announcing the port: a test may send SIGTERM as soon as it reads it.

@@ -1,17 +1,24 @@
-// State shared by the server's sessions. Everything here runs on the one I/O thread.
+// What the server's sessions share, and the narrow interface each kind of session sees.
+// Everything here runs on the one I/O thread.
+//
+// Ownership (see registry.hpp): a session owns itself through its pending operations; the
+// server's lists (every connection, the stream viewers, the waiting snapshots, the control
+// clients) are Registries of weak references that a session joins and leaves. Removing a
+// session never disturbs a walk over a list, and no walk keeps a session alive past it.
 #pragma once
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <functional>
-#include <list>
 #include <memory>
 #include <string>
-#include <vector>
 
 #include "camstream/http.hpp"
+#include "host_check.hpp"
 #include "multipart.hpp"
+#include "registry.hpp"
+#include "status.hpp"
 
 namespace camstream {
 
@@ -30,96 +37,121 @@ class Connection {
   virtual void close_for_shutdown() = 0;
   virtual void check_stalled(std::chrono::steady_clock::time_point) {}
 };
+using ConnectionRegistry = Registry<Connection>;
 
-class ConnectionRegistry {
+// A request waiting for the next camera frame (/snapshot).
+class FrameWaiter {
  public:
-  using Handle = std::list<Connection*>::iterator;
-  Handle add(Connection* connection) { return connections_.insert(connections_.end(), connection); }
-  void remove(Handle handle) { connections_.erase(handle); }
-  // Callbacks may remove the connection they are called for.
-  template <typename F>
-  void for_each(F&& f) {
-    for (auto it = connections_.begin(); it != connections_.end();) f(*it++);
-  }
-  std::size_t size() const { return connections_.size(); }
-
- private:
-  std::list<Connection*> connections_;
-};
-
-// Registers a connection for its lifetime.
-class Registered {
- public:
-  Registered(ConnectionRegistry& registry, Connection* connection)
-      : registry_(registry), handle_(registry.add(connection)) {}
-  ~Registered() { registry_.remove(handle_); }
-  Registered(const Registered&) = delete;
-  Registered& operator=(const Registered&) = delete;
-
- private:
-  ConnectionRegistry& registry_;
-  ConnectionRegistry::Handle handle_;
+  virtual ~FrameWaiter() = default;
+  // The next camera frame (not a placeholder), or nullptr when the wait is cancelled.
+  virtual void on_frame(const FramePtr& frame) = 0;
 };
 
 class MjpegViewer;
+class WsSession;
 
 // Hands each new frame to every viewer and to the snapshots waiting for one.
 class Broadcaster {
  public:
-  using SnapshotWaiter = std::function<void(const FramePtr&)>;
-  void publish(const FramePtr& frame);  // on the I/O thread
+  void publish(const FramePtr& frame);
   const PartPtr& latest() const { return latest_; }
-  // The broadcaster owns its viewers between frames; close() removes one.
-  std::size_t add_viewer(std::shared_ptr<MjpegViewer> viewer);
-  void remove_viewer(MjpegViewer* viewer);
-  std::size_t viewers() const { return viewers_.size(); }
-  // Called with the next camera frame (not a placeholder), or nullptr if cancelled.
-  void wait_for_frame(SnapshotWaiter waiter) { waiters_.push_back(std::move(waiter)); }
+  Registry<MjpegViewer>::Membership add_viewer(std::weak_ptr<MjpegViewer> viewer) {
+    return viewers_->join(std::move(viewer));
+  }
+  std::size_t viewers() const { return viewers_->size(); }
+  // The waiter leaves when its membership ends, or after it got a frame (it must then reset
+  // its membership, which is already harmless).
+  Registry<FrameWaiter>::Membership wait_for_frame(std::weak_ptr<FrameWaiter> waiter) {
+    return waiters_->join(std::move(waiter));
+  }
+  std::size_t waiters() const { return waiters_->size(); }
   void cancel_waiters();
 
  private:
   PartPtr latest_;
-  std::vector<std::shared_ptr<MjpegViewer>> viewers_;
-  std::vector<SnapshotWaiter> waiters_;
+  std::shared_ptr<Registry<MjpegViewer>> viewers_ = Registry<MjpegViewer>::create();
+  std::shared_ptr<Registry<FrameWaiter>> waiters_ = Registry<FrameWaiter>::create();
 };
 
-class WsSession;
-
-class ControlHub {
+// What a stream viewer needs from the server.
+class ViewerHub {
  public:
-  void add(WsSession* session) { sessions_.push_back(session); }
-  void remove(WsSession* session);
-  std::size_t size() const { return sessions_.size(); }
-  void broadcast(const std::string& text);
-  void release_starts();  // a stop ends every client's start
-
- private:
-  std::vector<WsSession*> sessions_;
+  virtual ~ViewerHub() = default;
+  virtual const ServerSettings& settings() const = 0;
+  virtual ConnectionRegistry& connections() = 0;
+  virtual Registry<MjpegViewer>::Membership add_viewer(std::weak_ptr<MjpegViewer> viewer) = 0;
+  virtual std::size_t viewers() const = 0;
+  // The part a new viewer starts with: the newest, if capture is live; else nullptr.
+  virtual PartPtr first_part() const = 0;
+  virtual DemandToken hold_demand() = 0;
+  virtual Metrics& metrics() = 0;
 };
 
-struct Server::Context : std::enable_shared_from_this<Server::Context> {
+// What a control WebSocket client needs from the server.
+class Controller {
+ public:
+  virtual ~Controller() = default;
+  virtual ConnectionRegistry& connections() = 0;
+  virtual Registry<WsSession>::Membership add_control_client(std::weak_ptr<WsSession> session) = 0;
+  virtual std::size_t control_clients() const = 0;
+  virtual bool shutting_down() const = 0;
+  virtual std::string status() = 0;  // the serialized status message
+  // Sends a status to every control client once the current handler has returned (many
+  // calls in a row send one), so no client gets it before a message already on its way.
+  virtual void announce_status() = 0;
+  virtual DemandToken hold_demand() = 0;
+  virtual void start() = 0;
+  virtual bool stop() = 0;  // false: refused (--always-on); else every client's start ends
+};
+
+struct Server::Context : ViewerHub, Controller, std::enable_shared_from_this<Server::Context> {
   Context(boost::asio::io_context& io, ServerSettings settings, CaptureService& capture,
-          FrameHub& hub, Metrics& metrics)
-      : io(io),
-        settings(std::move(settings)),
-        capture(capture),
-        hub(hub),
-        metrics(metrics),
-        acceptor(io),
-        watchdog(io) {}
+          FrameHub& hub, Metrics& metrics);
+
+  // ViewerHub
+  const ServerSettings& settings() const override { return settings_; }
+  ConnectionRegistry& connections() override { return *connections_; }
+  Registry<MjpegViewer>::Membership add_viewer(std::weak_ptr<MjpegViewer> viewer) override {
+    return broadcaster.add_viewer(std::move(viewer));
+  }
+  std::size_t viewers() const override { return broadcaster.viewers(); }
+  PartPtr first_part() const override;
+  DemandToken hold_demand() override { return capture.hold_demand(); }
+  Metrics& metrics() override { return metrics_; }
+
+  // Controller
+  Registry<WsSession>::Membership add_control_client(std::weak_ptr<WsSession> session) override {
+    return controls_->join(std::move(session));
+  }
+  std::size_t control_clients() const override { return controls_->size(); }
+  bool shutting_down() const override { return shutting_down_; }
+  std::string status() override;
+  void announce_status() override;
+  void start() override { capture.command_start(); }
+  bool stop() override;
+
+  const HostCheck& host_check() const { return host_check_; }
+  void broadcast_status();  // to every control client, now
+  ServerStatus status_snapshot() const;
+  void begin_shutdown(std::function<void()> closed);
 
   boost::asio::io_context& io;
-  ServerSettings settings;
   CaptureService& capture;
   FrameHub& hub;
-  Metrics& metrics;
   Broadcaster broadcaster;
-  ControlHub controls;
-  ConnectionRegistry connections;
-  boost::asio::ip::tcp::acceptor acceptor;
   boost::asio::steady_timer watchdog;
-  bool shutting_down = false;
   std::function<void()> on_closed;  // after shutdown, when the last connection is gone
+
+ private:
+  ServerSettings settings_;
+  Metrics& metrics_;
+  HostCheck host_check_;
+  std::shared_ptr<ConnectionRegistry> connections_ = ConnectionRegistry::create();
+  std::shared_ptr<Registry<WsSession>> controls_ = Registry<WsSession>::create();
+  bool shutting_down_ = false;
+  bool status_announced_ = false;
+  bool broadcasting_ = false;
+  bool status_pending_ = false;
 };
 
 }  // namespace camstream

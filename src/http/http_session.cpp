@@ -1,6 +1,7 @@
 #include "http_session.hpp"
 
 #include <spdlog/spdlog.h>
+#include <sys/socket.h>
 
 #include <boost/beast/core/span.hpp>
 #include <boost/beast/http/empty_body.hpp>
@@ -11,6 +12,7 @@
 
 #include "camstream/web_assets.hpp"
 #include "mjpeg_viewer.hpp"
+#include "request_checks.hpp"
 #include "status.hpp"
 #include "ws_session.hpp"
 
@@ -29,28 +31,22 @@ template <typename Response>
 void common_headers(Response& response, const Server::Context& context) {
   response.set(http::field::server, "camstream");
   response.set(http::field::cache_control, "no-store, no-cache, must-revalidate, max-age=0");
-  if (!context.settings.allow_origin.empty()) {
-    response.set(http::field::access_control_allow_origin, context.settings.allow_origin);
+  response.set("X-Content-Type-Options", "nosniff");
+  if (!context.settings().allow_origin.empty()) {
+    response.set(http::field::access_control_allow_origin, context.settings().allow_origin);
   }
-}
-
-bool origin_allowed(const http::request<http::string_body>& request,
-                    const ServerSettings& settings) {
-  const auto origin = request.find(http::field::origin);
-  if (origin == request.end()) return true;  // not a browser page: curl, scripts
-  const std::string_view value = origin->value();
-  if (settings.allow_origin == "*" || value == settings.allow_origin) return true;
-  const std::string_view host = request[http::field::host];
-  return !host.empty() &&
-         (value == "http://" + std::string(host) || value == "https://" + std::string(host));
 }
 }  // namespace
 
 HttpSession::HttpSession(asio::ip::tcp::socket socket, std::shared_ptr<Server::Context> context)
     : stream_(std::move(socket)),
       context_(std::move(context)),
-      registered_(context_->connections, this),
       snapshot_timer_(stream_.get_executor()) {}
+
+void HttpSession::run() {
+  connection_ = context_->connections().join(weak_from_this());
+  read();
+}
 
 void HttpSession::read() {
   parser_.emplace();
@@ -87,8 +83,11 @@ void HttpSession::on_read(beast::error_code ec) {
 }
 
 void HttpSession::handle(Request request) {
-  if (context_->shutting_down) {
+  if (context_->shutting_down()) {
     return send_text(http::status::service_unavailable, "shutting down\n", nullptr);
+  }
+  if (const auto problem = framing_problem(request)) {
+    return send_text(problem->status, problem->message + "\n", nullptr);
   }
   const Route route = parse_route(request.target());
   if (route.endpoint == Endpoint::websocket && beast::websocket::is_upgrade(request)) {
@@ -105,6 +104,9 @@ void HttpSession::handle(Request request) {
     response->set(http::field::allow, "GET, HEAD");
     return send(response);
   }
+  if (!route.error.empty()) {
+    return send_text(http::status::bad_request, route.error + "\n", nullptr);
+  }
   switch (route.endpoint) {
     case Endpoint::stream:
       return start_stream(request, route);
@@ -114,10 +116,10 @@ void HttpSession::handle(Request request) {
       return send_text(http::status::ok, std::string(web::index_html), &request,
                        "text/html; charset=utf-8");
     case Endpoint::status:
-      return send_text(http::status::ok, status_message(*context_) + "\n", &request,
-                       "application/json");
+      return send_text(http::status::ok, context_->status() + "\n", &request, "application/json");
     case Endpoint::metrics:
-      return send_text(http::status::ok, metrics_text(*context_), &request,
+      return send_text(http::status::ok,
+                       metrics_text(context_->metrics(), context_->status_snapshot()), &request,
                        "text/plain; version=0.0.4; charset=utf-8");
     case Endpoint::health:
       return send_text(http::status::ok, "ok\n", &request);
@@ -127,53 +129,59 @@ void HttpSession::handle(Request request) {
     case Endpoint::not_found:
       break;
   }
+  // The target is not repeated: an answer never echoes what a client sent.
   send_text(http::status::not_found,
-            "not found: " + std::string(request.target()) +
-                "\nendpoints: / /stream /snapshot /api/status /metrics /healthz /ws\n",
+            "not found\nendpoints: / /stream /snapshot /api/status /metrics /healthz /ws\n",
             &request);
 }
 
 void HttpSession::start_stream(const Request& request, const Route& route) {
   if (request.method() == http::verb::head) {
     auto head =
-        std::make_shared<std::string>(multipart::response_head(context_->settings.allow_origin));
+        std::make_shared<std::string>(multipart::response_head(context_->settings().allow_origin));
     stream_.expires_after(kRequestTimeout);
     asio::async_write(
         stream_, asio::buffer(*head),
         [self = shared_from_this(), head](beast::error_code, std::size_t) { self->close(); });
     return;
   }
-  if (context_->broadcaster.viewers() >= static_cast<std::size_t>(context_->settings.max_clients)) {
-    spdlog::warn("refusing a viewer: {} viewers already (--max-clients)",
-                 context_->broadcaster.viewers());
-    auto response =
-        text_response(http::status::service_unavailable,
-                      "too many viewers: the limit is " +
-                          std::to_string(context_->settings.max_clients) + " (--max-clients)\n",
-                      &request);
+  const auto max_clients = static_cast<std::size_t>(context_->settings().max_clients);
+  if (context_->viewers() >= max_clients) {
+    spdlog::warn("refusing a viewer: {} viewers already (--max-clients)", context_->viewers());
+    auto response = text_response(
+        http::status::service_unavailable,
+        "too many viewers: the limit is " + std::to_string(max_clients) + " (--max-clients)\n",
+        &request);
     response->set(http::field::retry_after, "5");
     return send(response);
   }
   handed_on_ = true;
   stream_.expires_never();
-  auto viewer = std::make_shared<MjpegViewer>(stream_.release_socket(), context_, route,
-                                              std::string(request.target()));
+  auto viewer =
+      std::make_shared<MjpegViewer>(stream_.release_socket(), std::shared_ptr<ViewerHub>(context_),
+                                    route, std::string(request.target()));
+  connection_.reset();  // the viewer counts the connection from now on
   viewer->start();
 }
 
 void HttpSession::start_websocket(Request request) {
-  if (!origin_allowed(request, context_->settings)) {
-    const std::string origin(request[http::field::origin]);
-    spdlog::warn("refusing a control WebSocket from origin {}", origin);
+  const auto origin = request.find(http::field::origin);
+  const std::string_view origin_value =
+      origin == request.end() ? std::string_view{} : std::string_view(origin->value());
+  if (!context_->host_check().websocket_allowed(origin == request.end() ? nullptr : &origin_value,
+                                                request[http::field::host])) {
+    // Neither Origin nor Host is repeated, in the answer or the log: both are the client's.
+    spdlog::warn("refusing a control WebSocket: its Origin or Host is not allowed");
     return send_text(http::status::forbidden,
-                     "origin " + origin +
-                         " may not open /ws: start camstream with "
-                         "--allow-origin " +
-                         origin + " to allow it\n",
+                     "this page may not open /ws: its Origin must be this server (reached by an "
+                     "IP address, localhost, the machine's name or an --allow-host name) or the "
+                     "--allow-origin origin\n",
                      nullptr);
   }
   handed_on_ = true;
-  std::make_shared<WsSession>(std::move(stream_), context_)->run(request);
+  connection_.reset();  // the WebSocket counts the connection from now on
+  std::make_shared<WsSession>(std::move(stream_), std::shared_ptr<Controller>(context_))
+      ->run(request);
 }
 
 void HttpSession::snapshot(const Request& request) {
@@ -187,26 +195,62 @@ void HttpSession::snapshot(const Request& request) {
     return send_text(http::status::service_unavailable,
                      "capture is stopped: send {\"type\":\"start\"} on /ws\n", &request);
   }
+  // Each waiting snapshot holds a connection and demand: as many as viewers may wait.
+  const auto max_waiting = static_cast<std::size_t>(context_->settings().max_clients);
+  if (context_->broadcaster.waiters() >= max_waiting) {
+    auto response = text_response(http::status::service_unavailable,
+                                  "too many snapshots waiting for a frame: the limit is " +
+                                      std::to_string(max_waiting) + " (--max-clients)\n",
+                                  &request);
+    response->set(http::field::retry_after, "5");
+    return send(response);
+  }
   waiting_for_snapshot_ = true;
+  snapshot_head_only_ = head_only;
+  snapshot_keep_alive_ = keep_alive;
   snapshot_demand_ = context_->capture.hold_demand();
-  std::weak_ptr<HttpSession> weak = shared_from_this();
-  context_->broadcaster.wait_for_frame([weak, head_only, keep_alive](const FramePtr& frame) {
-    auto self = weak.lock();
-    if (!self || !self->waiting_for_snapshot_) return;
-    self->waiting_for_snapshot_ = false;
-    self->snapshot_timer_.cancel();
-    self->snapshot_demand_.reset();
-    if (!frame) return self->close();
-    self->send_snapshot(frame, head_only, keep_alive);
-  });
+  snapshot_wait_ = context_->broadcaster.wait_for_frame(weak_from_this());
   snapshot_timer_.expires_after(kSnapshotWait);
   snapshot_timer_.async_wait([self = shared_from_this()](beast::error_code ec) {
     if (ec || !self->waiting_for_snapshot_) return;
-    self->waiting_for_snapshot_ = false;
-    self->snapshot_demand_.reset();
+    self->stop_waiting();
     self->send_text(http::status::service_unavailable, "no frame from the camera within 5 s\n",
                     nullptr);
   });
+  watch_for_hang_up();
+}
+
+// A client that hangs up while its snapshot waits gives up its place, and its demand, at once.
+void HttpSession::watch_for_hang_up() {
+  stream_.socket().async_wait(
+      asio::socket_base::wait_read, [self = shared_from_this()](beast::error_code ec) {
+        if (ec || !self->waiting_for_snapshot_) return;
+        char byte = 0;
+        const auto got =
+            ::recv(self->stream_.socket().native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+        if (got > 0) return;  // the next request, pipelined: it waits for its turn
+        if (got < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) {
+          return self->watch_for_hang_up();
+        }
+        self->stop_waiting();
+        self->close();
+      });
+}
+
+void HttpSession::stop_waiting() {
+  waiting_for_snapshot_ = false;
+  snapshot_wait_.reset();
+  snapshot_demand_.reset();
+  snapshot_timer_.cancel();
+  boost::system::error_code ignored;
+  stream_.socket().cancel(ignored);  // the hang-up watch
+}
+
+void HttpSession::on_frame(const FramePtr& frame) {
+  if (!waiting_for_snapshot_) return;
+  stop_waiting();
+  if (!frame) return close();
+  send_snapshot(frame, snapshot_head_only_, snapshot_keep_alive_);
 }
 
 void HttpSession::send_snapshot(const FramePtr& frame, bool head_only, bool keep_alive) {
@@ -267,9 +311,7 @@ void HttpSession::send(std::shared_ptr<Response> response) {
 
 void HttpSession::close_for_shutdown() {
   if (handed_on_) return;
-  waiting_for_snapshot_ = false;
-  snapshot_timer_.cancel();
-  snapshot_demand_.reset();
+  if (waiting_for_snapshot_) stop_waiting();
   stream_.cancel();
   close();
 }

@@ -15,14 +15,17 @@
 
 namespace camstream {
 
-class HttpSession : public Connection, public std::enable_shared_from_this<HttpSession> {
+class HttpSession : public Connection,
+                    public FrameWaiter,
+                    public std::enable_shared_from_this<HttpSession> {
  public:
   static constexpr std::size_t kMaxHeaderBytes = std::size_t{8} * 1024;
   static constexpr std::size_t kMaxBodyBytes = std::size_t{64} * 1024;
 
   HttpSession(boost::asio::ip::tcp::socket socket, std::shared_ptr<Server::Context> context);
-  void run() { read(); }
+  void run();
   void close_for_shutdown() override;
+  void on_frame(const FramePtr& frame) override;
 
  private:
   using Request = boost::beast::http::request<boost::beast::http::string_body>;
@@ -33,6 +36,8 @@ class HttpSession : public Connection, public std::enable_shared_from_this<HttpS
   void start_stream(const Request& request, const Route& route);
   void start_websocket(Request request);
   void snapshot(const Request& request);
+  void watch_for_hang_up();
+  void stop_waiting();
   void send_snapshot(const FramePtr& frame, bool head_only, bool keep_alive);
   std::shared_ptr<boost::beast::http::response<boost::beast::http::string_body>> text_response(
       boost::beast::http::status status, std::string body, const Request* request,
@@ -47,10 +52,13 @@ class HttpSession : public Connection, public std::enable_shared_from_this<HttpS
   boost::beast::flat_buffer buffer_;
   std::optional<boost::beast::http::request_parser<boost::beast::http::string_body>> parser_;
   std::shared_ptr<Server::Context> context_;
-  Registered registered_;
+  ConnectionRegistry::Membership connection_;
   boost::asio::steady_timer snapshot_timer_;
+  Registry<FrameWaiter>::Membership snapshot_wait_;
   DemandToken snapshot_demand_;
   bool waiting_for_snapshot_ = false;
+  bool snapshot_head_only_ = false;
+  bool snapshot_keep_alive_ = false;
   bool handed_on_ = false;
 };
 

@@ -25,17 +25,17 @@ std::string describe(const asio::ip::tcp::socket& socket) {
 }
 }  // namespace
 
-MjpegViewer::MjpegViewer(asio::ip::tcp::socket socket, std::shared_ptr<Server::Context> context,
+MjpegViewer::MjpegViewer(asio::ip::tcp::socket socket, std::shared_ptr<ViewerHub> hub,
                          const Route& route, std::string target)
     : socket_(std::move(socket)),
-      context_(std::move(context)),
-      registered_(context_->connections, this),
+      hub_(std::move(hub)),
       advance_headers_(route.advance_headers),
       target_(std::move(target)),
       peer_(describe(socket_)),
       connected_at_(Clock::now()),
       last_progress_(connected_at_) {
   if (route.fps) {
+    // parse_route() bounds fps (kMinViewerFps..kMaxViewerFps), so this cannot overflow.
     min_period_ = std::chrono::duration_cast<Clock::duration>(
         std::chrono::duration<double>(1.0 / *route.fps));
   }
@@ -53,12 +53,14 @@ MjpegViewer::~MjpegViewer() {
 }
 
 void MjpegViewer::start() {
-  const std::size_t viewers = context_->broadcaster.add_viewer(shared_from_this());
-  spdlog::info("viewer {} connected to {} ({} viewers)", peer_, target_, viewers);
-  demand_ = context_->capture.hold_demand();
+  connection_ = hub_->connections().join(weak_from_this());
+  viewing_ = hub_->add_viewer(weak_from_this());
+  spdlog::info("viewer {} connected to {} ({} viewers)", peer_, target_, hub_->viewers());
+  demand_ = hub_->hold_demand();
+  read();
   // Lives only as long as its write: a viewer keeps no per-connection buffers.
   auto head =
-      std::make_shared<std::string>(multipart::response_head(context_->settings.allow_origin));
+      std::make_shared<std::string>(multipart::response_head(hub_->settings().allow_origin));
   *head += multipart::kDelimiter;
   if (advance_headers_) *head += multipart::kAdvanceHeaders;
   write_in_flight_ = true;
@@ -70,13 +72,18 @@ void MjpegViewer::start() {
                       if (self->closing_) return self->write_close_delimiter();
                       // Start with the newest frame if capture is live, not a stale one.
                       PartPtr first = std::exchange(self->pending_, nullptr);
-                      if (!first) {
-                        const auto state = self->context_->capture.state();
-                        if (state != CaptureState::idle && state != CaptureState::starting)
-                          first = self->context_->broadcaster.latest();
-                      }
+                      if (!first) first = self->hub_->first_part();
                       if (first) self->write_part(std::move(first));
                     });
+}
+
+// What a viewer sends is read and dropped; the end of it (EOF or an error) means it left.
+void MjpegViewer::read() {
+  socket_.async_read_some(asio::buffer(discard_),
+                          [self = shared_from_this()](boost::system::error_code ec, std::size_t) {
+                            if (ec) return self->close();
+                            self->read();
+                          });
 }
 
 void MjpegViewer::offer(const PartPtr& part) {
@@ -84,14 +91,14 @@ void MjpegViewer::offer(const PartPtr& part) {
   if (min_period_ && !part->frame->placeholder) {
     const auto now = Clock::now();
     if (now < next_due_) {
-      context_->metrics.dropped_fps_cap.fetch_add(1, std::memory_order_relaxed);
+      hub_->metrics().dropped_fps_cap.fetch_add(1, std::memory_order_relaxed);
       return;
     }
     // Allow a little jitter so a 10 fps cap on a 10 fps source keeps every frame.
     next_due_ = now + *min_period_ * 9 / 10;
   }
   if (write_in_flight_) {
-    if (pending_) context_->metrics.dropped_slow_viewer.fetch_add(1, std::memory_order_relaxed);
+    if (pending_) hub_->metrics().dropped_slow_viewer.fetch_add(1, std::memory_order_relaxed);
     pending_ = part;
     return;
   }
@@ -121,8 +128,8 @@ void MjpegViewer::on_written(boost::system::error_code ec, std::size_t bytes) {
   if (ec) return close();
   last_progress_ = Clock::now();
   ++frames_sent_;
-  context_->metrics.frames_sent.fetch_add(1, std::memory_order_relaxed);
-  context_->metrics.bytes_sent.fetch_add(bytes, std::memory_order_relaxed);
+  hub_->metrics().frames_sent.fetch_add(1, std::memory_order_relaxed);
+  hub_->metrics().bytes_sent.fetch_add(bytes, std::memory_order_relaxed);
   if (closing_) return write_close_delimiter();
   if (pending_) write_part(std::exchange(pending_, nullptr));
 }
@@ -147,7 +154,7 @@ void MjpegViewer::write_close_delimiter() {
 
 void MjpegViewer::check_stalled(Clock::time_point now) {
   if (closed_ || !write_in_flight_) return;
-  const auto limit = closing_ ? std::chrono::seconds(1) : context_->settings.stall_timeout;
+  const auto limit = closing_ ? std::chrono::seconds(1) : hub_->settings().stall_timeout;
   if (now - last_progress_ >= limit) {
     spdlog::info("viewer {} read nothing for {} s: dropped", peer_,
                  std::chrono::duration_cast<std::chrono::seconds>(now - last_progress_).count());
@@ -158,10 +165,10 @@ void MjpegViewer::check_stalled(Clock::time_point now) {
 void MjpegViewer::close() {
   if (closed_) return;
   closed_ = true;
-  const auto keep_alive_until_return = shared_from_this();  // the broadcaster may hold the last
   pending_.reset();
+  viewing_.reset();
   demand_.reset();
-  context_->broadcaster.remove_viewer(this);
+  connection_.reset();
   boost::system::error_code ignored;
   socket_.shutdown(asio::ip::tcp::socket::shutdown_both, ignored);
   socket_.close(ignored);

@@ -1,6 +1,7 @@
 // One stream viewer: writes the newest frame whenever its socket can take one.
 #pragma once
 
+#include <array>
 #include <boost/asio/ip/tcp.hpp>
 #include <chrono>
 #include <memory>
@@ -14,7 +15,7 @@ namespace camstream {
 
 class MjpegViewer : public Connection, public std::enable_shared_from_this<MjpegViewer> {
  public:
-  MjpegViewer(boost::asio::ip::tcp::socket socket, std::shared_ptr<Server::Context> context,
+  MjpegViewer(boost::asio::ip::tcp::socket socket, std::shared_ptr<ViewerHub> hub,
               const Route& route, std::string target);
   ~MjpegViewer() override;
 
@@ -24,15 +25,20 @@ class MjpegViewer : public Connection, public std::enable_shared_from_this<Mjpeg
   void check_stalled(std::chrono::steady_clock::time_point now) override;
 
  private:
+  void read();
   void write_part(PartPtr part);
   void on_written(boost::system::error_code ec, std::size_t bytes);
   void write_close_delimiter();
   void close();
 
   boost::asio::ip::tcp::socket socket_;
-  std::shared_ptr<Server::Context> context_;
-  Registered registered_;
+  std::shared_ptr<ViewerHub> hub_;
+  ConnectionRegistry::Membership connection_;
+  Registry<MjpegViewer>::Membership viewing_;
   DemandToken demand_;
+  // The viewer always has a read pending: it sees the client leave at once, even between
+  // frames (a capped viewer may write nothing for seconds), and owns itself through it.
+  std::array<char, 256> discard_{};
   std::optional<std::chrono::steady_clock::duration> min_period_;  // ?fps=
   bool advance_headers_;
   std::string target_;

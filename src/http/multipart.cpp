@@ -11,7 +11,8 @@ std::string response_head(std::string_view allow_origin) {
       "Cache-Control: no-store, no-cache, must-revalidate, max-age=0\r\n"
       "Pragma: no-cache\r\n"
       "Expires: Mon, 3 Jan 2000 12:34:56 GMT\r\n"
-      "X-Accel-Buffering: no\r\n";
+      "X-Accel-Buffering: no\r\n"
+      "X-Content-Type-Options: nosniff\r\n";
   if (!allow_origin.empty()) {
     head += "Access-Control-Allow-Origin: ";
     head += allow_origin;

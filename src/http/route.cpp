@@ -20,10 +20,11 @@ std::optional<std::string_view> query_value(std::string_view query, std::string_
   return std::nullopt;
 }
 
-std::optional<double> positive_number(std::string_view text) {
+// A decimal number in [min, max]; NaN, infinities and anything else are nullopt.
+std::optional<double> number_in(std::string_view text, double min, double max) {
   double value = 0;
   const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
-  if (error != std::errc{} || end != text.data() + text.size() || !(value > 0)) {
+  if (error != std::errc{} || end != text.data() + text.size() || !(value >= min && value <= max)) {
     return std::nullopt;
   }
   return value;
@@ -58,7 +59,12 @@ Route parse_route(std::string_view target) {
     route.endpoint = Endpoint::websocket;
   }
   if (route.endpoint == Endpoint::stream) {
-    if (auto fps = query_value(query, "fps")) route.fps = positive_number(*fps);
+    if (auto fps = query_value(query, "fps")) {
+      route.fps = number_in(*fps, kMinViewerFps, kMaxViewerFps);
+      // The value is not echoed: an answer never repeats what a client sent.
+      if (!route.fps)
+        route.error = "bad query parameter fps: expected frames per second from 0.1 to 120";
+    }
     route.advance_headers = query_value(query, "advance_headers") == std::string_view("1");
   }
   return route;

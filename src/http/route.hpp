@@ -2,16 +2,22 @@
 #pragma once
 
 #include <optional>
+#include <string>
 #include <string_view>
 
 namespace camstream {
 
 enum class Endpoint { page, stream, snapshot, status, metrics, health, websocket, not_found };
 
+// A viewer's ?fps= cap, in frames per second.
+inline constexpr double kMinViewerFps = 0.1;
+inline constexpr double kMaxViewerFps = 120;
+
 struct Route {
   Endpoint endpoint = Endpoint::not_found;
-  std::optional<double> fps;     // ?fps=N (stream), positive
+  std::optional<double> fps;     // ?fps=N (stream), kMinViewerFps..kMaxViewerFps
   bool advance_headers = false;  // ?advance_headers=1 (stream)
+  std::string error;             // a query parameter out of range: the request gets 400
 };
 
 // Routes "/path?query". mjpg-streamer's "?action=stream|snapshot" works under any path

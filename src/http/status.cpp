@@ -7,10 +7,10 @@
 
 namespace camstream {
 
-std::string status_message(Server::Context& context) {
+std::string status_message(const ServerStatus& server) {
   // Written by hand rather than through boost::json::value: Boost.JSON prints every double in
   // exponent form ("5E1"), and people read this object too.
-  const CaptureStatus status = context.capture.status();
+  const CaptureStatus& status = server.capture;
   const auto quoted = [](std::string_view text) {
     return boost::json::serialize(boost::json::string(text));
   };
@@ -20,7 +20,7 @@ std::string status_message(Server::Context& context) {
       to_string(status.state), quoted(status.source.name),
       status.source.camera_id ? quoted(*status.source.camera_id) : "null", status.source.width,
       status.source.height, static_cast<double>(status.source.interval.count()) / 1000.0,
-      status.fps, context.broadcaster.viewers(), context.controls.size(), status.frames,
+      status.fps, server.viewers, server.control_clients, status.frames,
       status.error.empty() ? "null" : quoted(status.error));
 }
 
@@ -36,8 +36,7 @@ std::uint64_t load(const std::atomic<std::uint64_t>& value) {
 }
 }  // namespace
 
-std::string metrics_text(Server::Context& context) {
-  const Metrics& m = context.metrics;
+std::string metrics_text(const Metrics& m, const ServerStatus& server) {
   std::string out;
   counter(out, "camstream_frames_captured_total", "Frames delivered by the source.",
           load(m.frames_captured));
@@ -56,9 +55,12 @@ std::string metrics_text(Server::Context& context) {
   }
   counter(out, "camstream_bytes_sent_total", "Bytes written to stream viewers.",
           load(m.bytes_sent));
-  gauge(out, "camstream_clients", "Stream viewers connected.", context.broadcaster.viewers());
+  gauge(out, "camstream_clients", "Stream viewers connected.", server.viewers);
   gauge(out, "camstream_control_clients", "Control WebSocket clients connected.",
-        context.controls.size());
+        server.control_clients);
+  gauge(out, "camstream_connections", "TCP connections open (every kind).", server.connections);
+  gauge(out, "camstream_snapshots_waiting", "Snapshot requests waiting for a frame.",
+        server.snapshots_waiting);
 
   out +=
       "# HELP camstream_encode_seconds Time to encode one frame.\n"
@@ -75,7 +77,7 @@ std::string metrics_text(Server::Context& context) {
                      static_cast<double>(load(m.encode_nanoseconds)) / 1e9);
   out += fmt::format("camstream_encode_seconds_count {}\n", cumulative);
 
-  const CaptureState current = context.capture.state();
+  const CaptureState current = server.capture.state;
   out +=
       "# HELP camstream_capture_state Capture lifecycle state (1 for the current one).\n"
       "# TYPE camstream_capture_state gauge\n";

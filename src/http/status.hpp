@@ -1,13 +1,23 @@
-// The status object (SPEC section 4) and the Prometheus metrics text.
+// The status object (SPEC section 4) and the Prometheus metrics text, from a plain snapshot.
 #pragma once
 
+#include <cstddef>
 #include <string>
 
-#include "context.hpp"
+#include "camstream/stream.hpp"
 
 namespace camstream {
 
-std::string status_message(Server::Context& context);  // serialized, "type":"status"
-std::string metrics_text(Server::Context& context);
+// What status and metrics report, taken at one moment.
+struct ServerStatus {
+  CaptureStatus capture;
+  std::size_t viewers = 0;            // stream viewers
+  std::size_t control_clients = 0;    // control WebSockets
+  std::size_t connections = 0;        // every TCP connection
+  std::size_t snapshots_waiting = 0;  // /snapshot requests waiting for a frame
+};
+
+std::string status_message(const ServerStatus& status);  // serialized, "type":"status"
+std::string metrics_text(const Metrics& metrics, const ServerStatus& status);
 
 }  // namespace camstream

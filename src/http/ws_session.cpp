@@ -5,28 +5,23 @@
 #include <boost/beast/core/buffers_to_string.hpp>
 #include <boost/json.hpp>
 
-#include "status.hpp"
-
 namespace camstream {
 
 namespace beast = boost::beast;
 namespace websocket = beast::websocket;
 namespace json = boost::json;
 
-WsSession::WsSession(beast::tcp_stream stream, std::shared_ptr<Server::Context> context)
-    : ws_(std::move(stream)),
-      context_(std::move(context)),
-      registered_(context_->connections, this) {
+WsSession::WsSession(beast::tcp_stream stream, std::shared_ptr<Controller> controller)
+    : ws_(std::move(stream)), controller_(std::move(controller)) {
   boost::system::error_code ec;
   const auto endpoint = beast::get_lowest_layer(ws_).socket().remote_endpoint(ec);
   peer_ = ec ? "?" : endpoint.address().to_string() + ":" + std::to_string(endpoint.port());
 }
 
-WsSession::~WsSession() {
-  if (open_) context_->controls.remove(this);
-}
+WsSession::~WsSession() = default;
 
 void WsSession::run(const beast::http::request<beast::http::string_body>& request) {
+  connection_ = controller_->connections().join(weak_from_this());
   beast::get_lowest_layer(ws_).expires_never();
   ws_.set_option(websocket::stream_base::timeout::suggested(beast::role_type::server));
   // Any size is read (in pieces, see read()) so an oversized message gets an error reply.
@@ -35,13 +30,13 @@ void WsSession::run(const beast::http::request<beast::http::string_body>& reques
       [](websocket::response_type& response) { response.set("Server", "camstream"); }));
   ws_.async_accept(request, [self = shared_from_this()](beast::error_code ec) {
     if (ec) return;
-    if (self->context_->shutting_down) return self->close_for_shutdown();
+    if (self->controller_->shutting_down()) return self->close_for_shutdown();
     self->open_ = true;
-    self->context_->controls.add(self.get());
+    self->control_client_ = self->controller_->add_control_client(self->weak_from_this());
     spdlog::info("control client {} connected ({} control clients)", self->peer_,
-                 self->context_->controls.size());
+                 self->controller_->control_clients());
     // The new client sees its own count in the status everyone gets.
-    self->context_->controls.broadcast(status_message(*self->context_));
+    self->controller_->announce_status();
     self->read();
   });
 }
@@ -89,15 +84,14 @@ void WsSession::handle(std::string_view text) {
   }
   const std::string_view type = type_value->get_string();
   if (type == "start") {
-    if (!start_demand_) start_demand_ = context_->capture.hold_demand();
-    context_->capture.command_start();
+    if (!start_demand_) start_demand_ = controller_->hold_demand();
+    controller_->start();
   } else if (type == "stop") {
-    if (!context_->capture.command_stop()) {
+    if (!controller_->stop()) {
       return send_error("stop refused: capture is always on (--always-on)");
     }
-    context_->controls.release_starts();
   } else if (type == "status") {
-    send(std::make_shared<const std::string>(status_message(*context_)));
+    send(std::make_shared<const std::string>(controller_->status()));
   } else {
     send_error("unknown type \"" + std::string(type) +
                "\": expected \"start\", \"stop\" or \"status\"");
@@ -154,10 +148,13 @@ void WsSession::drop() {
   start_demand_.reset();
   if (open_) {
     open_ = false;
-    context_->controls.remove(this);
+    control_client_.reset();
     spdlog::info("control client {} disconnected", peer_);
-    if (!context_->shutting_down) context_->controls.broadcast(status_message(*context_));
+    // Later, not now: drop() may run inside a broadcast, which must reach every other client
+    // in order.
+    controller_->announce_status();
   }
+  connection_.reset();
   boost::system::error_code ignored;
   beast::get_lowest_layer(ws_).socket().close(ignored);
 }

@@ -19,7 +19,7 @@ class WsSession : public Connection, public std::enable_shared_from_this<WsSessi
   static constexpr std::size_t kMaxMessage = 4096;
   static constexpr std::size_t kMaxQueued = 32;  // a client that reads nothing is dropped
 
-  WsSession(boost::beast::tcp_stream stream, std::shared_ptr<Server::Context> context);
+  WsSession(boost::beast::tcp_stream stream, std::shared_ptr<Controller> controller);
   ~WsSession() override;
 
   void run(const boost::beast::http::request<boost::beast::http::string_body>& request);
@@ -36,8 +36,9 @@ class WsSession : public Connection, public std::enable_shared_from_this<WsSessi
   void drop();
 
   boost::beast::websocket::stream<boost::beast::tcp_stream> ws_;
-  std::shared_ptr<Server::Context> context_;
-  Registered registered_;
+  std::shared_ptr<Controller> controller_;
+  ConnectionRegistry::Membership connection_;
+  Registry<WsSession>::Membership control_client_;
   boost::beast::flat_buffer buffer_;
   std::deque<std::shared_ptr<const std::string>> queue_;
   DemandToken start_demand_;

@@ -17,6 +17,7 @@ TEST(Multipart, ResponseHeadIsExactlyTheSpec) {
             "Pragma: no-cache\r\n"
             "Expires: Mon, 3 Jan 2000 12:34:56 GMT\r\n"
             "X-Accel-Buffering: no\r\n"
+            "X-Content-Type-Options: nosniff\r\n"
             "Connection: close\r\n\r\n");
 }
 
@@ -91,7 +92,24 @@ TEST(Route, StreamOptionsAndUnknownParameters) {
   EXPECT_FALSE(parse_route("/stream?fps=0").fps);
   EXPECT_FALSE(parse_route("/stream?fps=-3").fps);
   EXPECT_FALSE(parse_route("/stream?fps=abc").fps);
+  EXPECT_FALSE(parse_route("/stream?fps=abc").error.empty());
+  EXPECT_TRUE(capped.error.empty());
   EXPECT_FALSE(parse_route("/stream?advance_headers=0").advance_headers);
+}
+
+TEST(Route, FpsOutsideItsRangeIsAnErrorNamingIt) {
+  for (const char* bad : {"0", "-3", "abc", "nan", "NaN", "inf", "-inf", "1e-9", "1e400", "0.099",
+                          "120.5", "1e9", "", "2x", "0x10", " 2"}) {
+    const Route route = parse_route(std::string("/stream?fps=") + bad);
+    EXPECT_FALSE(route.fps) << bad;
+    EXPECT_NE(route.error.find("fps"), std::string::npos) << bad;
+  }
+  for (const char* good : {"0.1", "1", "120", "7.5"}) {
+    const Route route = parse_route(std::string("/stream?fps=") + good);
+    EXPECT_TRUE(route.fps) << good;
+    EXPECT_TRUE(route.error.empty()) << good;
+  }
+  EXPECT_EQ(parse_route("/stream?fps=<script>").error.find("<script>"), std::string::npos);
 }
 
 }  // namespace

@@ -1,0 +1,90 @@
+#include "context.hpp"
+
+#include <unistd.h>
+
+#include <array>
+#include <boost/asio/post.hpp>
+
+#include "ws_session.hpp"
+
+namespace camstream {
+
+namespace {
+std::string machine_hostname() {
+  std::array<char, 256> name{};
+  if (::gethostname(name.data(), name.size() - 1) != 0) return {};
+  return name.data();
+}
+}  // namespace
+
+Server::Context::Context(boost::asio::io_context& io, ServerSettings settings,
+                         CaptureService& capture, FrameHub& hub, Metrics& metrics)
+    : io(io),
+      capture(capture),
+      hub(hub),
+      watchdog(io),
+      settings_(std::move(settings)),
+      metrics_(metrics),
+      host_check_(settings_.allow_origin, settings_.allow_hosts, machine_hostname()) {}
+
+PartPtr Server::Context::first_part() const {
+  const auto state = capture.state();
+  if (state == CaptureState::idle || state == CaptureState::starting) return nullptr;
+  return broadcaster.latest();
+}
+
+ServerStatus Server::Context::status_snapshot() const {
+  ServerStatus status;
+  status.capture = capture.status();
+  status.viewers = broadcaster.viewers();
+  status.control_clients = controls_->size();
+  status.connections = connections_->size();
+  status.snapshots_waiting = broadcaster.waiters();
+  return status;
+}
+
+std::string Server::Context::status() {
+  return status_message(status_snapshot());
+}
+
+void Server::Context::broadcast_status() {
+  // A status asked for during a broadcast (a client dropped, the state changed) goes out
+  // after it, so every client gets the statuses in the same order.
+  if (broadcasting_) {
+    status_pending_ = true;
+    return;
+  }
+  broadcasting_ = true;
+  do {
+    status_pending_ = false;
+    auto text = std::make_shared<const std::string>(status());
+    controls_->for_each([&text](WsSession& session) { session.send(text); });
+  } while (status_pending_);
+  broadcasting_ = false;
+}
+
+void Server::Context::announce_status() {
+  if (status_announced_ || shutting_down_) return;
+  status_announced_ = true;
+  boost::asio::post(io, [weak = weak_from_this()] {
+    auto context = weak.lock();
+    if (!context) return;
+    context->status_announced_ = false;
+    if (!context->shutting_down_) context->broadcast_status();
+  });
+}
+
+bool Server::Context::stop() {
+  if (!capture.command_stop()) return false;
+  controls_->for_each([](WsSession& session) { session.release_start(); });
+  return true;
+}
+
+void Server::Context::begin_shutdown(std::function<void()> closed) {
+  shutting_down_ = true;
+  on_closed = std::move(closed);
+  broadcaster.cancel_waiters();
+  connections_->for_each([](Connection& connection) { connection.close_for_shutdown(); });
+}
+
+}  // namespace camstream

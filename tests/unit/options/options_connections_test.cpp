@@ -1,0 +1,101 @@
+// --max-connections and --allow-host (repeatable), on the command line and in a config file.
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include "camstream/app.hpp"
+
+namespace camstream {
+namespace {
+
+ParseResult parse(std::vector<std::string> arguments) {
+  arguments.insert(arguments.begin(), "camstream");
+  std::vector<const char*> argv;
+  for (const auto& word : arguments) argv.push_back(word.c_str());
+  argv.push_back(nullptr);
+  return parse_options(static_cast<int>(arguments.size()), argv.data());
+}
+
+Options parse_ok(std::vector<std::string> arguments) {
+  ParseResult result = parse(std::move(arguments));
+  EXPECT_TRUE(result.options.has_value()) << result.output;
+  return result.options.value_or(Options{});
+}
+
+std::string usage_error(std::vector<std::string> arguments) {
+  const ParseResult result = parse(std::move(arguments));
+  EXPECT_EQ(result.exit_code, 2);
+  return result.output.substr(0, result.output.find('\n'));
+}
+
+class ConfigFile : public testing::Test {
+ protected:
+  void SetUp() override {
+    std::string pattern = (std::filesystem::temp_directory_path() / "camstream-conn-XXXXXX");
+    ASSERT_NE(mkdtemp(pattern.data()), nullptr);
+    directory_ = pattern;
+  }
+  void TearDown() override {
+    std::error_code ignored;
+    std::filesystem::remove_all(directory_, ignored);
+  }
+  std::string write(const std::string& content) {
+    const auto path = directory_ / "camstream.conf";
+    std::ofstream(path, std::ios::binary) << content;
+    return path.string();
+  }
+  std::filesystem::path directory_;
+};
+
+TEST(MaxConnections, DefaultAndRange) {
+  EXPECT_EQ(parse_ok({}).max_connections, 1024);
+  EXPECT_EQ(parse_ok({"--max-connections", "1"}).max_connections, 1);
+  EXPECT_EQ(parse_ok({"--max-connections", "1000000"}).max_connections, 1'000'000);
+  EXPECT_EQ(usage_error({"--max-connections", "0"}),
+            "camstream: --max-connections: 0 not in 1..1000000");
+  EXPECT_EQ(usage_error({"--max-connections", "-5"}),
+            "camstream: --max-connections: -5 not in 1..1000000");
+  EXPECT_EQ(usage_error({"--max-connections", "99999999999999999999"}),
+            "camstream: --max-connections: '99999999999999999999' is not a whole number");
+  EXPECT_EQ(usage_error({"--max-connections", "many"}),
+            "camstream: --max-connections: 'many' is not a whole number");
+}
+
+TEST(AllowHost, Repeatable) {
+  EXPECT_TRUE(parse_ok({}).allow_hosts.empty());
+  EXPECT_EQ(parse_ok({"--allow-host", "cam.example", "--allow-host", "printer.lan"}).allow_hosts,
+            (std::vector<std::string>{"cam.example", "printer.lan"}));
+  for (const char* bad :
+       {"", "cam.example:8080", "http://cam.example", "a b", "-x", ".x", "cam/example"}) {
+    EXPECT_NE(usage_error({"--allow-host", bad}).find("--allow-host: '"), std::string::npos) << bad;
+  }
+  EXPECT_EQ(usage_error({"--allow-host"}), "camstream: --allow-host: missing value");
+}
+
+TEST_F(ConfigFile, AllowHostRepeatsAndTheCommandLineWins) {
+  const std::string path = write(
+      "max-connections = 12\n"
+      "allow-host = \"a.example\"\n"
+      "width = 320\n"
+      "allow-host = \"b.example\"\n");
+  const Options options = parse_ok({"-c", path});
+  EXPECT_EQ(options.max_connections, 12);
+  EXPECT_EQ(options.allow_hosts, (std::vector<std::string>{"a.example", "b.example"}));
+  EXPECT_EQ(parse_ok({"-c", path, "--allow-host", "c.example"}).allow_hosts,
+            (std::vector<std::string>{"c.example"}));
+}
+
+TEST_F(ConfigFile, BadAllowHostNamesTheKey) {
+  const std::string path = write("allow-host = \"evil.example:80\"\n");
+  EXPECT_EQ(usage_error({"-c", path}),
+            "camstream: config file " + path +
+                ": key 'allow-host': 'evil.example:80' is not a host name like camera.example "
+                "(no scheme, no port)");
+}
+
+}  // namespace
+}  // namespace camstream
