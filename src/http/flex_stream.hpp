@@ -6,6 +6,7 @@
 #include <boost/asio/ssl/context.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/ssl/ssl_stream.hpp>
+#include <boost/beast/websocket/ssl.hpp>
 #include <boost/beast/websocket/teardown.hpp>
 #include <memory>
 #include <optional>
@@ -22,6 +23,13 @@ class FlexStream {
   // TLS with this context, kept alive as long as the connection (a reload makes a new one).
   FlexStream(boost::beast::tcp_stream plain, std::shared_ptr<boost::asio::ssl::context> context)
       : context_(std::move(context)), tls_(std::in_place, std::move(plain), *context_) {}
+
+  // Turns the plain connection into TLS with this context (its first byte said so).
+  void start_tls(std::shared_ptr<boost::asio::ssl::context> context) {
+    context_ = std::move(context);
+    tls_.emplace(std::move(*plain_), *context_);
+    plain_.reset();
+  }
 
   bool is_tls() const { return tls_.has_value(); }
   TlsStream& tls() { return *tls_; }

@@ -4,17 +4,13 @@
 #pragma once
 
 #include <boost/asio/ssl/context.hpp>
+
+#include "camstream/http.hpp"
 #include <memory>
 #include <stdexcept>
 #include <string>
 
 namespace camstream {
-
-// A certificate or key that cannot be used; the message names the flag, the file and why.
-class TlsError : public std::runtime_error {
- public:
-  using std::runtime_error::runtime_error;
-};
 
 // Throws TlsError.
 std::shared_ptr<boost::asio::ssl::context> make_tls_context(const std::string& cert_file,
