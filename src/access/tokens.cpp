@@ -193,6 +193,11 @@ TokenCheck TokenSigner::check(std::string_view token, std::int64_t now_unix) con
   const auto payload = base64url_decode(token.substr(0, dot));
   const auto signature = base64url_decode(token.substr(dot + 1));
   if (!payload || !signature) return {std::nullopt, TokenProblem::malformed};
+  // One spelling per token: base64 lets the last character's spare bits vary.
+  if (base64url_encode(*payload) != token.substr(0, dot) ||
+      base64url_encode(*signature) != token.substr(dot + 1)) {
+    return {std::nullopt, TokenProblem::malformed};
+  }
   if (!equal_constant_time(*signature, mac(*payload))) {
     return {std::nullopt, TokenProblem::bad_signature};
   }
