@@ -214,6 +214,8 @@ def test_vlc_over_https_with_the_test_ca(tls_server, certs, workdir):
     shutil.copy(certs.ca, os.path.join(trust, "ca.pem"))
     home = os.path.join(workdir, "home")
     scenes = os.path.join(workdir, "scenes")
+    for path in (home, scenes):
+        os.mkdir(path)
     for path in (trust, home, scenes):
         os.chmod(path, 0o777)
     os.chmod(os.path.join(trust, "ca.pem"), 0o644)
