@@ -76,8 +76,7 @@ void HttpSession::run() {
 void HttpSession::detect_tls() {
   stream_.tcp().expires_after(kHandshakeTimeout);
   beast::async_detect_ssl(
-      stream_.tcp(), buffer_,
-      [self = shared_from_this()](beast::error_code ec, bool tls) {
+      stream_.tcp(), buffer_, [self = shared_from_this()](beast::error_code ec, bool tls) {
         if (ec) return self->close();
         if (!tls) {
           self->plain_on_tls_port_ = true;
@@ -143,8 +142,7 @@ void HttpSession::handle(Request request) {
   }
   if (plain_on_tls_port_) {
     return send_text(http::status::bad_request,
-                     "this port speaks HTTPS: use https:// with the same host and port\n",
-                     nullptr);
+                     "this port speaks HTTPS: use https:// with the same host and port\n", nullptr);
   }
   const Route route = parse_route(request.target());
   if (!context_->gate.required() || route.endpoint == Endpoint::health) {
@@ -159,8 +157,7 @@ void HttpSession::handle(Request request) {
 // its worker thread); meanwhile this connection reads nothing more.
 void HttpSession::authorize(Request request, const Route& route) {
   if (request.count(http::field::authorization) > 1) {
-    return send_text(http::status::bad_request, "more than one Authorization header\n",
-                     nullptr);
+    return send_text(http::status::bad_request, "more than one Authorization header\n", nullptr);
   }
   auto pending = std::make_shared<std::pair<Request, Route>>(std::move(request), route);
   const std::string_view authorization = pending->first[http::field::authorization];
@@ -183,10 +180,9 @@ void HttpSession::on_decision(Request request, const Route& route,
   }
   const auto retry_after = std::to_string(decision.retry_after.count());
   if (decision.outcome == Outcome::locked) {
-    auto response = text_response(http::status::too_many_requests,
-                                  "too many failed logins from this address: try again in " +
-                                      retry_after + " s\n",
-                                  &request);
+    auto response = text_response(
+        http::status::too_many_requests,
+        "too many failed logins from this address: try again in " + retry_after + " s\n", &request);
     response->set(http::field::retry_after, retry_after);
     return send(response);
   }
@@ -269,7 +265,8 @@ void HttpSession::send_token(const Request& request) {
   access::Role role = identity_.role;
   if (const auto text = access::query_parameter(target, "role")) {
     const auto wanted = access::parse_role(*text);
-    if (!wanted) return send_text(http::status::bad_request, "role: viewer or operator\n", &request);
+    if (!wanted)
+      return send_text(http::status::bad_request, "role: viewer or operator\n", &request);
     if (*wanted == access::Role::operator_ && identity_.role == access::Role::viewer) {
       return send_text(http::status::forbidden,
                        "not allowed: a viewer cannot make an operator's token\n", &request);
@@ -309,8 +306,8 @@ void HttpSession::start_stream(const Request& request, const Route& route) {
   stream_.tcp().expires_never();
   // The target goes to the log: without the token.
   auto viewer =
-      std::make_shared<MjpegViewer>(std::move(stream_), std::shared_ptr<ViewerHub>(context_),
-                                    route, access::redact_target(request.target()));
+      std::make_shared<MjpegViewer>(std::move(stream_), std::shared_ptr<ViewerHub>(context_), route,
+                                    access::redact_target(request.target()));
   connection_.reset();  // the viewer counts the connection from now on
   viewer->start();
 }

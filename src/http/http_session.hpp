@@ -57,7 +57,7 @@ class HttpSession : public Connection,
 
   FlexStream stream_;
   boost::asio::ip::address peer_address_;
-  access::Identity identity_;         // who sent the request being answered
+  access::Identity identity_;  // who sent the request being answered
   boost::beast::flat_buffer buffer_;
   std::optional<boost::beast::http::request_parser<boost::beast::http::string_body>> parser_;
   std::shared_ptr<Server::Context> context_;

@@ -16,8 +16,8 @@ namespace camstream {
 
 class MjpegViewer : public Connection, public std::enable_shared_from_this<MjpegViewer> {
  public:
-  MjpegViewer(FlexStream stream, std::shared_ptr<ViewerHub> hub,
-              const Route& route, std::string target);
+  MjpegViewer(FlexStream stream, std::shared_ptr<ViewerHub> hub, const Route& route,
+              std::string target);
   ~MjpegViewer() override;
 
   void start();  // sends the response head, then frames

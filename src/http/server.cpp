@@ -70,7 +70,9 @@ tcp::endpoint Server::listen() {
   return endpoint;
 }
 
-bool Server::tls() const { return context_->tls != nullptr; }
+bool Server::tls() const {
+  return context_->tls != nullptr;
+}
 
 void Server::reload_tls() {
   if (context_->tls) context_->tls->reload();

@@ -4,11 +4,11 @@
 #pragma once
 
 #include <boost/asio/ssl/context.hpp>
-
-#include "camstream/http.hpp"
 #include <memory>
 #include <stdexcept>
 #include <string>
+
+#include "camstream/http.hpp"
 
 namespace camstream {
 

@@ -11,8 +11,7 @@ namespace beast = boost::beast;
 namespace websocket = beast::websocket;
 namespace json = boost::json;
 
-WsSession::WsSession(FlexStream stream, std::shared_ptr<Controller> controller,
-                     access::Role role)
+WsSession::WsSession(FlexStream stream, std::shared_ptr<Controller> controller, access::Role role)
     : ws_(std::move(stream)), role_(role), controller_(std::move(controller)) {
   boost::system::error_code ec;
   const auto endpoint = ws_.next_layer().tcp().socket().remote_endpoint(ec);
