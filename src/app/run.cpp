@@ -110,7 +110,12 @@ int run(const Options& options) {
     if (options.list_cameras) return print_cameras();
 
     raise_descriptor_limit(options.max_clients);
-    raise_descriptor_limit(options.max_connections);  // every connection is a descriptor too
+    // Every connection is a descriptor too; past the limit new ones are closed at once.
+    if (rlimit limit{}; ::getrlimit(RLIMIT_NOFILE, &limit) == 0 &&
+                        static_cast<rlim_t>(options.max_connections) + 64 > limit.rlim_cur) {
+      spdlog::warn("--max-connections {} exceeds the open-file limit {}", options.max_connections,
+                   limit.rlim_cur);
+    }
     auto source = open_source(options);
     asio::io_context io;
     FrameHub hub;

@@ -209,10 +209,8 @@ void HttpSession::dispatch(Request request, const Route& route) {
     if (route.endpoint == Endpoint::not_found) {
       return send_text(http::status::not_found, "not found\n", &request);
     }
-    auto response = text_response(
-        http::status::method_not_allowed,
-        "method " + std::string(request.method_string()) + " not allowed: use GET or HEAD\n",
-        &request);
+    auto response = text_response(http::status::method_not_allowed,
+                                  "method not allowed: use GET or HEAD\n", &request);
     response->set(http::field::allow, "GET, HEAD");
     return send(response);
   }

@@ -89,6 +89,12 @@ TEST_F(ConfigFile, AllowHostRepeatsAndTheCommandLineWins) {
             (std::vector<std::string>{"c.example"}));
 }
 
+TEST_F(ConfigFile, AllowHostTakesAList) {
+  const std::string path = write("allow-host = [\"a.example\", \"b.example\"]\n");
+  EXPECT_EQ(parse_ok({"-c", path}).allow_hosts,
+            (std::vector<std::string>{"a.example", "b.example"}));
+}
+
 TEST_F(ConfigFile, BadAllowHostNamesTheKey) {
   const std::string path = write("allow-host = \"evil.example:80\"\n");
   EXPECT_EQ(usage_error({"-c", path}),
