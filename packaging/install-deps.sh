@@ -15,12 +15,14 @@ build_packages=(
   "libboost${boost}-dev" "libboost-json${boost}-dev" libturbojpeg0-dev libcli11-dev libspdlog-dev
   libcamera-dev libsystemd-dev
   libyuv-dev
+  libcrypt-dev libssl-dev
 )
 test_packages=(
   libgtest-dev libbenchmark-dev curl ffmpeg vlc python3 python3-pytest python3-websockets
   chromium libjpeg-turbo-progs
   clang-14 libclang-rt-14-dev  # the libFuzzer targets (fuzz preset)
   help2man mmdebstrap qemu-user-static binfmt-support
+  openssl apache2-utils whois
 )
 
 # What packaging/build-deb.sh needs besides the build dependencies.

@@ -30,6 +30,11 @@ struct Options {
   int rotation = 0;
   bool hflip = false;
   bool vflip = false;
+  std::string users_file;              // --users: htpasswd file; empty: no access control
+  std::vector<std::string> operators;  // --operators: users who may control; empty: all
+  std::string token_key_file;          // --token-key: HMAC key file; empty: random per run
+  std::string tls_cert_file;           // --tls-cert and --tls-key: HTTPS and WSS
+  std::string tls_key_file;
   std::string log_level = "info";
   std::vector<std::string> warnings;  // e.g. odd sizes rounded down; logged once logging is up
 };

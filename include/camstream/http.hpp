@@ -7,9 +7,11 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
+#include "camstream/access.hpp"
 #include "camstream/stream.hpp"
 
 namespace camstream {
@@ -23,14 +25,24 @@ struct ServerSettings {
   int max_connections = 1024;              // every TCP connection; more wait in the backlog
   std::vector<std::string> allow_hosts;    // Host names accepted for /ws besides the built-in
   int listen_fd = -1;  // a socket already listening (systemd socket activation): bind, port unused
+  std::string tls_cert_file;               // with tls_key_file: HTTPS and WSS on the port
+  std::string tls_key_file;
 };
 
 class Listener;
 
+// A --tls-cert or --tls-key that cannot be used; the message names the flag, the file and why.
+class TlsError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
 class Server {
  public:
+  // The gate decides who may do what (docs/api.md, section 8); it must outlive the server.
+  // Throws TlsError (tls.hpp) naming the file when the certificate or key cannot be used.
   Server(boost::asio::io_context& io, ServerSettings settings, CaptureService& capture,
-         FrameHub& hub, Metrics& metrics);
+         FrameHub& hub, Metrics& metrics, access::Gate& gate);
   ~Server();
   Server(const Server&) = delete;
   Server& operator=(const Server&) = delete;
@@ -42,6 +54,10 @@ class Server {
   void shutdown(std::function<void()> closed);
   // Stream viewers connected now.
   std::size_t viewers() const;
+  bool tls() const;
+  // SIGHUP: the certificate and key again, for new connections; a bad file keeps the old
+  // pair (the log says why).
+  void reload_tls();
 
   struct Context;
 

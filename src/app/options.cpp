@@ -64,6 +64,11 @@ constexpr ValueSetting kValueSettings[] = {
     {"max-connections", "N", "TCP connections at once, 1..1000000; more wait (default: 1024)"},
     {"allow-origin", "ORIGIN", "origin allowed CORS and /ws, e.g. https://host (default: none)"},
     {"rotation", "0|90|180|270", "clockwise picture rotation in degrees (default: 0)"},
+    {"users", "FILE", "htpasswd file (htpasswd -B): every endpoint needs a login (default: none)"},
+    {"operators", "NAMES", "users who may start, stop and configure, a,b (default: all users)"},
+    {"token-key", "FILE", "key that signs /api/token tokens; made if missing (default: random)"},
+    {"tls-cert", "FILE", "PEM certificate (chain allowed): HTTPS and WSS (default: none)"},
+    {"tls-key", "FILE", "PEM private key of --tls-cert (default: none)"},
     {"log-level", "trace|debug|info|warn|error", "log verbosity (default: info)"},
 };
 
@@ -199,6 +204,44 @@ std::string one_of(const Given& given, std::initializer_list<std::string_view> c
   throw UsageError(given.where + ": '" + given.text + "' is not one of " + list);
 }
 
+// "alice,bob" (spaces around names allowed); names as the --users file spells them.
+std::vector<std::string> user_names(const Given& given) {
+  std::vector<std::string> names;
+  std::string_view rest = given.text;
+  while (true) {
+    const auto comma = rest.find(',');
+    std::string_view name = rest.substr(0, comma);
+    while (!name.empty() && name.front() == ' ') name.remove_prefix(1);
+    while (!name.empty() && name.back() == ' ') name.remove_suffix(1);
+    if (name.empty()) {
+      throw UsageError(given.where + ": '" + given.text +
+                       "' has an empty name; give user names separated by commas");
+    }
+    if (name.find(':') != std::string_view::npos) {
+      throw UsageError(given.where + ": '" + std::string(name) +
+                       "' cannot be a user name (no ':' in htpasswd names)");
+    }
+    names.emplace_back(name);
+    if (comma == std::string_view::npos) return names;
+    rest.remove_prefix(comma + 1);
+  }
+}
+
+// Settings that only make sense together.
+void check_combinations(const std::map<std::string, Given>& settings) {
+  const auto where = [&](const char* key) { return settings.at(key).where; };
+  const bool users = settings.count("users") != 0;
+  for (const char* needs_users : {"operators", "token-key"}) {
+    if (settings.count(needs_users) != 0 && !users) {
+      throw UsageError(where(needs_users) + ": needs --users (access control is off without it)");
+    }
+  }
+  const bool cert = settings.count("tls-cert") != 0;
+  const bool key = settings.count("tls-key") != 0;
+  if (cert && !key) throw UsageError(where("tls-cert") + ": needs --tls-key too");
+  if (key && !cert) throw UsageError(where("tls-key") + ": needs --tls-cert too");
+}
+
 bool boolean(const Given& given) {
   const auto value = parse_boolean(given.text);
   if (!value) throw UsageError(given.where + ": '" + given.text + "' is not true or false");
@@ -264,6 +307,15 @@ void apply(const std::string& key, const Given& given, Options& options) {
     options.allow_origin = given.text;
   } else if (key == "rotation") {
     options.rotation = std::stoi(one_of(given, {"0", "90", "180", "270"}));
+  } else if (key == "users" || key == "token-key" || key == "tls-cert" || key == "tls-key") {
+    if (given.text.empty()) throw UsageError(given.where + ": empty file name");
+    auto& file = key == "users"       ? options.users_file
+                 : key == "token-key" ? options.token_key_file
+                 : key == "tls-cert"  ? options.tls_cert_file
+                                      : options.tls_key_file;
+    file = given.text;
+  } else if (key == "operators") {
+    options.operators = user_names(given);
   } else if (key == "log-level") {
     options.log_level = one_of(given, {"trace", "debug", "info", "warn", "error"});
   } else if (key == "always-on") {
@@ -298,7 +350,8 @@ struct CommandLine {
     app.footer(
         "A config file holds the same settings as `key = value` lines named like the long\n"
         "flags (width = 640, hflip = true); flags given on the command line win.\n"
-        "Endpoints: / (viewer), /stream, /snapshot, /api/status, /metrics, /healthz, /ws.");
+        "Endpoints: / (viewer), /stream, /snapshot, /api/status, /metrics, /healthz, /ws,\n"
+        "/api/token.");
     app.add_option("-c,--config", config_file,
                    "config file, keys named as the long flags (default: none)")
         ->option_text("FILE");
@@ -410,6 +463,7 @@ ParseResult parse_options(int argc, const char* const* argv) {
       settings.merge(from_file);  // keeps the command line's value where both have a key
     }
 
+    check_combinations(settings);
     Options options;
     options.config_file = command_line.config_file;
     options.list_cameras = command_line.list_cameras;

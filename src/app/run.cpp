@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <iostream>
 
+#include "camstream/access.hpp"
 #include "camstream/app.hpp"
 #include "camstream/capture.hpp"
 #include "camstream/http.hpp"
@@ -137,7 +138,14 @@ int run(const Options& options) {
     if (server_settings.listen_fd >= 0) {
       spdlog::info("socket activation: serving on the socket systemd passed (bind, port unused)");
     }
-    Server server(io, server_settings, capture, hub, metrics);
+    server_settings.tls_cert_file = options.tls_cert_file;
+    server_settings.tls_key_file = options.tls_key_file;
+    access::Gate::Settings gate_settings;
+    gate_settings.users_file = options.users_file;
+    gate_settings.operators = options.operators;
+    gate_settings.token_key_file = options.token_key_file;
+    access::Gate gate(io.get_executor(), gate_settings);
+    Server server(io, server_settings, capture, hub, metrics, gate);
 
     SystemdNotifier::Probe probe;
     probe.status = [&] {
@@ -156,8 +164,21 @@ int run(const Options& options) {
     asio::signal_set signals(io, SIGINT, SIGTERM);
     asio::steady_timer deadline(io);
     bool forced = false;
+    // SIGHUP reads the users file, the token key and the certificate again (docs/security.md).
+    asio::signal_set reload_signals(io, SIGHUP);
+    std::function<void()> wait_for_reload = [&] {
+      reload_signals.async_wait([&](boost::system::error_code ec, int) {
+        if (ec) return;
+        spdlog::info("SIGHUP: reloading the users, the token key and the certificate");
+        gate.reload();
+        server.reload_tls();
+        wait_for_reload();
+      });
+    };
+    wait_for_reload();
     signals.async_wait([&](boost::system::error_code ec, int signal) {
       if (ec) return;
+      reload_signals.cancel();
       spdlog::info("signal {}: closing viewers and releasing the camera", signal);
       systemd.stopping();
       server.shutdown([&] { deadline.cancel(); });
@@ -172,9 +193,15 @@ int run(const Options& options) {
     });
 
     const auto endpoint = server.listen();
-    std::printf("listening on http://%s:%u/\n", url_host(endpoint.address()).c_str(),
-                static_cast<unsigned>(endpoint.port()));
+    std::printf("listening on %s://%s:%u/\n", server.tls() ? "https" : "http",
+                url_host(endpoint.address()).c_str(), static_cast<unsigned>(endpoint.port()));
     std::fflush(stdout);
+    if (!gate.required() && !endpoint.address().is_loopback()) {
+      spdlog::warn(
+          "listening on {} without --users: anyone who can reach this port can watch and steer "
+          "the camera (docs/security.md)",
+          url_host(endpoint.address()));
+    }
     capture.begin();
     systemd.ready();
 
@@ -189,6 +216,12 @@ int run(const Options& options) {
   } catch (const CaptureError& error) {
     spdlog::error("{}", error.what());
     return 1;
+  } catch (const access::AccessError& error) {
+    spdlog::error("{}", error.what());
+    return 2;  // a bad --users, --operators or --token-key: like any bad flag
+  } catch (const TlsError& error) {
+    spdlog::error("{}", error.what());
+    return 2;
   } catch (const std::system_error& error) {
     spdlog::error("{}", error.what());
     return 1;

@@ -18,14 +18,20 @@ std::string machine_hostname() {
 }  // namespace
 
 Server::Context::Context(boost::asio::io_context& io, ServerSettings settings,
-                         CaptureService& capture, FrameHub& hub, Metrics& metrics)
+                         CaptureService& capture, FrameHub& hub, Metrics& metrics,
+                         access::Gate& gate)
     : io(io),
+      gate(gate),
       capture(capture),
       hub(hub),
       watchdog(io),
       settings_(std::move(settings)),
       metrics_(metrics),
-      host_check_(settings_.allow_origin, settings_.allow_hosts, machine_hostname()) {}
+      host_check_(settings_.allow_origin, settings_.allow_hosts, machine_hostname()) {
+  if (!settings_.tls_cert_file.empty()) {
+    tls = std::make_unique<TlsCertificate>(settings_.tls_cert_file, settings_.tls_key_file);
+  }
+}
 
 PartPtr Server::Context::first_part() const {
   const auto state = capture.state();

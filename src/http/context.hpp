@@ -19,6 +19,7 @@
 #include "multipart.hpp"
 #include "registry.hpp"
 #include "status.hpp"
+#include "tls.hpp"
 
 namespace camstream {
 
@@ -106,7 +107,7 @@ class Controller {
 
 struct Server::Context : ViewerHub, Controller, std::enable_shared_from_this<Server::Context> {
   Context(boost::asio::io_context& io, ServerSettings settings, CaptureService& capture,
-          FrameHub& hub, Metrics& metrics);
+          FrameHub& hub, Metrics& metrics, access::Gate& gate);
 
   // ViewerHub
   const ServerSettings& settings() const override { return settings_; }
@@ -136,6 +137,8 @@ struct Server::Context : ViewerHub, Controller, std::enable_shared_from_this<Ser
   void begin_shutdown(std::function<void()> closed);
 
   boost::asio::io_context& io;
+  access::Gate& gate;
+  std::unique_ptr<TlsCertificate> tls;  // null: plain HTTP
   CaptureService& capture;
   FrameHub& hub;
   Broadcaster broadcaster;

@@ -24,11 +24,13 @@ ControlMessage parse_control_message(std::string_view text) {
     return invalid("missing \"type\": expected \"start\", \"stop\" or \"status\"");
   }
   const std::string_view type = type_value->get_string();
-  if (type == "start") return {ControlCommand::start, {}};
-  if (type == "stop") return {ControlCommand::stop, {}};
+  if (type == "start") return {ControlCommand::start, {}, true};
+  if (type == "stop") return {ControlCommand::stop, {}, true};
   if (type == "status") return {ControlCommand::status, {}};
-  return invalid("unknown type \"" + std::string(type) +
-                 "\": expected \"start\", \"stop\" or \"status\"");
+  ControlMessage unknown = invalid("unknown type \"" + std::string(type) +
+                                   "\": expected \"start\", \"stop\" or \"status\"");
+  unknown.steers = type == "set" || type == "configure";
+  return unknown;
 }
 
 }  // namespace camstream

@@ -13,6 +13,7 @@ enum class ControlCommand { start, stop, status };
 struct ControlMessage {
   std::optional<ControlCommand> type;  // nullopt: not a valid message
   std::string error;                // when !type: the problem, for the {"type":"error"} reply
+  bool steers = false;  // start, stop, set or configure: for operators only (docs/api.md)
 };
 
 // Never throws on any input (except std::bad_alloc).

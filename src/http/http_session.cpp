@@ -3,12 +3,14 @@
 #include <spdlog/spdlog.h>
 #include <sys/socket.h>
 
+#include <boost/beast/core/detect_ssl.hpp>
 #include <boost/beast/core/span.hpp>
 #include <boost/beast/http/empty_body.hpp>
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/span_body.hpp>
 #include <boost/beast/http/write.hpp>
 #include <boost/beast/websocket/rfc6455.hpp>
+#include <boost/json.hpp>
 
 #include "camstream/web_assets.hpp"
 #include "mjpeg_viewer.hpp"
@@ -26,6 +28,22 @@ using namespace std::chrono_literals;
 namespace {
 constexpr auto kRequestTimeout = 30s;
 constexpr auto kSnapshotWait = 5s;
+// A client that starts a TLS handshake (or connects and says nothing) gets this long.
+constexpr auto kHandshakeTimeout = 10s;
+
+// Where docs/api.md (section 8) accepts ?token=. Not /api/token (a token cannot renew itself)
+// and not /metrics.
+bool accepts_token(Endpoint endpoint) {
+  return endpoint == Endpoint::page || endpoint == Endpoint::stream ||
+         endpoint == Endpoint::snapshot || endpoint == Endpoint::status ||
+         endpoint == Endpoint::websocket;
+}
+
+std::int64_t unix_now() {
+  return std::chrono::duration_cast<std::chrono::seconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
 
 template <typename Response>
 void common_headers(Response& response, const Server::Context& context) {
@@ -39,20 +57,53 @@ void common_headers(Response& response, const Server::Context& context) {
 }  // namespace
 
 HttpSession::HttpSession(asio::ip::tcp::socket socket, std::shared_ptr<Server::Context> context)
-    : stream_(std::move(socket)),
+    : stream_(beast::tcp_stream(std::move(socket))),
       context_(std::move(context)),
-      snapshot_timer_(stream_.get_executor()) {}
+      snapshot_timer_(stream_.get_executor()) {
+  boost::system::error_code ec;
+  const auto endpoint = stream_.tcp().socket().remote_endpoint(ec);
+  if (!ec) peer_address_ = endpoint.address();
+}
 
 void HttpSession::run() {
   connection_ = context_->connections().join(weak_from_this());
+  if (context_->tls) return detect_tls();
   read();
+}
+
+// On the TLS port the first bytes say whether the client speaks TLS. One that speaks plain
+// HTTP gets a 400 that says so, rather than a handshake error it cannot show.
+void HttpSession::detect_tls() {
+  stream_.tcp().expires_after(kHandshakeTimeout);
+  beast::async_detect_ssl(
+      stream_.tcp(), buffer_, [self = shared_from_this()](beast::error_code ec, bool tls) {
+        if (ec) return self->close();
+        if (!tls) {
+          self->plain_on_tls_port_ = true;
+          return self->read();
+        }
+        self->stream_.start_tls(self->context_->tls->context());
+        self->stream_.tls().async_handshake(
+            asio::ssl::stream_base::server, self->buffer_.data(),
+            // The default argument satisfies Beast 1.81's constraint, which names the
+            // unbuffered signature for the buffered handshake.
+            [self](beast::error_code handshake_ec, std::size_t used = 0) {
+              if (handshake_ec) {
+                spdlog::debug("TLS handshake with {} failed: {}", self->peer_address_.to_string(),
+                              handshake_ec.message());
+                return self->close();
+              }
+              self->buffer_.consume(used);
+              self->read();
+            });
+      });
 }
 
 void HttpSession::read() {
   parser_.emplace();
   parser_->header_limit(kMaxHeaderBytes);
   parser_->body_limit(kMaxBodyBytes);
-  stream_.expires_after(kRequestTimeout);
+  stream_.tcp().expires_after(kRequestTimeout);
   http::async_read(
       stream_, buffer_, *parser_,
       [self = shared_from_this()](beast::error_code ec, std::size_t) { self->on_read(ec); });
@@ -89,7 +140,68 @@ void HttpSession::handle(Request request) {
   if (const auto problem = framing_problem(request)) {
     return send_text(problem->status, problem->message + "\n", nullptr);
   }
+  if (plain_on_tls_port_) {
+    return send_text(http::status::bad_request,
+                     "this port speaks HTTPS: use https:// with the same host and port\n", nullptr);
+  }
   const Route route = parse_route(request.target());
+  if (!context_->gate.required() || route.endpoint == Endpoint::health) {
+    identity_ = access::Identity{"anonymous", access::Role::operator_};
+    return dispatch(std::move(request), route);
+  }
+  authorize(std::move(request), route);
+}
+
+// Credentials first, before anything else is looked at: a client without them learns
+// nothing, not even whether a path exists. The gate answers later (a password is checked on
+// its worker thread); meanwhile this connection reads nothing more.
+void HttpSession::authorize(Request request, const Route& route) {
+  if (request.count(http::field::authorization) > 1) {
+    return send_text(http::status::bad_request, "more than one Authorization header\n", nullptr);
+  }
+  auto pending = std::make_shared<std::pair<Request, Route>>(std::move(request), route);
+  const std::string_view authorization = pending->first[http::field::authorization];
+  std::optional<std::string_view> token;
+  if (accepts_token(route.endpoint)) {
+    token = access::query_parameter(pending->first.target(), "token");
+  }
+  context_->gate.check(peer_address_, authorization, token,
+                       [self = shared_from_this(), pending](access::Gate::Decision decision) {
+                         self->on_decision(std::move(pending->first), pending->second, decision);
+                       });
+}
+
+void HttpSession::on_decision(Request request, const Route& route,
+                              const access::Gate::Decision& decision) {
+  using Outcome = access::Gate::Outcome;
+  if (decision.outcome == Outcome::allowed) {
+    identity_ = decision.identity;
+    return dispatch(std::move(request), route);
+  }
+  const auto retry_after = std::to_string(decision.retry_after.count());
+  if (decision.outcome == Outcome::locked) {
+    auto response = text_response(
+        http::status::too_many_requests,
+        "too many failed logins from this address: try again in " + retry_after + " s\n", &request);
+    response->set(http::field::retry_after, retry_after);
+    return send(response);
+  }
+  if (decision.outcome == Outcome::busy) {
+    auto response = text_response(http::status::service_unavailable,
+                                  "too many logins being checked: try again\n", &request);
+    response->set(http::field::retry_after, retry_after);
+    return send(response);
+  }
+  // The same answer for a wrong password, an unknown user, a bad token or none at all.
+  auto response = text_response(http::status::unauthorized,
+                                "authentication required: log in as a user of --users, or add "
+                                "?token= from /api/token\n",
+                                &request);
+  response->set(http::field::www_authenticate, R"(Basic realm="camstream", charset="UTF-8")");
+  send(response);
+}
+
+void HttpSession::dispatch(Request request, const Route& route) {
   if (route.endpoint == Endpoint::websocket && beast::websocket::is_upgrade(request)) {
     return start_websocket(std::move(request));
   }
@@ -121,6 +233,8 @@ void HttpSession::handle(Request request) {
                        "text/plain; version=0.0.4; charset=utf-8");
     case Endpoint::health:
       return send_text(http::status::ok, "ok\n", &request);
+    case Endpoint::token:
+      return send_token(request);
     case Endpoint::websocket:
       return send_text(http::status::upgrade_required,
                        "/ws is the control WebSocket: connect with a WebSocket client\n", &request);
@@ -133,11 +247,44 @@ void HttpSession::handle(Request request) {
             &request);
 }
 
+// GET /api/token?ttl=SECONDS&role=viewer: a signed token for the user who asked, at most of
+// their role (docs/api.md, section 8).
+void HttpSession::send_token(const Request& request) {
+  const std::string_view target = request.target();
+  std::int64_t ttl = access::TokenSigner::kDefaultTtl;
+  if (const auto text = access::query_parameter(target, "ttl")) {
+    const auto parsed = access::parse_ttl(*text);
+    if (!parsed) {
+      return send_text(http::status::bad_request,
+                       "ttl: a whole number of seconds in 60..31536000\n", &request);
+    }
+    ttl = *parsed;
+  }
+  access::Role role = identity_.role;
+  if (const auto text = access::query_parameter(target, "role")) {
+    const auto wanted = access::parse_role(*text);
+    if (!wanted)
+      return send_text(http::status::bad_request, "role: viewer or operator\n", &request);
+    if (*wanted == access::Role::operator_ && identity_.role == access::Role::viewer) {
+      return send_text(http::status::forbidden,
+                       "not allowed: a viewer cannot make an operator's token\n", &request);
+    }
+    role = *wanted;
+  }
+  const std::int64_t expires = unix_now() + ttl;
+  const std::string token = context_->gate.issue_token({identity_.user, role}, expires);
+  boost::json::object answer;
+  answer["token"] = token;
+  answer["expires"] = expires;
+  answer["role"] = access::to_string(role);
+  send_text(http::status::ok, boost::json::serialize(answer) + "\n", &request, "application/json");
+}
+
 void HttpSession::start_stream(const Request& request, const Route& route) {
   if (request.method() == http::verb::head) {
     auto head =
         std::make_shared<std::string>(multipart::response_head(context_->settings().allow_origin));
-    stream_.expires_after(kRequestTimeout);
+    stream_.tcp().expires_after(kRequestTimeout);
     asio::async_write(
         stream_, asio::buffer(*head),
         [self = shared_from_this(), head](beast::error_code, std::size_t) { self->close(); });
@@ -154,10 +301,11 @@ void HttpSession::start_stream(const Request& request, const Route& route) {
     return send(response);
   }
   handed_on_ = true;
-  stream_.expires_never();
+  stream_.tcp().expires_never();
+  // The target goes to the log: without the token.
   auto viewer =
-      std::make_shared<MjpegViewer>(stream_.release_socket(), std::shared_ptr<ViewerHub>(context_),
-                                    route, std::string(request.target()));
+      std::make_shared<MjpegViewer>(std::move(stream_), std::shared_ptr<ViewerHub>(context_), route,
+                                    access::redact_target(request.target()));
   connection_.reset();  // the viewer counts the connection from now on
   viewer->start();
 }
@@ -178,7 +326,8 @@ void HttpSession::start_websocket(Request request) {
   }
   handed_on_ = true;
   connection_.reset();  // the WebSocket counts the connection from now on
-  std::make_shared<WsSession>(std::move(stream_), std::shared_ptr<Controller>(context_))
+  std::make_shared<WsSession>(std::move(stream_), std::shared_ptr<Controller>(context_),
+                              identity_.role)
       ->run(request);
 }
 
@@ -220,12 +369,12 @@ void HttpSession::snapshot(const Request& request) {
 
 // A client that hangs up while its snapshot waits gives up its place, and its demand, at once.
 void HttpSession::watch_for_hang_up() {
-  stream_.socket().async_wait(
+  stream_.tcp().socket().async_wait(
       asio::socket_base::wait_read, [self = shared_from_this()](beast::error_code ec) {
         if (ec || !self->waiting_for_snapshot_) return;
         char byte = 0;
         const auto got =
-            ::recv(self->stream_.socket().native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+            ::recv(self->stream_.tcp().socket().native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
         if (got > 0) return;  // the next request, pipelined: it waits for its turn
         if (got < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) {
           return self->watch_for_hang_up();
@@ -241,7 +390,7 @@ void HttpSession::stop_waiting() {
   snapshot_demand_.reset();
   snapshot_timer_.cancel();
   boost::system::error_code ignored;
-  stream_.socket().cancel(ignored);  // the hang-up watch
+  stream_.tcp().socket().cancel(ignored);  // the hang-up watch
 }
 
 void HttpSession::on_frame(const FramePtr& frame) {
@@ -267,7 +416,7 @@ void HttpSession::send_snapshot(const FramePtr& frame, bool head_only, bool keep
     header->set(http::field::content_length, std::to_string(jpeg.size()));
     return send(header);
   }
-  stream_.expires_after(kRequestTimeout);
+  stream_.tcp().expires_after(kRequestTimeout);
   http::async_write(
       stream_, *response,
       [self = shared_from_this(), response, frame](beast::error_code ec, std::size_t) {
@@ -299,7 +448,7 @@ void HttpSession::send_text(http::status status, std::string body, const Request
 
 template <typename Response>
 void HttpSession::send(std::shared_ptr<Response> response) {
-  stream_.expires_after(kRequestTimeout);
+  stream_.tcp().expires_after(kRequestTimeout);
   http::async_write(stream_, *response,
                     [self = shared_from_this(), response](beast::error_code ec, std::size_t) {
                       if (ec || !response->keep_alive()) return self->close();
@@ -310,15 +459,15 @@ void HttpSession::send(std::shared_ptr<Response> response) {
 void HttpSession::close_for_shutdown() {
   if (handed_on_) return;
   if (waiting_for_snapshot_) stop_waiting();
-  stream_.cancel();
+  stream_.tcp().cancel();
   close();
 }
 
 void HttpSession::close() {
   if (handed_on_) return;
   beast::error_code ignored;
-  stream_.socket().shutdown(asio::ip::tcp::socket::shutdown_send, ignored);
-  stream_.close();
+  stream_.tcp().socket().shutdown(asio::ip::tcp::socket::shutdown_send, ignored);
+  stream_.tcp().close();
 }
 
 }  // namespace camstream

@@ -10,7 +10,9 @@
 #include <memory>
 #include <optional>
 
+#include "camstream/access.hpp"
 #include "context.hpp"
+#include "flex_stream.hpp"
 #include "route.hpp"
 
 namespace camstream {
@@ -30,9 +32,14 @@ class HttpSession : public Connection,
  private:
   using Request = boost::beast::http::request<boost::beast::http::string_body>;
 
+  void detect_tls();
   void read();
   void on_read(boost::beast::error_code ec);
   void handle(Request request);
+  void authorize(Request request, const Route& route);
+  void on_decision(Request request, const Route& route, const access::Gate::Decision& decision);
+  void dispatch(Request request, const Route& route);
+  void send_token(const Request& request);
   void start_stream(const Request& request, const Route& route);
   void start_websocket(Request request);
   void snapshot(const Request& request);
@@ -48,7 +55,9 @@ class HttpSession : public Connection,
   void send(std::shared_ptr<Response> response);
   void close();
 
-  boost::beast::tcp_stream stream_;
+  FlexStream stream_;
+  boost::asio::ip::address peer_address_;
+  access::Identity identity_;  // who sent the request being answered
   boost::beast::flat_buffer buffer_;
   std::optional<boost::beast::http::request_parser<boost::beast::http::string_body>> parser_;
   std::shared_ptr<Server::Context> context_;
@@ -60,6 +69,7 @@ class HttpSession : public Connection,
   bool snapshot_head_only_ = false;
   bool snapshot_keep_alive_ = false;
   bool handed_on_ = false;
+  bool plain_on_tls_port_ = false;  // an http:// request to the https:// port
 };
 
 }  // namespace camstream

@@ -25,13 +25,13 @@ std::string describe(const asio::ip::tcp::socket& socket) {
 }
 }  // namespace
 
-MjpegViewer::MjpegViewer(asio::ip::tcp::socket socket, std::shared_ptr<ViewerHub> hub,
-                         const Route& route, std::string target)
-    : socket_(std::move(socket)),
+MjpegViewer::MjpegViewer(FlexStream stream, std::shared_ptr<ViewerHub> hub, const Route& route,
+                         std::string target)
+    : stream_(std::move(stream)),
       hub_(std::move(hub)),
       advance_headers_(route.advance_headers),
       target_(std::move(target)),
-      peer_(describe(socket_)),
+      peer_(describe(stream_.tcp().socket())),
       connected_at_(Clock::now()),
       last_progress_(connected_at_) {
   if (route.fps) {
@@ -40,9 +40,10 @@ MjpegViewer::MjpegViewer(asio::ip::tcp::socket socket, std::shared_ptr<ViewerHub
         std::chrono::duration<double>(1.0 / *route.fps));
   }
   boost::system::error_code ignored;
-  socket_.set_option(asio::ip::tcp::no_delay(true), ignored);
+  auto& socket = stream_.tcp().socket();
+  socket.set_option(asio::ip::tcp::no_delay(true), ignored);
   const int low_water = kNotSentLowWater;
-  ::setsockopt(socket_.native_handle(), IPPROTO_TCP, TCP_NOTSENT_LOWAT, &low_water,
+  ::setsockopt(socket.native_handle(), IPPROTO_TCP, TCP_NOTSENT_LOWAT, &low_water,
                sizeof low_water);
 }
 
@@ -64,7 +65,7 @@ void MjpegViewer::start() {
   *head += multipart::kDelimiter;
   if (advance_headers_) *head += multipart::kAdvanceHeaders;
   write_in_flight_ = true;
-  asio::async_write(socket_, asio::buffer(*head),
+  asio::async_write(stream_, asio::buffer(*head),
                     [self = shared_from_this(), head](boost::system::error_code ec, std::size_t) {
                       self->write_in_flight_ = false;
                       if (ec) return self->close();
@@ -79,7 +80,7 @@ void MjpegViewer::start() {
 
 // What a viewer sends is read and dropped; the end of it (EOF or an error) means it left.
 void MjpegViewer::read() {
-  socket_.async_read_some(asio::buffer(discard_),
+  stream_.async_read_some(asio::buffer(discard_),
                           [self = shared_from_this()](boost::system::error_code ec, std::size_t) {
                             if (ec) return self->close();
                             self->read();
@@ -116,7 +117,7 @@ void MjpegViewer::write_part(PartPtr part) {
       asio::buffer(jpeg.data(), jpeg.size()),
       asio::buffer(multipart::kTrailer.data(), multipart::kTrailer.size()),
       asio::buffer(advance.data(), advance.size())};
-  asio::async_write(socket_, buffers,
+  asio::async_write(stream_, buffers,
                     [self = shared_from_this()](boost::system::error_code ec, std::size_t bytes) {
                       self->on_written(ec, bytes);
                     });
@@ -145,7 +146,7 @@ void MjpegViewer::write_close_delimiter() {
   const std::string_view delimiter =
       advance_headers_ ? multipart::kCloseDelimiterInBody : multipart::kCloseDelimiter;
   write_in_flight_ = true;
-  asio::async_write(socket_, asio::buffer(delimiter.data(), delimiter.size()),
+  asio::async_write(stream_, asio::buffer(delimiter.data(), delimiter.size()),
                     [self = shared_from_this()](boost::system::error_code, std::size_t) {
                       self->write_in_flight_ = false;
                       self->close();
@@ -170,8 +171,8 @@ void MjpegViewer::close() {
   demand_.reset();
   connection_.reset();
   boost::system::error_code ignored;
-  socket_.shutdown(asio::ip::tcp::socket::shutdown_both, ignored);
-  socket_.close(ignored);
+  stream_.tcp().socket().shutdown(asio::ip::tcp::socket::shutdown_both, ignored);
+  stream_.tcp().socket().close(ignored);
 }
 
 }  // namespace camstream

@@ -9,14 +9,15 @@
 #include <string>
 
 #include "context.hpp"
+#include "flex_stream.hpp"
 #include "route.hpp"
 
 namespace camstream {
 
 class MjpegViewer : public Connection, public std::enable_shared_from_this<MjpegViewer> {
  public:
-  MjpegViewer(boost::asio::ip::tcp::socket socket, std::shared_ptr<ViewerHub> hub,
-              const Route& route, std::string target);
+  MjpegViewer(FlexStream stream, std::shared_ptr<ViewerHub> hub, const Route& route,
+              std::string target);
   ~MjpegViewer() override;
 
   void start();  // sends the response head, then frames
@@ -31,7 +32,7 @@ class MjpegViewer : public Connection, public std::enable_shared_from_this<Mjpeg
   void write_close_delimiter();
   void close();
 
-  boost::asio::ip::tcp::socket socket_;
+  FlexStream stream_;  // plain TCP or TLS
   std::shared_ptr<ViewerHub> hub_;
   ConnectionRegistry::Membership connection_;
   Registry<MjpegViewer>::Membership viewing_;

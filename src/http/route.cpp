@@ -43,6 +43,8 @@ Route parse_route(std::string_view target) {
     route.endpoint = Endpoint::metrics;
   } else if (path == "/healthz") {
     route.endpoint = Endpoint::health;
+  } else if (path == "/api/token") {
+    route.endpoint = Endpoint::token;
   } else if (path == "/ws") {
     route.endpoint = Endpoint::websocket;
   }

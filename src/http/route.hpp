@@ -7,7 +7,17 @@
 
 namespace camstream {
 
-enum class Endpoint { page, stream, snapshot, status, metrics, health, websocket, not_found };
+enum class Endpoint {
+  page,
+  stream,
+  snapshot,
+  status,
+  metrics,
+  health,
+  websocket,
+  token,
+  not_found
+};
 
 // A viewer's ?fps= cap, in frames per second.
 inline constexpr double kMinViewerFps = 0.1;

@@ -34,8 +34,8 @@ void watch(const std::shared_ptr<Server::Context>& context) {
 }  // namespace
 
 Server::Server(asio::io_context& io, ServerSettings settings, CaptureService& capture,
-               FrameHub& hub, Metrics& metrics)
-    : context_(std::make_shared<Context>(io, std::move(settings), capture, hub, metrics)) {
+               FrameHub& hub, Metrics& metrics, access::Gate& gate)
+    : context_(std::make_shared<Context>(io, std::move(settings), capture, hub, metrics, gate)) {
   std::weak_ptr<Context> weak = context_;
   hub.add_listener([weak, &io](const FramePtr& frame) {
     asio::post(io, [weak, frame] {
@@ -74,6 +74,14 @@ tcp::endpoint Server::listen() {
 
 std::size_t Server::viewers() const {
   return context_->viewers();
+}
+
+bool Server::tls() const {
+  return context_->tls != nullptr;
+}
+
+void Server::reload_tls() {
+  if (context_->tls) context_->tls->reload();
 }
 
 void Server::shutdown(std::function<void()> closed) {

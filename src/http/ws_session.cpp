@@ -13,10 +13,10 @@ namespace beast = boost::beast;
 namespace websocket = beast::websocket;
 namespace json = boost::json;
 
-WsSession::WsSession(beast::tcp_stream stream, std::shared_ptr<Controller> controller)
-    : ws_(std::move(stream)), controller_(std::move(controller)) {
+WsSession::WsSession(FlexStream stream, std::shared_ptr<Controller> controller, access::Role role)
+    : ws_(std::move(stream)), role_(role), controller_(std::move(controller)) {
   boost::system::error_code ec;
-  const auto endpoint = beast::get_lowest_layer(ws_).socket().remote_endpoint(ec);
+  const auto endpoint = ws_.next_layer().tcp().socket().remote_endpoint(ec);
   peer_ = ec ? "?" : endpoint.address().to_string() + ":" + std::to_string(endpoint.port());
 }
 
@@ -24,7 +24,7 @@ WsSession::~WsSession() = default;
 
 void WsSession::run(const beast::http::request<beast::http::string_body>& request) {
   connection_ = controller_->connections().join(weak_from_this());
-  beast::get_lowest_layer(ws_).expires_never();
+  ws_.next_layer().tcp().expires_never();
   ws_.set_option(websocket::stream_base::timeout::suggested(beast::role_type::server));
   // Any size is read (in pieces, see read()) so an oversized message gets an error reply.
   ws_.read_message_max(0);
@@ -76,6 +76,7 @@ void WsSession::on_piece() {
 
 void WsSession::handle(std::string_view text) {
   const ControlMessage message = parse_control_message(text);
+  if (message.steers && role_ == access::Role::viewer) return send_error("not allowed");
   if (!message.type) return send_error(message.error);
   if (*message.type == ControlCommand::start) {
     if (!start_demand_) start_demand_ = controller_->hold_demand();
@@ -147,7 +148,7 @@ void WsSession::drop() {
   }
   connection_.reset();
   boost::system::error_code ignored;
-  beast::get_lowest_layer(ws_).socket().close(ignored);
+  ws_.next_layer().tcp().socket().close(ignored);
 }
 
 }  // namespace camstream

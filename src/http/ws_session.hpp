@@ -10,7 +10,9 @@
 #include <memory>
 #include <string>
 
+#include "camstream/access.hpp"
 #include "context.hpp"
+#include "flex_stream.hpp"
 
 namespace camstream {
 
@@ -19,7 +21,8 @@ class WsSession : public Connection, public std::enable_shared_from_this<WsSessi
   static constexpr std::size_t kMaxMessage = 4096;
   static constexpr std::size_t kMaxQueued = 32;  // a client that reads nothing is dropped
 
-  WsSession(boost::beast::tcp_stream stream, std::shared_ptr<Controller> controller);
+  // A viewer (access::Role::viewer) may ask for status but not start, stop, set or configure.
+  WsSession(FlexStream stream, std::shared_ptr<Controller> controller, access::Role role);
   ~WsSession() override;
 
   void run(const boost::beast::http::request<boost::beast::http::string_body>& request);
@@ -35,7 +38,8 @@ class WsSession : public Connection, public std::enable_shared_from_this<WsSessi
   void write_next();
   void drop();
 
-  boost::beast::websocket::stream<boost::beast::tcp_stream> ws_;
+  boost::beast::websocket::stream<FlexStream> ws_;
+  access::Role role_;
   std::shared_ptr<Controller> controller_;
   ConnectionRegistry::Membership connection_;
   Registry<WsSession>::Membership control_client_;

@@ -15,7 +15,7 @@ import pytest
 
 from helpers import timeout_scale
 
-LISTENING_RE = re.compile(r"listening on http://(\[[0-9a-fA-F:.]+\]|[^/:\s]+):(\d+)/")
+LISTENING_RE = re.compile(r"listening on https?://(\[[0-9a-fA-F:.]+\]|[^/:\s]+):(\d+)/")
 SANITIZER_MARKERS = ("ERROR: AddressSanitizer", "runtime error:", "ERROR: LeakSanitizer",
                      "WARNING: ThreadSanitizer")
 

@@ -274,3 +274,41 @@ TEST_F(ConfigFiles, OddSizeOverriddenOnTheCommandLineDoesNotWarn) {
 
 }  // namespace
 }  // namespace camstream
+
+namespace camstream {
+namespace {
+
+TEST(ShippedConfig, DocumentsTheAccessKeys) {
+  std::ifstream file(kShippedConfig);
+  const std::string text{std::istreambuf_iterator<char>(file), {}};
+  for (const char* key : {"users", "operators", "token-key", "tls-cert", "tls-key"}) {
+    EXPECT_NE(text.find(std::string("\n# ").append(key).append(" = ")), std::string::npos) << key;
+  }
+}
+
+TEST_F(ConfigFiles, AccessKeysAreAppliedAndCheckedTogether) {
+  const std::string path = write("access.conf",
+                                 "users = \"/etc/camstream/users\"\n"
+                                 "operators = \"alice,bob\"\n"
+                                 "token-key = \"/var/lib/camstream/key\"\n"
+                                 "tls-cert = \"/c.pem\"\n"
+                                 "tls-key = \"/k.pem\"\n");
+  const Options options = parse_ok({"-c", path});
+  EXPECT_EQ(options.users_file, "/etc/camstream/users");
+  EXPECT_EQ(options.operators, (std::vector<std::string>{"alice", "bob"}));
+  EXPECT_EQ(options.token_key_file, "/var/lib/camstream/key");
+  EXPECT_EQ(options.tls_cert_file, "/c.pem");
+  EXPECT_EQ(options.tls_key_file, "/k.pem");
+
+  const std::string lonely = write("lonely.conf", "tls-key = \"/k.pem\"\n");
+  const ParseResult result = parse({"-c", lonely});
+  EXPECT_EQ(result.exit_code, 2);
+  EXPECT_NE(result.output.find("config file " + lonely + ": key 'tls-key': needs --tls-cert too"),
+            std::string::npos)
+      << result.output;
+  // The command line may complete what the file starts.
+  EXPECT_EQ(parse_ok({"-c", lonely, "--tls-cert", "/c.pem"}).tls_cert_file, "/c.pem");
+}
+
+}  // namespace
+}  // namespace camstream

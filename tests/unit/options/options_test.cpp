@@ -346,3 +346,57 @@ TEST(Options, NothingIsPrinted) {
 
 }  // namespace
 }  // namespace camstream
+
+namespace camstream {
+namespace {
+
+// --- access control and TLS (docs/api.md, section 8) ---
+
+TEST(AccessOptions, AreStored) {
+  const Options options =
+      parse_ok({"--users", "/etc/u", "--operators", "alice, bob ,carol", "--token-key", "/k",
+                "--tls-cert", "/c.pem", "--tls-key", "/k.pem"});
+  EXPECT_EQ(options.users_file, "/etc/u");
+  EXPECT_EQ(options.operators, (std::vector<std::string>{"alice", "bob", "carol"}));
+  EXPECT_EQ(options.token_key_file, "/k");
+  EXPECT_EQ(options.tls_cert_file, "/c.pem");
+  EXPECT_EQ(options.tls_key_file, "/k.pem");
+  const Options defaults = parse_ok({});
+  EXPECT_EQ(defaults.users_file, "");
+  EXPECT_TRUE(defaults.operators.empty());
+  EXPECT_EQ(defaults.token_key_file, "");
+  EXPECT_EQ(defaults.tls_cert_file, "");
+  EXPECT_EQ(defaults.tls_key_file, "");
+}
+
+TEST(AccessOptions, BadValuesNameTheFlag) {
+  EXPECT_EQ(usage_error({"--users", ""}), "camstream: --users: empty file name");
+  EXPECT_EQ(usage_error({"--users", "u", "--operators", "a,,b"}),
+            "camstream: --operators: 'a,,b' has an empty name; give user names separated by "
+            "commas");
+  EXPECT_EQ(usage_error({"--users", "u", "--operators", ""}),
+            "camstream: --operators: '' has an empty name; give user names separated by commas");
+  EXPECT_EQ(usage_error({"--users", "u", "--operators", "a:b"}),
+            "camstream: --operators: 'a:b' cannot be a user name (no ':' in htpasswd names)");
+  EXPECT_EQ(usage_error({"--tls-cert", ""}), "camstream: --tls-cert: needs --tls-key too");
+}
+
+TEST(AccessOptions, FlagsThatNeedAnotherSayWhich) {
+  EXPECT_EQ(usage_error({"--operators", "alice"}),
+            "camstream: --operators: needs --users (access control is off without it)");
+  EXPECT_EQ(usage_error({"--token-key", "/k"}),
+            "camstream: --token-key: needs --users (access control is off without it)");
+  EXPECT_EQ(usage_error({"--tls-cert", "c.pem"}), "camstream: --tls-cert: needs --tls-key too");
+  EXPECT_EQ(usage_error({"--tls-key", "k.pem"}), "camstream: --tls-key: needs --tls-cert too");
+}
+
+TEST(AccessOptions, HelpListsThem) {
+  const std::string help = parse({"--help"}).output;
+  for (const char* flag :
+       {"--users", "--operators", "--token-key", "--tls-cert", "--tls-key", "/api/token"}) {
+    EXPECT_NE(help.find(flag), std::string::npos) << flag;
+  }
+}
+
+}  // namespace
+}  // namespace camstream
