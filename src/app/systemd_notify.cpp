@@ -65,8 +65,10 @@ void SystemdNotifier::ready() {
   std::uint64_t usec = 0;
   if (sd_watchdog_enabled(0, &usec) > 0 && usec > 0) {
     // Bounded, so that a nonsense WATCHDOG_USEC neither spins the I/O thread nor overflows.
+    // At least a second: sd_notify() blocks the I/O thread once the receiver's datagram queue
+    // is full, so a nonsense WATCHDOG_USEC must not make us send a ping every few milliseconds.
     const Clock::duration period = std::clamp<Clock::duration>(
-        std::chrono::microseconds(std::min<std::uint64_t>(usec, 1ULL << 40)), 20ms, 24h);
+        std::chrono::microseconds(std::min<std::uint64_t>(usec, 1ULL << 40)), 1s, 24h);
     // The supervision ticks once a second: allow it a late tick even with a short period.
     watchdog_ = WatchdogHealth{std::max<Clock::duration>(period, 3s),
                                std::max<Clock::duration>(period, 3 * probe_.frame_interval)};

@@ -133,8 +133,9 @@ def test_nonsense_watchdog_usec_is_harmless(start_server, notify, monkeypatch, u
     server = start_server()
     notify.wait_for("READY", "1")
     notify.collect(0.5)
-    # At most every 10 ms (the shortest period is bounded), however small the value.
-    assert len(notify.times_of("WATCHDOG")) <= 60
+    # At most every 500 ms (the period is at least 1 s: sd_notify blocks on a full queue),
+    # however small the value.
+    assert len(notify.times_of("WATCHDOG")) <= 2
     with StreamClient(server.port) as viewer:
         viewer.start()
         viewer.read_parts(3)
