@@ -109,9 +109,11 @@ unpack() {
 }
 
 # --- Compiling --------------------------------------------------------------------------
+# camera_logic.cpp is among the libcamera/*.cpp; controls.cpp holds the checks every source's
+# FrameSource::set_controls uses.
 sources=(
   "$root"/src/capture/libcamera/*.cpp
-  "$root/src/capture/libcamera/camera_logic.cpp"
+  "$root/src/capture/controls.cpp"
 )
 common_flags=(-std=c++20 -O0 -Wall -Wextra -Wpedantic -I"$root/include" -I"$root/src")
 read -r -a spdlog_cflags <<<"$(pkg-config --cflags spdlog)"
