@@ -257,6 +257,10 @@ void CameraControls::add_to(libcamera::ControlList& list,
   }
 }
 
+void CameraControls::refine_zoom_maximum(std::optional<libcamera::Rectangle> zoom_maximum) {
+  if (zoom_maximum_ && zoom_maximum && !zoom_maximum->isNull()) zoom_maximum_ = zoom_maximum;
+}
+
 std::optional<libcamera::Rectangle> zoom_maximum_of(const libcamera::Camera& camera) {
   const auto& controls = camera.controls();
   const auto crop = controls.find(&libcamera::controls::ScalerCrop);
@@ -298,6 +302,11 @@ void SourceControls::add_changes_to(libcamera::ControlList& list) {
   if (changes_.empty()) return;
   camera_.add_to(list, changes_);
   changes_.clear();
+}
+
+void SourceControls::refine_zoom_maximum(std::optional<libcamera::Rectangle> zoom_maximum) {
+  std::lock_guard lock(mutex_);
+  camera_.refine_zoom_maximum(zoom_maximum);
 }
 
 }  // namespace camstream

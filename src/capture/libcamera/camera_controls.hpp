@@ -35,6 +35,9 @@ class CameraControls {
   // not offered are ignored (check them first with check_controls).
   void add_to(libcamera::ControlList& list,
               const std::map<std::string, ControlValue>& values) const;
+  // The camera's ScalerCropMaximum once configured (it depends on the sensor mode); ignored
+  // when Zoom is not offered.
+  void refine_zoom_maximum(std::optional<libcamera::Rectangle> zoom_maximum);
 
  private:
   struct Target {
@@ -65,9 +68,11 @@ class SourceControls {
   // The values set since the last call, for the next request queued (libcamera keeps a
   // control's value until it is set again, and an action such as AfTrigger must fire once).
   void add_changes_to(libcamera::ControlList& list);
+  // See CameraControls::refine_zoom_maximum.
+  void refine_zoom_maximum(std::optional<libcamera::Rectangle> zoom_maximum);
 
  private:
-  const CameraControls camera_;
+  CameraControls camera_;
   mutable std::mutex mutex_;
   std::map<std::string, ControlValue> values_;   // set by the user
   std::map<std::string, ControlValue> changes_;  // not yet in a request

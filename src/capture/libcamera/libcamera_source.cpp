@@ -289,6 +289,7 @@ void LibcameraSource::Capture::open_camera() {
   stream_.height = static_cast<int>(stream.size.height);
   stream_.stride = static_cast<int>(stream.stride);
   pacer_ = camera_logic::FramePacer(stream_.interval);
+  controls_->refine_zoom_maximum(zoom_maximum_of(*camera_));
   update_info();
   spdlog::info(
       "camera {} ({}) acquired: {} stride {}, {} buffers, one frame per {} ms{}, "

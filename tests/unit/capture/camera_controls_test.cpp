@@ -98,7 +98,8 @@ TEST(CameraControls, ZoomOnlyWithScalerCropAndItsMaximum) {
                                kSensor);
   EXPECT_EQ(without.offered().count("Zoom"), 0U);
 
-  const ControlInfo& zoom = CameraControls(camera_like_map(), kSensor).offered().at("Zoom");
+  const CameraControls with(camera_like_map(), kSensor);
+  const ControlInfo& zoom = with.offered().at("Zoom");
   EXPECT_EQ(zoom.type, ControlType::floating);
   EXPECT_EQ(zoom.min, ControlValue(1.0));
   EXPECT_EQ(zoom.max, ControlValue(8.0));
@@ -121,6 +122,22 @@ TEST(CameraControls, ValuesBecomeLibcameraControlsOfTheirOwnType) {
   const auto crop = list.get(controls::ScalerCrop);
   ASSERT_TRUE(crop.has_value());
   EXPECT_EQ(*crop, libcamera::Rectangle(1014, 760, 2028, 1520));
+}
+
+TEST(CameraControls, ZoomFollowsTheConfiguredMaximum) {
+  CameraControls described(camera_like_map(), kSensor);
+  // A sensor mode that crops: Zoom crops what the mode sees.
+  described.refine_zoom_maximum(libcamera::Rectangle(1000, 500, 2000, 1000));
+  libcamera::ControlList list;
+  described.add_to(list, {{"Zoom", 4.0}});
+  EXPECT_EQ(list.get(controls::ScalerCrop), libcamera::Rectangle(1750, 875, 500, 250));
+  // Without ScalerCrop nothing turns Zoom on.
+  CameraControls plain(camera_like_map(), std::nullopt);
+  plain.refine_zoom_maximum(kSensor);
+  EXPECT_EQ(plain.offered().count("Zoom"), 0U);
+  libcamera::ControlList none;
+  plain.add_to(none, {{"Zoom", 4.0}});
+  EXPECT_TRUE(none.empty());
 }
 
 TEST(CameraControls, ValuesInForceShowInTheDescription) {
