@@ -50,8 +50,8 @@ inline camera_logic::Flips flips_of(libcamera::Transform transform) {
 }
 
 // The virtual pipeline (0.4.0 on) accepts any orientation in validate() and applies none, so
-// everything is done in software there. Its cameras are known by properties::PipelineHandler,
-// which exists from 0.5 on; before that they cannot be told apart and get flips they lack.
+// everything is done in software there. Its cameras are known by properties::PipelineHandler
+// (0.7.1 has it, 0.3.2 does not); without it they cannot be told apart and get flips they lack.
 inline bool ignores_orientation([[maybe_unused]] const libcamera::Camera& camera) {
 #ifdef LIBCAMERA_HAS_LIBCAMERA_VENDOR_PROPERTIES_PIPELINE_HANDLER
   return camera.properties().get(libcamera::properties::PipelineHandler).value_or("") == "virtual";
