@@ -175,6 +175,21 @@ TEST(SourceControls, RefusedValuesChangeNothing) {
   EXPECT_TRUE(list.empty());
 }
 
+TEST(SourceControls, ThousandsOfValuesAtOnceAreRefusedWhole) {
+  SourceControls source(CameraControls(camera_like_map(), kSensor));
+  std::map<std::string, ControlValue> flood;
+  for (int i = 0; i < 10000; ++i) flood["Brightness" + std::to_string(i)] = 0.5;
+  flood["Brightness"] = 0.5;
+  const auto error = source.set(flood);
+  ASSERT_TRUE(error.has_value());
+  EXPECT_EQ(error->reason, "unknown control");
+  EXPECT_EQ(source.controls().at("Brightness").value, ControlValue(0.0));
+  const std::string huge(1 << 20, 'A');
+  const auto long_name = source.set({{"AfMode", huge}});
+  ASSERT_TRUE(long_name.has_value());
+  EXPECT_EQ(long_name->control, "AfMode");
+}
+
 TEST(SourceControls, ChangesGoToOneRequestAndEverythingToStart) {
   SourceControls source(CameraControls(camera_like_map(), kSensor));
   ASSERT_FALSE(source.set({{"Brightness", 0.25}, {"AfMode", std::string("AfModeAuto")}}));

@@ -302,9 +302,19 @@ TEST(LibcameraApi, ControlsAreCheckedAppliedAndKept) {
   FrameLog log;
   source->start(log.frame_callback(), log.error_callback());
   EXPECT_TRUE(log.wait_for(3, std::chrono::seconds(10)));
-  // Set while frames flow: the next requests carry them, and the camera takes them.
-  EXPECT_EQ(source->set_controls(defaults), std::nullopt);
+  // Set while frames flow, over and over from another thread (the camera's thread takes them
+  // into requests meanwhile): the camera takes them and frames keep coming.
+  std::atomic<bool> setting{true};
+  std::thread setter([&] {
+    while (setting) {
+      EXPECT_EQ(source->set_controls(defaults), std::nullopt);
+      EXPECT_TRUE(source->set_controls({{"NoSuchControl", 1.0}}).has_value());
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+  });
   EXPECT_TRUE(log.wait_for(8, std::chrono::seconds(10)));
+  setting = false;
+  setter.join();
   source->stop();
   FrameLog again;
   source->start(again.frame_callback(), again.error_callback());
