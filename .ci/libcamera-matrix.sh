@@ -110,11 +110,16 @@ unpack() {
 
 # --- Compiling --------------------------------------------------------------------------
 # camera_logic.cpp is among the libcamera/*.cpp; controls.cpp holds the checks every source's
-# FrameSource::set_controls uses, and value_text.cpp the number forms they read.
+# FrameSource::set_controls uses, value_text.cpp the number forms they read; the orientation and
+# transform files (libyuv) the software rotation the libcamera source does where the camera
+# cannot.
 sources=(
   "$root"/src/capture/libcamera/*.cpp
   "$root/src/capture/controls.cpp"
   "$root/src/capture/value_text.cpp"
+  "$root/src/capture/orientation.cpp"
+  "$root/src/capture/frame_transform.cpp"
+  "$root/src/capture/frame_scale.cpp"
 )
 common_flags=(-std=c++20 -O0 -Wall -Wextra -Wpedantic -I"$root/include" -I"$root/src")
 read -r -a spdlog_cflags <<<"$(pkg-config --cflags spdlog)"
@@ -198,7 +203,7 @@ EOF
 libdir="$bpo/usr/lib/$multiarch"
 "$cxx" "${common_flags[@]}" -c "$work/obj-$version/list_main.cpp" -o "$work/obj-$version/list_main.o"
 "$cxx" -o "$work/list-cameras-$version" "$work/obj-$version"/*.o -L"$libdir" -lcamera \
-  -lcamera-base "${spdlog_libs[@]}" -pthread || die "libcamera $version: link failed"
+  -lcamera-base "${spdlog_libs[@]}" -lyuv -pthread || die "libcamera $version: link failed"
 log "libcamera $version: linked"
 output=$(LD_LIBRARY_PATH="$libdir" "$work/list-cameras-$version") ||
   die "libcamera $version: list-cameras failed: $output"

@@ -9,7 +9,8 @@
 #   3. camstream built inside the root against 0.7.1 (release, plus the capture unit tests under
 #      AddressSanitizer), its capture unit tests run there on the virtual camera;
 #   4. tests/camera/ (pytest on the host, real clients) against camstream running inside the
-#      root: the root shares the host's network, so the tests reach it on 127.0.0.1.
+#      root: the root shares the host's network, so the tests reach it on 127.0.0.1; the
+#      controls through tests/camera/controls_probe.cpp, compared with `cam --list-controls`.
 #
 # Needs root (mmdebstrap --mode=root, chroot, bind mounts). Any failure, including a root that
 # cannot be built, exits non-zero. /proc, /sys and /dev are bind-mounted only while the script
@@ -177,7 +178,7 @@ build() {  # build NAME CMAKE-ARGS... -- TARGETS...
   log "built $name against libcamera $version ($(elapsed))"
 }
 
-build release -DCMAKE_BUILD_TYPE=Release -- camstream unit_capture
+build release -DCMAKE_BUILD_TYPE=Release -- camstream unit_capture camera_controls_probe
 build asan -DCMAKE_BUILD_TYPE=Debug \
   "-DCMAKE_CXX_FLAGS=-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined" \
   -- unit_capture
@@ -202,6 +203,7 @@ fi
 
 log "end-to-end tests (tests/camera)"
 CAMSTREAM_CHROOT="$root" CAMSTREAM_BIN=/work/build-release/src/camstream \
+  CAMSTREAM_CONTROLS_PROBE=/work/build-release/tests/camera_controls_probe \
   PYTHONDONTWRITEBYTECODE=1 \
   /usr/bin/python3 -m pytest -q -p no:cacheprovider "$repo/tests/camera" >&2 ||
   die "end-to-end tests on the virtual camera failed"

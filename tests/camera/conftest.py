@@ -49,6 +49,22 @@ def run_camstream(*args, timeout=30):
                           stdin=subprocess.DEVNULL)
 
 
+def run_in_root(*args, timeout=30):
+    """Any program inside the root (cam, the controls probe), libcamera logs quiet."""
+    return subprocess.run(["chroot", chroot_root(), "/usr/bin/env", "-i", "PATH=/usr/bin:/bin",
+                           "LIBCAMERA_LOG_LEVELS=*:ERROR", *[str(a) for a in args]],
+                          capture_output=True, text=True, timeout=timeout,
+                          stdin=subprocess.DEVNULL)
+
+
+def controls_probe():
+    """tests/camera/controls_probe.cpp's binary inside the root (CAMSTREAM_CONTROLS_PROBE)."""
+    path = os.environ.get("CAMSTREAM_CONTROLS_PROBE")
+    if not path or not os.access(chroot_root() + path, os.X_OK):
+        pytest.fail(f"CAMSTREAM_CONTROLS_PROBE={path!r} is not an executable inside the root")
+    return path
+
+
 @pytest.fixture
 def start_camera_server():
     """Factory: start_camera_server(*args) -> Server on 127.0.0.1, port 0, libcamera logs quiet.

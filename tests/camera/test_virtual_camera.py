@@ -14,7 +14,7 @@ import time
 import pytest
 import websockets
 
-from conftest import run_camstream
+from conftest import controls_probe, run_camstream, run_in_root
 from helpers import (StreamClient, assert_baseline_jpeg, get_json, http_get, run_async,
                      ws_wait_for, wait_for_state)
 
@@ -198,3 +198,200 @@ def test_camera_change_is_named(start_camera_server):
     assert (width, height) != (800, 600)
     assert re.search(rf"changed the request: size 800x600 -> {width}x{height}", server.stderr()), \
         server.stderr()
+
+
+# --- Picture orientation: camera flips plus software (docs/usage.md, "Rotation") ---------------
+
+def luma_plane(jpeg):
+    """(width, height, samples) of a JPEG's luma, decoded by djpeg."""
+    with tempfile.NamedTemporaryFile(suffix=".jpg") as file:
+        file.write(jpeg)
+        file.flush()
+        pgm = subprocess.run(["djpeg", "-grayscale", "-pnm", file.name], capture_output=True,
+                             check=True, timeout=20).stdout
+    magic, width, height, _, samples = pgm.split(maxsplit=4)
+    assert magic == b"P5"
+    return int(width), int(height), samples
+
+
+def row(plane, y):
+    width, _, samples = plane
+    return list(samples[y * width:(y + 1) * width])
+
+
+def column(plane, x):
+    width, height, samples = plane
+    return [samples[y * width + x] for y in range(height)]
+
+
+def bar_steps(line):
+    """Luma steps along a line of the bars: (down, up). The virtual camera's bars run from white
+    to black left to right (scrolling, so one step wraps from black back to white)."""
+    down = up = 0
+    for a, b in zip(line, line[8:]):
+        if b - a < -8:
+            down += 1
+        elif b - a > 8:
+            up += 1
+    return down, up
+
+
+def spread(line):
+    return max(line) - min(line)
+
+
+# (flags, size of the JPEG, the line along which the bars run, bars white-to-black along it)
+ORIENTATIONS = [
+    ((), (640, 480), "row", True),
+    (("--rotation", 90), (480, 640), "column", True),   # the left edge is now the top
+    (("--rotation", 270), (480, 640), "column", False),
+    (("--rotation", 180), (640, 480), "row", False),
+    (("--hflip",), (640, 480), "row", False),
+    (("--rotation", 90, "--hflip"), (480, 640), "column", False),  # flipped first, then turned
+    (("--rotation", 90, "--vflip"), (480, 640), "column", True),
+]
+
+
+@pytest.mark.parametrize("flags,size,along,white_first", ORIENTATIONS,
+                         ids=[" ".join(map(str, o[0])) or "upright" for o in ORIENTATIONS])
+def test_rotation_and_flips_turn_the_picture(start_camera_server, flags, size, along,
+                                             white_first):
+    server = start_camera_server("--source", "libcamera", "--width", 640, "--height", 480,
+                                 *flags)
+    jpeg = snapshot(server)
+    assert_baseline_jpeg(jpeg, *size)
+    status = get_json(server.port)
+    assert (status["width"], status["height"]) == size, status
+    plane = luma_plane(jpeg)
+    width, height, _ = plane
+    if along == "row":
+        bars, across = row(plane, height // 2), column(plane, width // 2)
+    else:
+        bars, across = column(plane, width // 2), row(plane, height // 2)
+    # Each bar is one colour across: the bars run along `along` only.
+    assert spread(across) <= 12, f"luma {min(across)}..{max(across)} across the bars"
+    down, up = bar_steps(bars)
+    if white_first:
+        assert down > 3 * up, f"bars not white to black: {down} steps down, {up} up"
+    else:
+        assert up > 3 * down, f"bars not black to white: {up} steps up, {down} down"
+    # The virtual camera grants any orientation and applies none: camstream does it all itself.
+    assert "by the camera, " in server.stderr(), server.stderr()
+
+
+def test_vflip_turns_the_diagonal_lines(start_camera_server):
+    # Virtual1's lines fall from top right to bottom left (a pixel's colour depends on x + y):
+    # flipped upside down, they fall from top left to bottom right.
+    def along_diagonals(plane):
+        width, height, samples = plane
+        same_rising = same_falling = 0
+        for y in range(40, height - 40, 20):
+            for x in range(40, width - 40, 20):
+                here = samples[y * width + x]
+                same_rising += abs(samples[(y - 6) * width + x + 6] - here) < 16
+                same_falling += abs(samples[(y + 6) * width + x + 6] - here) < 16
+        return same_rising, same_falling
+
+    upright = start_camera_server("--source", "libcamera", "--camera", "Virtual1")
+    rising, falling = along_diagonals(luma_plane(snapshot(upright)))
+    assert rising > falling + 50, (rising, falling)
+    flipped = start_camera_server("--source", "libcamera", "--camera", "Virtual1", "--vflip")
+    rising, falling = along_diagonals(luma_plane(snapshot(flipped)))
+    assert falling > rising + 50, (rising, falling)
+
+
+def test_rotated_stream_keeps_its_rate(start_camera_server):
+    server = start_camera_server("--source", "libcamera", "--rotation", 90, "--fps", 30,
+                                 "--always-on")
+    with StreamClient(server.port, timeout=10.0) as viewer:
+        viewer.start()
+        viewer.read_parts(3)
+        parts = viewer.count_parts_for(3.0)
+    for part in parts[-3:]:
+        assert_baseline_jpeg(part.jpeg, 480, 640)
+    assert abs(len(parts) / 3.0 - 30) <= 3, f"{len(parts)} parts in 3 s at --fps 30"
+
+
+# --- Controls (docs/api.md, section 7) -----------------------------------------------------------
+
+def probe(*args):
+    """Runs the controls probe in the root: its output and its "set ..." lines."""
+    result = run_in_root(controls_probe(), *args, timeout=60)
+    assert result.returncode == 0, result.stderr[-3000:]
+    sets = [line for line in result.stdout.splitlines() if line.startswith("set ")]
+    return result.stdout, sets
+
+
+def probe_controls(output):
+    """NAME -> (type, min, max, default, value, names) from the probe's first listing."""
+    controls = {}
+    for line in output.splitlines():
+        if not line.startswith("control "):
+            continue
+        fields = line.split(" ")
+        name = fields[1]
+        if name in controls:
+            break  # the second listing
+        controls[name] = (*fields[2:7], fields[7].split(",") if len(fields) > 7 else [])
+    return controls
+
+
+def cam_controls(index):
+    """NAME -> enum value names, as libcamera's own `cam --list-controls` shows them."""
+    result = run_in_root("cam", "-c", index, "--list-controls")
+    assert result.returncode == 0, result.stderr
+    controls = {}
+    name = None
+    for line in result.stdout.splitlines():
+        match = re.match(r"Control: (?:\[\w+\] )?(?:\w+::)*(\w+):", line)
+        if match:
+            name = match.group(1)
+            controls[name] = []
+        elif name and (value := re.match(r"\s+- (\w+) \(", line)):
+            controls[name].append(value.group(1))
+    return controls
+
+
+@pytest.mark.parametrize("index,camera", [(1, "Virtual0"), (2, "Virtual1")])
+def test_controls_are_what_libcamera_lists(index, camera):
+    listed = cam_controls(index)
+    output, _ = probe("--camera", camera)
+    offered = probe_controls(output)
+    # camstream sets FrameDurationLimits itself (--fps); arrays and rectangles have no place in
+    # the list (ScalerCrop would be Zoom). Everything else libcamera lists is offered.
+    expected = {name: names for name, names in listed.items() if name != "FrameDurationLimits"}
+    assert set(offered) == set(expected), (offered, listed)
+    for name, names in expected.items():
+        if names:
+            assert offered[name][0] == "enum", offered[name]
+            assert offered[name][5] == names, (offered[name], names)
+    # What the virtual camera of libcamera 0.7.1 offers: only FaceDetectMode (off).
+    assert offered == {"FaceDetectMode": ("enum", "FaceDetectModeOff", "FaceDetectModeOff",
+                                          "FaceDetectModeOff", "FaceDetectModeOff",
+                                          ["FaceDetectModeOff"])}, offered
+
+
+@pytest.mark.parametrize("assignment,error", [
+    ("NoSuchControl=1", "NoSuchControl: unknown control"),
+    ("FrameDurationLimits=33333", "FrameDurationLimits: unknown control"),
+    ("FaceDetectMode=FaceDetectModeOn",
+     "FaceDetectMode: 'FaceDetectModeOn' is not one of FaceDetectModeOff"),
+    ("FaceDetectMode=0", "FaceDetectMode: '0' is not one of FaceDetectModeOff"),
+    ("FaceDetectMode=", "FaceDetectMode: '' is not one of FaceDetectModeOff"),
+    ("FaceDetectMode=" + "x" * 100000, "FaceDetectMode: 'xxxx"),
+])
+def test_refused_control_names_the_control_and_frames_flow(assignment, error):
+    # The virtual camera has no numeric control: a value outside its one enumeration is what
+    # "out of range" means there.
+    output, sets = probe("--set", assignment)
+    assert len(sets) == 1, output[-2000:]
+    assert sets[0].startswith(f"set {assignment}: error {error}"), sets[0][:300]
+    assert "frames 5" in output
+
+
+def test_accepted_control_is_in_force():
+    output, sets = probe("--set", "FaceDetectMode=FaceDetectModeOff", "--set", "Zoom=2")
+    assert sets[0] == "set FaceDetectMode=FaceDetectModeOff: ok", sets
+    # No ScalerCrop on the virtual camera, so no Zoom either.
+    assert sets[1] == "set Zoom=2: error Zoom: unknown control", sets
+    assert "frames 5" in output

@@ -237,14 +237,14 @@ FrameView make_frame_view(const BufferLayout& layout, std::span<const std::uint8
   return view;
 }
 
-Flips flips_for(int rotation, bool hflip, bool vflip) {
-  if (rotation != 0 && rotation != 180) {
-    throw CaptureError("rotation " + std::to_string(rotation) +
-                       " is not supported (--rotation takes 0 or 180; use --hflip/--vflip to "
-                       "mirror)");
-  }
-  const bool rotate = rotation == 180;
-  return {hflip != rotate, vflip != rotate};
+Flips camera_flips(Orientation wanted, bool camera_ignores_orientation) {
+  if (camera_ignores_orientation) return {};
+  const Orientation part = camera_part(wanted);
+  return {part.hflip, part.vflip};
+}
+
+Orientation software_orientation(Orientation wanted, Flips granted) {
+  return remaining(wanted, Orientation{0, granted.hflip, granted.vflip});
 }
 
 std::string describe_flips(Flips flips) {
@@ -252,6 +252,21 @@ std::string describe_flips(Flips flips) {
   if (flips.hflip) return "hflip";
   if (flips.vflip) return "vflip";
   return "none";
+}
+
+Rect zoom_crop(Rect maximum, double zoom) {
+  if (std::isnan(zoom)) zoom = kMinZoom;
+  zoom = std::clamp(zoom, kMinZoom, kMaxZoom);
+  const auto part = [zoom](unsigned length) {
+    const auto scaled = static_cast<unsigned>(std::lround(static_cast<double>(length) / zoom));
+    return std::clamp(scaled, std::min(length, 1u), length);
+  };
+  Rect crop;
+  crop.width = part(maximum.width);
+  crop.height = part(maximum.height);
+  crop.x = maximum.x + static_cast<int>((maximum.width - crop.width) / 2);
+  crop.y = maximum.y + static_cast<int>((maximum.height - crop.height) / 2);
+  return crop;
 }
 
 std::int64_t frame_duration_us(std::chrono::microseconds interval,

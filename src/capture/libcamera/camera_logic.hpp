@@ -15,6 +15,7 @@
 
 #include "camstream/capture.hpp"
 #include "camstream/frame.hpp"
+#include "camstream/transform.hpp"
 
 namespace camstream::camera_logic {
 
@@ -148,10 +149,34 @@ struct Flips {
   friend bool operator==(const Flips&, const Flips&) = default;
 };
 
-// rotation 180 is both flips; a flip given with it undoes that part. Throws CaptureError for a
-// rotation other than 0 or 180 (the Pi's sensors can only flip).
-Flips flips_for(int rotation, bool hflip, bool vflip);
+// What the camera is asked for when the picture must end up as `wanted`: flips only (camera
+// sensors can flip, not turn by a quarter; rotation 180 is both flips). Nothing when the camera
+// is known to ignore what it grants (`camera_ignores_orientation`: the virtual pipeline accepts
+// any orientation in validate() and applies none).
+Flips camera_flips(Orientation wanted, bool camera_ignores_orientation);
+// What software still does once the camera applies `granted` (what validate() left): at most a
+// quarter turn when the camera granted what it was asked, everything when it granted nothing.
+Orientation software_orientation(Orientation wanted, Flips granted);
 std::string describe_flips(Flips flips);  // "none", "hflip", "vflip", "rotate 180"
+
+// --- Zoom ---------------------------------------------------------------------------------
+
+// A ScalerCrop rectangle (libcamera::Rectangle without libcamera).
+struct Rect {
+  int x = 0;
+  int y = 0;
+  unsigned width = 0;
+  unsigned height = 0;
+  friend bool operator==(const Rect&, const Rect&) = default;
+};
+
+constexpr double kMinZoom = 1.0;
+constexpr double kMaxZoom = 8.0;
+
+// The ScalerCrop for a digital zoom factor: the centre of `maximum` (the camera's
+// ScalerCropMaximum), 1/zoom of its width and height, with its aspect ratio, never empty and
+// never outside it. A zoom outside kMinZoom..kMaxZoom (or NaN) is clamped (NaN: no zoom).
+Rect zoom_crop(Rect maximum, double zoom);
 
 // --- Frame interval -----------------------------------------------------------------------
 

@@ -7,6 +7,8 @@
 
 #include <libcamera/libcamera.h>
 
+#include <cstdint>
+#include <map>
 #include <string>
 
 #include "capture/libcamera/camera_logic.hpp"
@@ -45,6 +47,59 @@ inline libcamera::Transform granted_transform(const libcamera::CameraConfigurati
 
 inline camera_logic::Flips flips_of(libcamera::Transform transform) {
   return {!!(transform & libcamera::Transform::HFlip), !!(transform & libcamera::Transform::VFlip)};
+}
+
+// The virtual pipeline (0.4.0 on) accepts any orientation in validate() and applies none, so
+// everything is done in software there. Its cameras are known by properties::PipelineHandler
+// (0.7.1 has it, 0.3.2 does not); without it they cannot be told apart and get flips they lack.
+inline bool ignores_orientation([[maybe_unused]] const libcamera::Camera& camera) {
+#ifdef LIBCAMERA_HAS_LIBCAMERA_VENDOR_PROPERTIES_PIPELINE_HANDLER
+  return camera.properties().get(libcamera::properties::PipelineHandler).value_or("") == "virtual";
+#else
+  return false;
+#endif
+}
+
+// The names of an enumerated control's values, as libcamera's ControlId::enumerators() gives
+// them (newer versions); older ones name no values, so the enumerations of the controls users
+// ask for (exposure, white balance, autofocus) are spelt out here with libcamera's own names.
+// Empty for a control that is no enumeration or whose names are unknown.
+std::map<std::int32_t, std::string> known_enumerators(unsigned int control_id);
+
+template <typename Id>
+std::map<std::int32_t, std::string> enumerators_of(const Id& id) {
+  if constexpr (requires { id.enumerators(); }) {
+    if (!id.enumerators().empty()) return {id.enumerators().begin(), id.enumerators().end()};
+  }
+  return known_enumerators(id.id());
+}
+
+// A control holding several values (ColourGains, FrameDurationLimits): ControlId::isArray() where
+// it exists, else the array controls of the older versions by id.
+template <typename Id>
+bool is_array_control(const Id& id) {
+  if constexpr (requires { id.isArray(); }) {
+    return id.isArray();
+  } else {
+    const unsigned int known[] = {
+        libcamera::controls::ColourGains.id(), libcamera::controls::SensorBlackLevels.id(),
+        libcamera::controls::ColourCorrectionMatrix.id(),
+        libcamera::controls::FrameDurationLimits.id(), libcamera::controls::AfWindows.id()};
+    for (const unsigned int array_id : known) {
+      if (id.id() == array_id) return true;
+    }
+    return false;
+  }
+}
+
+// False for a control the camera only reports (ControlId::isInput() where it exists).
+template <typename Id>
+bool is_input_control(const Id& id) {
+  if constexpr (requires { id.isInput(); }) {
+    return id.isInput();
+  } else {
+    return true;
+  }
 }
 
 // properties::Model is optional<std::string> up to 0.5 and optional<std::string_view> from 0.6.

@@ -5,6 +5,7 @@
 #include <cstring>
 
 #include "camstream/capture.hpp"
+#include "camstream/transform.hpp"
 #include "capture/libcamera/camera_logic.hpp"
 #include "capture/libcamera/camera_manager.hpp"
 #include "capture/libcamera/lc_compat.hpp"
@@ -89,7 +90,9 @@ std::vector<CameraDescription> list_cameras() {
 }
 
 std::unique_ptr<FrameSource> make_libcamera_source(const CaptureConfig& config) {
-  camera_logic::flips_for(config.rotation, config.hflip, config.vflip);  // reject early
+  if (!is_valid_rotation(config.rotation)) {  // reject early
+    throw CaptureError("rotation " + std::to_string(config.rotation) + " is not 0, 90, 180 or 270");
+  }
   const auto cameras = lc::camera_manager().cameras();
   std::vector<std::string> ids;
   for (const auto& camera : cameras) ids.push_back(camera->id());

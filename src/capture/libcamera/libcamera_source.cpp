@@ -9,6 +9,7 @@
 #include <cerrno>
 #include <cstring>
 #include <exception>
+#include <iterator>
 #include <utility>
 
 #include "capture/libcamera/camera_manager.hpp"
@@ -65,7 +66,9 @@ std::uint64_t monotonic_now_ns() {
 
 NegotiatedStream negotiate_stream(libcamera::Camera& camera, const CaptureConfig& config,
                                   bool log_changes) {
-  const auto requested_flips = camera_logic::flips_for(config.rotation, config.hflip, config.vflip);
+  const Orientation wanted{config.rotation, config.hflip, config.vflip};
+  const bool ignores_orientation = lc::ignores_orientation(camera);
+  const auto requested_flips = camera_logic::camera_flips(wanted, ignores_orientation);
   NegotiatedStream out;
   out.config = camera.generateConfiguration(
       std::vector<libcamera::StreamRole>{libcamera::StreamRole::VideoRecording});
@@ -73,7 +76,14 @@ NegotiatedStream negotiate_stream(libcamera::Camera& camera, const CaptureConfig
     throw CaptureError("camera " + camera.id() + " offers no video configuration");
   }
   libcamera::StreamConfiguration& stream = out.config->at(0);
-  const auto offers = offers_of(stream.formats());
+  auto offers = offers_of(stream.formats());
+  if (!is_identity(wanted)) {
+    // The camera's own JPEG cannot be turned: ask for raw frames when the camera gives any.
+    std::vector<camera_logic::FormatOffer> raw;
+    std::copy_if(offers.begin(), offers.end(), std::back_inserter(raw),
+                 [](const auto& offer) { return offer.fourcc != camera_logic::kFourccMjpeg; });
+    if (!raw.empty()) offers = std::move(raw);
+  }
   const camera_logic::Size requested_size{static_cast<unsigned>(config.width),
                                           static_cast<unsigned>(config.height)};
   stream.pixelFormat = libcamera::PixelFormat(
@@ -100,7 +110,14 @@ NegotiatedStream negotiate_stream(libcamera::Camera& camera, const CaptureConfig
   out.height = static_cast<int>(stream.size.height);
   out.stride = static_cast<int>(stream.stride);
   const auto granted = lc::granted_transform(*out.config);
-  out.flips = lc::flips_of(granted);
+  out.flips = ignores_orientation ? camera_logic::Flips{} : lc::flips_of(granted);
+  out.software = camera_logic::software_orientation(wanted, out.flips);
+  if (out.format == PixelFormat::MJPEG && !is_identity(out.software)) {
+    throw CaptureError("camera " + camera.id() + " gives only MJPEG at " +
+                       std::to_string(out.width) + "x" + std::to_string(out.height) +
+                       ", which camstream passes through and cannot turn (" +
+                       describe(out.software) + "): choose another size or no rotation");
+  }
 
   std::optional<std::int64_t> min_us, max_us;
   const auto& controls = camera.controls();
@@ -141,10 +158,12 @@ NegotiatedStream negotiate_stream(libcamera::Camera& camera, const CaptureConfig
 class LibcameraSource::Capture {
  public:
   Capture(const CaptureConfig& config, std::string camera_id,
-          std::shared_ptr<SharedSourceInfo> info, FrameCallback on_frame, ErrorCallback on_error)
+          std::shared_ptr<SharedSourceInfo> info, std::shared_ptr<SourceControls> controls,
+          FrameCallback on_frame, ErrorCallback on_error)
       : config_(config),
         camera_id_(std::move(camera_id)),
         info_(std::move(info)),
+        controls_(std::move(controls)),
         on_frame_(std::move(on_frame)),
         on_error_(std::move(on_error)),
         pacer_(config.interval) {}
@@ -183,6 +202,7 @@ class LibcameraSource::Capture {
   const CaptureConfig config_;
   const std::string camera_id_;
   const std::shared_ptr<SharedSourceInfo> info_;
+  const std::shared_ptr<SourceControls> controls_;
   const FrameCallback on_frame_;
   const ErrorCallback on_error_;
 
@@ -210,6 +230,7 @@ class LibcameraSource::Capture {
 
   // Worker only.
   bool frame_duration_checked_ = false;
+  FrameTransformer transformer_;  // its buffer grows only with the picture
 };
 
 void LibcameraSource::Capture::start() {
@@ -226,6 +247,7 @@ void LibcameraSource::Capture::start() {
       controls.set(libcamera::controls::FrameDurationLimits,
                    libcamera::Span<const std::int64_t, 2>(limits));
     }
+    controls_->add_all_to(controls);  // what was set before, kept across stop and start
     if (const int ret = camera_->start(&controls); ret < 0) {
       throw CaptureError("cannot start camera " + camera_id_ + ": " + errno_text(ret));
     }
@@ -267,22 +289,24 @@ void LibcameraSource::Capture::open_camera() {
   stream_.height = static_cast<int>(stream.size.height);
   stream_.stride = static_cast<int>(stream.stride);
   pacer_ = camera_logic::FramePacer(stream_.interval);
+  controls_->refine_zoom_maximum(zoom_maximum_of(*camera_));
   update_info();
   spdlog::info(
       "camera {} ({}) acquired: {} stride {}, {} buffers, one frame per {} ms{}, "
-      "orientation {}",
+      "orientation {} by the camera, {} in software",
       camera_id_, lc::model_of(*camera_), stream.toString(), stream.stride, stream.bufferCount,
       stream_.interval.count() / 1000.0,
       stream_.frame_duration_us
           ? " (FrameDurationLimits " + std::to_string(*stream_.frame_duration_us) + " us)"
           : std::string(" (software pacing)"),
-      camera_logic::describe_flips(stream_.flips));
+      camera_logic::describe_flips(stream_.flips), describe(stream_.software));
 }
 
 void LibcameraSource::Capture::update_info() {
   std::lock_guard lock(info_->mutex);
-  info_->info.width = stream_.width & ~1;
-  info_->info.height = stream_.height & ~1;
+  const bool swap = swaps_size(stream_.software);
+  info_->info.width = (swap ? stream_.height : stream_.width) & ~1;
+  info_->info.height = (swap ? stream_.width : stream_.height) & ~1;
   info_->info.interval = stream_.interval;
 }
 
@@ -505,7 +529,7 @@ void LibcameraSource::Capture::process(libcamera::Request* request) {
   view.timestamp =
       camera_logic::to_wall_clock(timestamp_ns, now_ns, std::chrono::system_clock::now());
   try {
-    on_frame_(view);
+    on_frame_(is_identity(stream_.software) ? view : transformer_.apply(view, stream_.software));
   } catch (const std::exception& e) {
     spdlog::error("frame callback failed: {}", e.what());
   }
@@ -525,17 +549,23 @@ void LibcameraSource::Capture::process(libcamera::Request* request) {
 
 int LibcameraSource::Capture::requeue(libcamera::Request* request) {
   request->reuse(libcamera::Request::ReuseBuffers);
+  controls_->add_changes_to(request->controls());
   return camera_->queueRequest(request);
 }
 
 LibcameraSource::LibcameraSource(const CaptureConfig& config,
                                  std::shared_ptr<libcamera::Camera> camera)
-    : config_(config), camera_id_(camera->id()), info_(std::make_shared<SharedSourceInfo>()) {
+    : config_(config),
+      camera_id_(camera->id()),
+      info_(std::make_shared<SharedSourceInfo>()),
+      controls_(std::make_shared<SourceControls>(
+          CameraControls(camera->controls(), zoom_maximum_of(*camera)))) {
   const auto probed = negotiate_stream(*camera, config_, false);
+  const bool swap = swaps_size(probed.software);
   info_->info.name = "libcamera";
   info_->info.camera_id = camera_id_;
-  info_->info.width = probed.width & ~1;
-  info_->info.height = probed.height & ~1;
+  info_->info.width = (swap ? probed.height : probed.width) & ~1;
+  info_->info.height = (swap ? probed.width : probed.height) & ~1;
   info_->info.interval = probed.interval;
   spdlog::debug("camera {} would give {}x{} every {} ms", camera_id_, probed.width, probed.height,
                 probed.interval.count() / 1000.0);
@@ -550,13 +580,22 @@ SourceInfo LibcameraSource::info() const {
   return info_->info;
 }
 
+ControlMap LibcameraSource::controls() const {
+  return controls_->controls();
+}
+
+std::optional<ControlError> LibcameraSource::set_controls(
+    const std::map<std::string, ControlValue>& values) {
+  return controls_->set(values);
+}
+
 void LibcameraSource::start(FrameCallback on_frame, ErrorCallback on_error) {
   if (worker_.joinable() && worker_.get_id() == std::this_thread::get_id()) {
     throw CaptureError("the libcamera source cannot be restarted from its own callback");
   }
   stop();
-  auto capture = std::make_shared<Capture>(config_, camera_id_, info_, std::move(on_frame),
-                                           std::move(on_error));
+  auto capture = std::make_shared<Capture>(config_, camera_id_, info_, controls_,
+                                           std::move(on_frame), std::move(on_error));
   capture->start();
   capture_ = capture;
   // The worker keeps its own reference: see capture_.

@@ -13,6 +13,8 @@
 #include <vector>
 
 #include "camstream/capture.hpp"
+#include "camstream/transform.hpp"
+#include "capture/libcamera/camera_controls.hpp"
 #include "capture/libcamera/camera_logic.hpp"
 #include "capture/libcamera/dmabuf_mapping.hpp"
 
@@ -27,7 +29,8 @@ struct NegotiatedStream {
   int width = 0;
   int height = 0;
   int stride = 0;
-  camera_logic::Flips flips;
+  camera_logic::Flips flips;  // what the camera does of the orientation asked for
+  Orientation software;       // what is left to do in software, before the frame callback
   std::optional<std::int64_t> frame_duration_us;  // none: the camera has no FrameDurationLimits
   std::chrono::microseconds interval{0};          // what frames will arrive at
 };
@@ -50,6 +53,9 @@ class LibcameraSource final : public FrameSource {
   void start(FrameCallback on_frame, ErrorCallback on_error) override;
   void stop() override;
   SourceInfo info() const override;
+  ControlMap controls() const override;
+  std::optional<ControlError> set_controls(
+      const std::map<std::string, ControlValue>& values) override;
 
  private:
   class Capture;
@@ -57,6 +63,8 @@ class LibcameraSource final : public FrameSource {
   const CaptureConfig config_;
   const std::string camera_id_;
   std::shared_ptr<SharedSourceInfo> info_;
+  // Outlives every capture: the values set persist across stop() and start().
+  std::shared_ptr<SourceControls> controls_;
   // One start() .. stop(): the acquired camera, its buffers, its queue. The worker thread owns a
   // reference too, so a stop() or destruction from inside the frame callback (on the worker
   // itself, which cannot be joined) leaves the worker everything it still touches.

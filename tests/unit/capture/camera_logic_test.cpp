@@ -1,11 +1,13 @@
-// The libcamera source's pure decisions: format, buffer layout, orientation, interval, pacing,
-// camera selection and listing. These run without a camera and without libcamera.
+// The libcamera source's pure decisions: format, buffer layout, orientation, zoom, interval,
+// pacing, camera selection and listing. These run without a camera and without libcamera.
 #include "capture/libcamera/camera_logic.hpp"
 
 #include <gtest/gtest.h>
 
 #include <algorithm>
 #include <array>
+#include <cmath>
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -289,24 +291,53 @@ TEST(BufferLayout, ViewNeedsOneBasePerMapping) {
   EXPECT_THROW(make_frame_view(layout, bases), CaptureError);
 }
 
-TEST(Orientation, RotationAndFlips) {
-  EXPECT_EQ(flips_for(0, false, false), (Flips{false, false}));
-  EXPECT_EQ(flips_for(0, true, false), (Flips{true, false}));
-  EXPECT_EQ(flips_for(0, false, true), (Flips{false, true}));
-  EXPECT_EQ(flips_for(180, false, false), (Flips{true, true}));
-  EXPECT_EQ(flips_for(180, true, false), (Flips{false, true}));
-  EXPECT_EQ(flips_for(180, true, true), (Flips{false, false}));
-}
-
-TEST(Orientation, RejectsQuarterTurns) {
-  for (const int rotation : {90, 270, -180, 360}) {
-    try {
-      flips_for(rotation, false, false);
-      FAIL() << "rotation " << rotation << " accepted";
-    } catch (const CaptureError& e) {
-      EXPECT_NE(std::string(e.what()).find("rotation"), std::string::npos) << e.what();
+TEST(Orientation, CameraFlipsLeaveAtMostAQuarterTurnToSoftware) {
+  for (const int rotation : {0, 90, 180, 270}) {
+    for (const bool hflip : {false, true}) {
+      for (const bool vflip : {false, true}) {
+        const Orientation wanted{rotation, hflip, vflip};
+        const Flips camera = camera_flips(wanted, false);
+        const Orientation software = software_orientation(wanted, camera);
+        // The camera's flips, then the software's part, make the picture asked for.
+        EXPECT_TRUE(
+            same_orientation(followed_by({0, camera.hflip, camera.vflip}, software), wanted))
+            << describe(wanted);
+        EXPECT_FALSE(software.hflip || software.vflip) << describe(wanted);
+        EXPECT_EQ(software.rotation, rotation % 180) << describe(wanted);
+        EXPECT_EQ(swaps_size(software), rotation % 180 != 0) << describe(wanted);
+      }
     }
   }
+}
+
+TEST(Orientation, CameraAsksForFlipsOnly) {
+  EXPECT_EQ(camera_flips({0, false, false}, false), (Flips{false, false}));
+  EXPECT_EQ(camera_flips({0, true, false}, false), (Flips{true, false}));
+  EXPECT_EQ(camera_flips({180, false, false}, false), (Flips{true, true}));
+  EXPECT_EQ(camera_flips({180, true, false}, false), (Flips{false, true}));
+  EXPECT_EQ(camera_flips({90, false, false}, false), (Flips{false, false}));
+  EXPECT_EQ(camera_flips({270, false, false}, false), (Flips{true, true}));
+}
+
+TEST(Orientation, CameraThatIgnoresOrientationLeavesAllToSoftware) {
+  for (const int rotation : {0, 90, 180, 270}) {
+    const Orientation wanted{rotation, true, false};
+    EXPECT_EQ(camera_flips(wanted, true), (Flips{false, false}));
+    EXPECT_TRUE(same_orientation(software_orientation(wanted, {}), wanted));
+  }
+}
+
+TEST(Orientation, CameraThatGrantsLessLeavesTheRestToSoftware) {
+  // A UVC camera: validate() takes the flips back to none.
+  EXPECT_TRUE(same_orientation(software_orientation({180, false, false}, {}), {180, false, false}));
+  EXPECT_TRUE(same_orientation(software_orientation({0, true, false}, {}), {0, true, false}));
+  // Only one flip granted of the two of a half turn: the other in software.
+  EXPECT_TRUE(
+      same_orientation(software_orientation({180, false, false}, {true, false}), {0, false, true}));
+  // A quarter turn on a camera that flips: only the quarter turn stays.
+  EXPECT_TRUE(same_orientation(software_orientation({270, false, false}, {true, true}),
+                               {90, false, false}));
+  EXPECT_TRUE(is_identity(software_orientation({180, true, true}, {})));
 }
 
 TEST(Orientation, Description) {
@@ -523,6 +554,44 @@ TEST(Listing, UsableFormatsInPreferenceOrder) {
   EXPECT_EQ(listing_order(offered),
             (std::vector<std::uint32_t>{kFourccYuv420, kFourccNv12, kFourccYuyv, kFourccUyvy,
                                         kFourccMjpeg}));
+}
+
+TEST(Zoom, CentredCropOfTheMaximum) {
+  const Rect maximum{0, 0, 4056, 3040};
+  EXPECT_EQ(zoom_crop(maximum, 1.0), maximum);
+  EXPECT_EQ(zoom_crop(maximum, 2.0), (Rect{1014, 760, 2028, 1520}));
+  EXPECT_EQ(zoom_crop(maximum, 8.0), (Rect{1774, 1330, 507, 380}));
+  // An offset maximum (a sensor's active area) keeps its offset.
+  EXPECT_EQ(zoom_crop({16, 8, 1920, 1080}, 2.0), (Rect{16 + 480, 8 + 270, 960, 540}));
+}
+
+TEST(Zoom, OddSizesAndFactorsStayCentredAndInside) {
+  const Rect maximum{3, 5, 641, 479};
+  for (const double zoom : {1.0, 1.001, 1.5, 3.0, 3.3333, 7.999, 8.0}) {
+    const Rect crop = zoom_crop(maximum, zoom);
+    EXPECT_GE(crop.x, maximum.x) << zoom;
+    EXPECT_GE(crop.y, maximum.y) << zoom;
+    EXPECT_LE(crop.x + static_cast<int>(crop.width), maximum.x + static_cast<int>(maximum.width));
+    EXPECT_LE(crop.y + static_cast<int>(crop.height), maximum.y + static_cast<int>(maximum.height));
+    EXPECT_NEAR(crop.width, 641 / zoom, 1.0) << zoom;
+    EXPECT_NEAR(crop.height, 479 / zoom, 1.0) << zoom;
+    // Centred to the pixel: the margins left and right differ by at most one.
+    const int left = crop.x - maximum.x;
+    const int right = static_cast<int>(maximum.width - crop.width) - left;
+    EXPECT_LE(std::abs(left - right), 1) << zoom;
+  }
+}
+
+TEST(Zoom, ExtremeFactorsAreClamped) {
+  const Rect maximum{0, 0, 1280, 720};
+  EXPECT_EQ(zoom_crop(maximum, 0.5), maximum);
+  EXPECT_EQ(zoom_crop(maximum, -3.0), maximum);
+  EXPECT_EQ(zoom_crop(maximum, std::numeric_limits<double>::quiet_NaN()), maximum);
+  EXPECT_EQ(zoom_crop(maximum, 1e300), zoom_crop(maximum, 8.0));
+  EXPECT_EQ(zoom_crop(maximum, std::numeric_limits<double>::infinity()), zoom_crop(maximum, 8.0));
+  // A tiny maximum never gives an empty crop; an empty one stays empty.
+  EXPECT_EQ(zoom_crop({0, 0, 3, 2}, 8.0), (Rect{1, 0, 1, 1}));
+  EXPECT_EQ(zoom_crop({0, 0, 0, 0}, 4.0), (Rect{0, 0, 0, 0}));
 }
 
 }  // namespace
