@@ -395,3 +395,64 @@ def test_accepted_control_is_in_force():
     # No ScalerCrop on the virtual camera, so no Zoom either.
     assert sets[1] == "set Zoom=2: error Zoom: unknown control", sets
     assert "frames 5" in output
+
+
+# --- section 7 end to end: the WebSocket messages and live settings on a real libcamera ----
+
+
+def test_controls_and_set_over_the_websocket(start_camera_server):
+    server = start_camera_server("--source", "libcamera",
+                                 "--control", "FaceDetectMode=FaceDetectModeOff")
+    assert get_json(server.port)["camera_controls"] == {"FaceDetectMode": "FaceDetectModeOff"}
+    url = f"ws://127.0.0.1:{server.port}/ws"
+
+    async def scenario():
+        async with websockets.connect(url, open_timeout=5) as ws:
+            await ws.send(json.dumps({"type": "controls"}))
+            listed = await ws_wait_for(ws, lambda m: m["type"] == "controls", 10, "controls")
+            await ws.send(json.dumps({"type": "set", "controls": {"FaceDetectMode": "On"}}))
+            refused = await ws_wait_for(ws, lambda m: m["type"] == "error", 10, "an error")
+            await ws.send(json.dumps({"type": "set",
+                                      "controls": {"FaceDetectMode": "FaceDetectModeOff"}}))
+            accepted = await ws_wait_for(ws, lambda m: m["type"] == "controls", 10, "controls")
+            return listed, refused, accepted
+
+    listed, refused, accepted = run_async(scenario(), timeout=60)
+    assert set(listed["controls"]) == {"FaceDetectMode"}, listed
+    assert listed["controls"]["FaceDetectMode"]["values"] == ["FaceDetectModeOff"]
+    assert refused["message"] == "FaceDetectMode: 'On' is not one of FaceDetectModeOff"
+    assert accepted["controls"]["FaceDetectMode"]["value"] == "FaceDetectModeOff"
+
+
+def test_bad_control_flag_exits_2_naming_it():
+    result = run_camstream("--source", "libcamera", "--port", "0", "--control", "Zoom=2")
+    assert result.returncode == 2, result.stderr[-2000:]
+    assert "--control: Zoom: unknown control; this camera has FaceDetectMode" in result.stderr
+
+
+def test_configure_reopens_the_camera_while_the_viewer_stays(start_camera_server):
+    server = start_camera_server("--source", "libcamera", "--fps", 15)
+    url = f"ws://127.0.0.1:{server.port}/ws"
+    with StreamClient(server.port, timeout=20) as viewer:
+        viewer.start()
+        assert_baseline_jpeg(viewer.read_part(timeout=20).jpeg, 640, 480)
+
+        async def configure(**fields):
+            async with websockets.connect(url, open_timeout=5) as ws:
+                await ws.send(json.dumps({"type": "configure", **fields}))
+                return await ws_wait_for(
+                    ws, lambda m: m["type"] == "error" or (
+                        m["type"] == "status" and m["settings"]["width"] == fields["width"]
+                        and m["settings"]["rotation"] == fields.get("rotation", 0)),
+                    20, "the configured status")
+
+        status = run_async(configure(width=1280, height=720), timeout=60)
+        assert (status["width"], status["height"]) == (1280, 720), status
+        sizes = [viewer.read_part(timeout=20).jpeg for _ in range(8)]
+        assert_baseline_jpeg(sizes[-1], 1280, 720)
+        status = run_async(configure(width=640, height=480, rotation=90), timeout=60)
+        assert (status["width"], status["height"]) == (480, 640), status
+        sizes = [viewer.read_part(timeout=20).jpeg for _ in range(8)]
+        assert_baseline_jpeg(sizes[-1], 480, 640)
+    # One acquisition per configuration, each released before the next.
+    assert server.stderr().count("acquired") >= 3, server.stderr()[-3000:]

@@ -275,6 +275,8 @@ def test_viewers_watch_and_operators_steer(secured):
     for message_type in ("start", "stop", "configure"):
         assert operator[message_type] != not_allowed, operator
     assert operator["start"]["type"] == "status", operator
+    assert operator["set"]["type"] == "controls", operator
+    assert operator["set"]["controls"]["Brightness"]["value"] == 0.1, operator
     token = get_token(secured.port, "alice", "alice-pw")["token"]
     with_token = run_async(control_session(secured.port, token=token))
     assert with_token["start"]["type"] == "status", with_token
