@@ -48,6 +48,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     input.remove_prefix(end + 1);
   }
   std::vector<const char*> argv;
+  argv.reserve(arguments.size());
   for (const auto& argument : arguments) argv.push_back(argument.c_str());
   const camstream::ParseResult result = camstream::fuzz::parse_checked(
       {reinterpret_cast<const char*>(data), size}, static_cast<int>(argv.size()), argv.data());
