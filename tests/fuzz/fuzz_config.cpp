@@ -1,5 +1,7 @@
-// The config file, read through the same parse_options that main() calls: the input is the
-// file's content, handed over as an anonymous memory file.
+// The config file, read through the steps of parse_options, the function main() calls
+// (reused_command_line.hpp: the CLI11 App is built once, and a sample of the inputs also goes
+// through parse_options itself, which must agree). The input is the file's content, handed
+// over as an anonymous memory file.
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -8,13 +10,11 @@
 #include <cstdlib>
 #include <string>
 
-#include "camstream/app.hpp"
+#include "reused_command_line.hpp"
 
 namespace {
 
-void check(bool condition) {
-  if (!condition) std::abort();
-}
+using camstream::fuzz::check;
 
 // One memory file for the whole run, rewritten for each input.
 int config_fd() {
@@ -36,7 +36,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   }
   const std::string path = "/proc/self/fd/" + std::to_string(fd);
   const char* argv[] = {"camstream", "--config", path.c_str()};
-  const camstream::ParseResult result = camstream::parse_options(3, argv);
+  const camstream::ParseResult result =
+      camstream::fuzz::parse_checked({reinterpret_cast<const char*>(data), size}, 3, argv);
   // Either options to run with, or a usage error that names the file.
   if (!result.options) {
     check(result.exit_code == 2);

@@ -1,6 +1,8 @@
-// The command line through the same parse_options that main() calls. The input is argv
-// after the program name, one argument per line. parse_options never exits the process: a
-// usage error, --help or --version comes back as a ParseResult.
+// The command line through the steps of parse_options, the function main() calls
+// (reused_command_line.hpp: the CLI11 App is built once, and a sample of the inputs also goes
+// through parse_options itself, which must agree). The input is argv after the program name,
+// one argument per line. parse_options never exits the process: a usage error, --help or
+// --version comes back as a ParseResult.
 #include <sys/stat.h>
 
 #include <cstddef>
@@ -10,13 +12,11 @@
 #include <string_view>
 #include <vector>
 
-#include "camstream/app.hpp"
+#include "reused_command_line.hpp"
 
 namespace {
 
-void check(bool condition) {
-  if (!condition) std::abort();
-}
+using camstream::fuzz::check;
 
 // An argument may name a config file, which parse_options then reads. Inputs with an argument
 // that contains a '/' or names an existing file other than a directory are skipped, so the
@@ -48,9 +48,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     input.remove_prefix(end + 1);
   }
   std::vector<const char*> argv;
+  argv.reserve(arguments.size());
   for (const auto& argument : arguments) argv.push_back(argument.c_str());
-  const camstream::ParseResult result =
-      camstream::parse_options(static_cast<int>(argv.size()), argv.data());
+  const camstream::ParseResult result = camstream::fuzz::parse_checked(
+      {reinterpret_cast<const char*>(data), size}, static_cast<int>(argv.size()), argv.data());
   if (result.options) {
     const camstream::Options& options = *result.options;
     check(options.width >= 16 && options.width % 2 == 0);
