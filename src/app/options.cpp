@@ -420,8 +420,10 @@ ParseResult usage_error(const std::string& message) {
 
 }  // namespace
 
-ParseResult parse_options(int argc, const char* const* argv) {
-  CommandLine command_line;
+// parse_options on a given CommandLine: the fuzz targets reuse one (tests/fuzz), since building
+// CLI11's App is most of the time of a parse.
+static ParseResult parse_command_line(CommandLine& command_line, int argc,
+                                      const char* const* argv) {
   try {
     if (argc > 0) {
       command_line.app.parse(argc, argv);
@@ -498,6 +500,11 @@ ParseResult parse_options(int argc, const char* const* argv) {
   } catch (const UsageError& error) {
     return usage_error(error.what());
   }
+}
+
+ParseResult parse_options(int argc, const char* const* argv) {
+  CommandLine command_line;
+  return parse_command_line(command_line, argc, argv);
 }
 
 }  // namespace camstream

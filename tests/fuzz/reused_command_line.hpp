@@ -18,6 +18,7 @@
 // takes no object from it that this translation unit already defines.
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
@@ -46,84 +47,32 @@ inline void reset(CommandLine& command_line) {
   for (auto& [name, values] : command_line.lists) values.clear();
 }
 
-// The body of parse_options (src/app/options.cpp), on a reused CommandLine.
+// parse_options (src/app/options.cpp) on the reused CommandLine.
 inline ParseResult parse_reusing(int argc, const char* const* argv) {
   CommandLine& command_line = reused_command_line();
   reset(command_line);
-  try {
-    if (argc > 0) {
-      command_line.app.parse(argc, argv);
-    }
-  } catch (const CLI::CallForHelp&) {
-    return ParseResult{std::nullopt, 0, command_line.app.help()};
-  } catch (const CLI::ParseError& error) {
-    return usage_error(describe_cli11_error(error));
-  }
-  const auto unexpected = command_line.app.remaining();
-  if (!unexpected.empty()) {
-    const std::string& first = unexpected.front();
-    return usage_error(first.size() > 1 && first.front() == '-'
-                           ? "unknown option '" + first + "'"
-                           : "unexpected argument '" + first + "'");
-  }
-  if (command_line.version) return ParseResult{std::nullopt, 0, version_text()};
+  return parse_command_line(command_line, argc, argv);
+}
 
-  try {
-    std::map<std::string, Given> settings = command_line.given();
-    if (settings.count("fps") != 0 && settings.count("interval") != 0) {
-      throw UsageError("--fps and --interval cannot both be given");
-    }
-    std::map<std::string, std::vector<Given>> lists;
-    for (const auto& [name, values] : command_line.lists) {
-      for (const auto& value : values) lists[name].push_back(Given{value, "--" + name});
-    }
-    if (!command_line.config_file.empty()) {
-      std::map<std::string, std::vector<Given>> file_lists;
-      auto from_file = read_config(command_line.config_file, file_lists);
-      for (auto& [name, values] : file_lists) {
-        if (lists[name].empty()) lists[name] = std::move(values);
-      }
-      if (settings.count("fps") != 0 || settings.count("interval") != 0) {
-        from_file.erase("fps");
-        from_file.erase("interval");
-      }
-      settings.merge(from_file);
-    }
-
-    check_combinations(settings);
-    Options options;
-    options.config_file = command_line.config_file;
-    options.list_cameras = command_line.list_cameras;
-    for (const auto& setting : kValueSettings) {
-      if (const auto it = settings.find(setting.name); it != settings.end()) {
-        apply(it->first, it->second, options);
-      }
-    }
-    for (const auto& setting : kFlagSettings) {
-      if (const auto it = settings.find(setting.name); it != settings.end()) {
-        apply(it->first, it->second, options);
-      }
-    }
-    for (const auto& [name, values] : lists) {
-      for (const auto& given : values) apply(name, given, options);
-    }
-    return ParseResult{std::move(options), 0, {}};
-  } catch (const UsageError& error) {
-    return usage_error(error.what());
-  }
+inline bool same_controls(const std::vector<ControlSetting>& a,
+                          const std::vector<ControlSetting>& b) {
+  return std::equal(a.begin(), a.end(), b.begin(), b.end(),
+                    [](const ControlSetting& x, const ControlSetting& y) {
+                      return x.name == y.name && x.value == y.value && x.where == y.where;
+                    });
 }
 
 inline bool same_options(const Options& a, const Options& b) {
-  return a.config_file == b.config_file && a.source == b.source && a.camera == b.camera &&
-         a.list_cameras == b.list_cameras && a.width == b.width && a.height == b.height &&
-         a.interval == b.interval && a.quality == b.quality && a.bind == b.bind &&
-         a.port == b.port && a.always_on == b.always_on && a.idle_timeout == b.idle_timeout &&
+  return static_cast<const LiveSettings&>(a) == static_cast<const LiveSettings&>(b) &&
+         a.config_file == b.config_file && a.source == b.source && a.camera == b.camera &&
+         a.list_cameras == b.list_cameras && a.bind == b.bind && a.port == b.port &&
+         a.always_on == b.always_on && a.idle_timeout == b.idle_timeout &&
          a.max_clients == b.max_clients && a.max_connections == b.max_connections &&
          a.allow_hosts == b.allow_hosts && a.allow_origin == b.allow_origin &&
-         a.rotation == b.rotation && a.hflip == b.hflip && a.vflip == b.vflip &&
-         a.users_file == b.users_file && a.operators == b.operators &&
-         a.token_key_file == b.token_key_file && a.tls_cert_file == b.tls_cert_file &&
-         a.tls_key_file == b.tls_key_file && a.log_level == b.log_level && a.warnings == b.warnings;
+         same_controls(a.controls, b.controls) && a.users_file == b.users_file &&
+         a.operators == b.operators && a.token_key_file == b.token_key_file &&
+         a.tls_cert_file == b.tls_cert_file && a.tls_key_file == b.tls_key_file &&
+         a.log_level == b.log_level && a.warnings == b.warnings;
 }
 
 inline bool same_result(const ParseResult& a, const ParseResult& b) {
