@@ -18,8 +18,8 @@ with_ccache() {
 }
 with_ccache cmake --workflow --preset release
 with_ccache cmake --workflow --preset debug
-# ThreadSanitizer: the unit tests of capture, encode, stream and http and the integration tests
-# that stream from a real camstream (the selection and why: docs/fuzzing.md).
+# ThreadSanitizer: the capture and stream unit tests (the source and encoder threads) and the
+# integration tests that stream from a real camstream (the selection and why: docs/fuzzing.md).
 with_ccache cmake --workflow --preset tsan
 bash .ci/libcamera-matrix.sh
 bash .ci/virtual-camera.sh

@@ -12,12 +12,12 @@ namespace {
 
 // Written by hand rather than through boost::json::value: Boost.JSON prints every double in
 // exponent form ("5E1"), and people read these objects too.
-std::string quoted(std::string_view text) {
+std::string json_quoted(std::string_view text) {
   return boost::json::serialize(boost::json::string(text));
 }
 
 std::string json_value(const ControlValue& value) {
-  if (const auto* name = std::get_if<std::string>(&value)) return quoted(*name);
+  if (const auto* name = std::get_if<std::string>(&value)) return json_quoted(*name);
   if (const auto* real = std::get_if<double>(&value); real != nullptr && !std::isfinite(*real)) {
     return "null";  // a camera's unbounded range; JSON has no infinity
   }
@@ -39,7 +39,7 @@ std::string values_object(const std::map<std::string, ControlValue>& values) {
   std::string out = "{";
   for (const auto& [name, value] : values) {
     if (out.size() > 1) out += ',';
-    out += quoted(name) + ":" + json_value(value);
+    out += json_quoted(name) + ":" + json_value(value);
   }
   return out + "}";
 }
@@ -52,11 +52,11 @@ std::string status_message(const ServerStatus& server) {
       R"({{"type":"status","state":"{}","source":{},"camera":{},"width":{},"height":{},)"
       R"("interval_ms":{},"fps":{:.1f},"clients":{},"controls":{},"frames":{},"error":{},)"
       R"("settings":{},"camera_controls":{}}})",
-      to_string(status.state), quoted(status.source.name),
-      status.source.camera_id ? quoted(*status.source.camera_id) : "null", status.source.width,
+      to_string(status.state), json_quoted(status.source.name),
+      status.source.camera_id ? json_quoted(*status.source.camera_id) : "null", status.source.width,
       status.source.height, static_cast<double>(status.source.interval.count()) / 1000.0,
       status.fps, server.viewers, server.control_clients, status.frames,
-      status.error.empty() ? "null" : quoted(status.error), settings_object(status.settings),
+      status.error.empty() ? "null" : json_quoted(status.error), settings_object(status.settings),
       values_object(status.camera_controls));
 }
 
@@ -67,13 +67,13 @@ std::string controls_message(const ControlMap& controls) {
     if (!first) out += ',';
     first = false;
     out +=
-        fmt::format(R"({}:{{"type":"{}","min":{},"max":{},"default":{},"value":{})", quoted(name),
+        fmt::format(R"({}:{{"type":"{}","min":{},"max":{},"default":{},"value":{})", json_quoted(name),
                     to_string(info.type), json_value(info.min), json_value(info.max),
                     json_value(info.default_value), json_value(info.value));
     if (info.type == ControlType::enumeration) {
       std::string names;
       for (const auto& enum_name : info.enum_names) {
-        names += (names.empty() ? "" : ",") + quoted(enum_name);
+        names += (names.empty() ? "" : ",") + json_quoted(enum_name);
       }
       out += R"(,"values":[)" + names + "]";
     }
