@@ -110,10 +110,11 @@ unpack() {
 
 # --- Compiling --------------------------------------------------------------------------
 # camera_logic.cpp is among the libcamera/*.cpp; controls.cpp holds the checks every source's
-# FrameSource::set_controls uses.
+# FrameSource::set_controls uses, and value_text.cpp the number forms they read.
 sources=(
   "$root"/src/capture/libcamera/*.cpp
   "$root/src/capture/controls.cpp"
+  "$root/src/capture/value_text.cpp"
 )
 common_flags=(-std=c++20 -O0 -Wall -Wextra -Wpedantic -I"$root/include" -I"$root/src")
 read -r -a spdlog_cflags <<<"$(pkg-config --cflags spdlog)"

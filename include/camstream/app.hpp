@@ -6,19 +6,26 @@
 #include <string>
 #include <vector>
 
+#include "camstream/settings.hpp"
+
 namespace camstream {
 
 enum class SourceKind { automatic, libcamera, test };
 
-struct Options {
+// --control NAME=VALUE as given: checked against the camera's controls once it is open.
+struct ControlSetting {
+  std::string name;
+  std::string value;
+  std::string where;  // "--control" or "config file F: key 'control'", for messages
+};
+
+// The picture settings (size, rate, quality, orientation, snapshot size) and their defaults
+// come from the live table (camstream/settings.hpp); the rest are the server's.
+struct Options : LiveSettings {
   std::string config_file;
   SourceKind source = SourceKind::automatic;
   std::string camera = "0";
   bool list_cameras = false;
-  int width = 640;
-  int height = 480;
-  std::chrono::microseconds interval{100'000};
-  int quality = 80;
   std::string bind = "::";
   int port = 8080;
   bool always_on = false;
@@ -27,14 +34,12 @@ struct Options {
   int max_connections = 1024;
   std::vector<std::string> allow_hosts;  // --allow-host, repeatable
   std::string allow_origin;
-  int rotation = 0;
-  bool hflip = false;
-  bool vflip = false;
   std::string users_file;              // --users: htpasswd file; empty: no access control
   std::vector<std::string> operators;  // --operators: users who may control; empty: all
   std::string token_key_file;          // --token-key: HMAC key file; empty: random per run
   std::string tls_cert_file;           // --tls-cert and --tls-key: HTTPS and WSS
   std::string tls_key_file;
+  std::vector<ControlSetting> controls;  // --control, in order: a later one wins
   std::string log_level = "info";
   std::vector<std::string> warnings;  // e.g. odd sizes rounded down; logged once logging is up
 };

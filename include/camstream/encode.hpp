@@ -49,6 +49,7 @@ class JpegEncoder {
   // TurboJPEG itself mallocs about 25 KB of working memory per call (5 blocks at 640x480).
   std::size_t encode(const FrameView& frame, std::span<std::uint8_t> out);
   int quality() const { return quality_; }
+  void set_quality(int quality);  // 1..100, from the next frame on
 
  private:
   void* handle_;  // tjhandle

@@ -8,6 +8,7 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -19,6 +20,8 @@
 
 #include "camstream/capture.hpp"
 #include "camstream/encode.hpp"
+#include "camstream/settings.hpp"
+#include "camstream/transform.hpp"
 
 namespace camstream {
 
@@ -32,6 +35,10 @@ struct EncodedFrame {
   std::uint64_t sequence = 0;
   std::chrono::system_clock::time_point timestamp{};  // capture time
   bool placeholder = false;  // a STOPPED / NO SIGNAL picture, not a camera frame
+  // When /snapshot has a size of its own (--snapshot-width/height): false, and `full_size`
+  // holds this frame at the snapshot size if one was asked for while it was encoded.
+  bool snapshot_size = true;
+  std::shared_ptr<const EncodedFrame> full_size;
 
   std::span<const std::uint8_t> jpeg() const { return {storage.get(), jpeg_size}; }
   std::span<std::uint8_t> writable() { return {storage.get(), capacity}; }
@@ -73,6 +80,7 @@ struct Metrics {
                                                          0.05,  0.1,   0.2,   0.5,  1.0};
   std::atomic<std::uint64_t> frames_captured{0};
   std::atomic<std::uint64_t> frames_encoded{0};
+  std::atomic<std::uint64_t> snapshots_encoded{0};  // at a snapshot size of their own
   std::atomic<std::uint64_t> frames_sent{0};
   std::atomic<std::uint64_t> bytes_sent{0};
   std::atomic<std::uint64_t> dropped_slow_viewer{0};  // replaced by a newer frame before sent
@@ -133,10 +141,12 @@ class Lifecycle {
 
 struct CaptureStatus {
   CaptureState state = CaptureState::idle;
-  SourceInfo source;
-  double fps = 0;            // measured over the last second
-  std::uint64_t frames = 0;  // captured since start-up
-  std::string error;         // empty unless state is error
+  SourceInfo source;      // the size is the stream's (what viewers get)
+  LiveSettings settings;  // in force, as configure takes them
+  std::map<std::string, ControlValue> camera_controls;  // set by --control or `set`
+  double fps = 0;                                       // measured over the last second
+  std::uint64_t frames = 0;                             // captured since start-up
+  std::string error;                                    // empty unless state is error
 };
 
 class CaptureService;
@@ -161,9 +171,14 @@ class DemandToken {
 // the source's callbacks hop onto it.
 class CaptureService {
  public:
+  // Opens the same kind of source again with new settings (live reconfiguration); throws
+  // CaptureError like the first one. Without one, only the quality can change live.
+  using SourceFactory = std::function<std::unique_ptr<FrameSource>(const CaptureConfig&)>;
   struct Settings {
     Lifecycle::Settings lifecycle;
-    int quality = 80;
+    LiveSettings live;
+    std::string camera = "0";
+    SourceFactory reopen;
   };
   using StatusListener = std::function<void()>;
 
@@ -181,6 +196,19 @@ class CaptureService {
   bool command_stop();  // false: refused
   CaptureStatus status() const;
   CaptureState state() const { return lifecycle_.state(); }
+
+  // The source's controls with the values in force; applying them (all or none) keeps them
+  // across stop/start and reconfiguration. The error names the control and why.
+  ControlMap controls() const { return source_->controls(); }
+  std::optional<ControlError> set_controls(const std::map<std::string, ControlValue>& values);
+  // Applies new picture settings while viewers stay connected: the source is reopened when
+  // the capture must change, the quality changes from the next frame. Returns why it cannot
+  // (the camera refused the new configuration: the old one is restored), or "".
+  std::string reconfigure(const LiveSettings& next);
+  const LiveSettings& live_settings() const { return settings_.live; }
+  // While held, each frame is also encoded at the snapshot size, when that differs from the
+  // stream's (otherwise the stream's frames are the snapshots and this does nothing).
+  std::shared_ptr<void> request_snapshot();
   // When the once-a-second supervision last ran (the systemd watchdog checks it).
   std::chrono::steady_clock::time_point supervised_at() const { return supervised_at_; }
   // Called on every state change and once a second while capturing.
@@ -196,6 +224,9 @@ class CaptureService {
   void on_second();
   void publish_placeholder(bool redraw);
   void notify_status();
+  void configure_encoding();  // hands settings_.live to the worker's side; source stopped
+  void reapply_controls();    // wanted_controls_ onto a newly opened source
+  std::pair<int, int> stream_size() const;
 
   boost::asio::any_io_executor executor_;
   std::unique_ptr<FrameSource> source_;
@@ -207,6 +238,7 @@ class CaptureService {
   boost::asio::steady_timer deadline_timer_;
   boost::asio::steady_timer second_timer_;
   std::vector<StatusListener> status_listeners_;
+  std::map<std::string, ControlValue> wanted_controls_;
   int demand_ = 0;
   std::uint64_t generation_ = 0;  // counts source starts and stops
   bool source_running_ = false;

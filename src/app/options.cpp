@@ -3,6 +3,7 @@
 // value came from: the flag, or the config file and key.
 #include <CLI/CLI.hpp>
 #include <algorithm>
+#include <cctype>
 #include <cerrno>
 #include <cmath>
 #include <cstring>
@@ -15,6 +16,7 @@
 
 #include "camstream/app.hpp"
 #include "camstream/capture.hpp"
+#include "camstream/settings.hpp"
 #include "options_values.hpp"
 
 #ifndef CAMSTREAM_VERSION
@@ -42,7 +44,9 @@ struct Given {
   std::string where;
 };
 
-// The settings that have a value; each is also a config file key of the same name.
+// The settings that have a value, besides the picture settings of the live table
+// (camstream/settings.hpp: size, rate, quality, orientation, snapshot size), which come right
+// after "camera" in --help. Each is also a config file key of the same name.
 struct ValueSetting {
   const char* name;
   const char* value_name;
@@ -52,18 +56,12 @@ struct ValueSetting {
 constexpr ValueSetting kValueSettings[] = {
     {"source", "auto|libcamera|test", "frame source; auto: a camera, else test (default: auto)"},
     {"camera", "INDEX|ID", "libcamera camera, by index or id (default: 0)"},
-    {"width", "N", "picture width, 16..7680, even (default: 640)"},
-    {"height", "N", "picture height, 16..4320, even (default: 480)"},
-    {"interval", "MS", "milliseconds between frames, 1..60000 (default: 100)"},
-    {"fps", "N", "frames per second: --interval 1000/N (default: none)"},
-    {"quality", "1..100", "JPEG quality (default: 80)"},
     {"bind", "ADDR", "listen address; :: is all IPv4 and IPv6 (default: ::)"},
     {"port", "N", "listen port, 0..65535; 0: any free one (default: 8080)"},
     {"idle-timeout", "SEC", "capture runs on after the last viewer, 0..86400 (default: 5)"},
     {"max-clients", "N", "stream connections at once, 1..100000 (default: 256)"},
     {"max-connections", "N", "TCP connections at once, 1..1000000; more wait (default: 1024)"},
     {"allow-origin", "ORIGIN", "origin allowed CORS and /ws, e.g. https://host (default: none)"},
-    {"rotation", "0|90|180|270", "clockwise picture rotation in degrees (default: 0)"},
     {"users", "FILE", "htpasswd file (htpasswd -B): every endpoint needs a login (default: none)"},
     {"operators", "NAMES", "users who may start, stop and configure, a,b (default: all users)"},
     {"token-key", "FILE", "key that signs /api/token tokens; made if missing (default: random)"},
@@ -79,14 +77,14 @@ struct FlagSetting {
 
 constexpr FlagSetting kFlagSettings[] = {
     {"always-on", "capture from start to shutdown, not on demand (default: off)"},
-    {"hflip", "mirror the picture left to right (default: off)"},
-    {"vflip", "flip the picture upside down (default: off)"},
 };
 
 // Settings that may be given more than once (each a value setting, not a flag).
 constexpr ValueSetting kListSettings[] = {
     {"allow-host", "HOST",
      "extra Host name for /ws besides localhost and the machine's names (repeatable)"},
+    {"control", "NAME=VALUE",
+     "camera control at start-up, named as libcamera names it: Brightness=0.2 (repeatable)"},
 };
 
 bool is_list(std::string_view key) {
@@ -95,7 +93,7 @@ bool is_list(std::string_view key) {
 }
 
 bool is_setting(std::string_view key) {
-  return is_list(key) ||
+  return is_list(key) || find_setting_by_flag(key) != nullptr ||
          std::any_of(std::begin(kValueSettings), std::end(kValueSettings),
                      [&](const ValueSetting& s) { return key == s.name; }) ||
          std::any_of(std::begin(kFlagSettings), std::end(kFlagSettings),
@@ -103,6 +101,7 @@ bool is_setting(std::string_view key) {
 }
 
 bool is_flag(std::string_view key) {
+  if (const SettingRow* row = find_setting_by_flag(key)) return row->kind == SettingKind::boolean;
   return std::any_of(std::begin(kFlagSettings), std::end(kFlagSettings),
                      [&](const FlagSetting& s) { return key == s.name; });
 }
@@ -175,26 +174,14 @@ std::map<std::string, Given> read_config(const std::string& path,
 
 // --- value checks ---
 
-std::string range_text(std::int64_t min, std::int64_t max) {
-  return std::to_string(min) + ".." + std::to_string(max);
-}
-
 int whole_number_in(const Given& given, std::int64_t min, std::int64_t max) {
   const auto number = parse_whole_number(given.text);
   if (!number) throw UsageError(given.where + ": '" + given.text + "' is not a whole number");
   if (*number < min || *number > max) {
-    throw UsageError(given.where + ": " + given.text + " not in " + range_text(min, max));
+    throw UsageError(given.where + ": " + given.text + " not in " + std::to_string(min) + ".." +
+                     std::to_string(max));
   }
   return static_cast<int>(*number);
-}
-
-// Width and height: the encoder works on 2x2 chroma blocks, so odd sizes lose a column or row.
-int even_size(const Given& given, int max, std::vector<std::string>& warnings) {
-  const int size = whole_number_in(given, 16, max);
-  if (size % 2 == 0) return size;
-  warnings.push_back(given.where + ": " + std::to_string(size) + " is odd, rounded down to " +
-                     std::to_string(size - 1));
-  return size - 1;
 }
 
 std::string one_of(const Given& given, std::initializer_list<std::string_view> choices) {
@@ -248,16 +235,27 @@ bool boolean(const Given& given) {
   return *value;
 }
 
-std::chrono::microseconds interval_from_fps(const Given& given) {
-  const auto fps = parse_decimal(given.text);
-  if (!fps) throw UsageError(given.where + ": '" + given.text + "' is not a number");
-  // The same bounds as --interval: 1 ms .. 60 s between frames.
-  constexpr double kMinFps = 1.0 / 60.0;
-  constexpr double kMaxFps = 1000.0;
-  if (!(*fps >= kMinFps - 1e-9 && *fps <= kMaxFps)) {
-    throw UsageError(given.where + ": " + given.text + " not in 1/60..1000 frames per second");
+// A picture setting, checked by its row of the live table.
+void apply_row(const SettingRow& row, const Given& given, Options& options) {
+  const CheckedSetting checked = parse_setting(row, given.text);
+  if (!checked.error.empty()) throw UsageError(given.where + ": " + checked.error);
+  if (!checked.note.empty()) options.warnings.push_back(given.where + ": " + checked.note);
+  row.set(options, checked.value);
+}
+
+// "Brightness=0.2": the name as libcamera spells it; the value is checked against the camera's
+// own range once the camera is open (camstream::run).
+ControlSetting control_setting(const Given& given) {
+  const auto equals = given.text.find('=');
+  const std::string name = given.text.substr(0, equals);
+  const bool name_ok = !name.empty() && std::all_of(name.begin(), name.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '_';
+  });
+  if (equals == std::string::npos || !name_ok || equals + 1 == given.text.size()) {
+    throw UsageError(given.where + ": '" + given.text +
+                     "' is not NAME=VALUE, e.g. Brightness=0.2 or AfMode=continuous");
   }
-  return std::chrono::microseconds(std::llround(1e6 / *fps));
+  return ControlSetting{name, given.text.substr(equals + 1), given.where};
 }
 
 void apply(const std::string& key, const Given& given, Options& options) {
@@ -269,16 +267,10 @@ void apply(const std::string& key, const Given& given, Options& options) {
   } else if (key == "camera") {
     if (given.text.empty()) throw UsageError(given.where + ": empty camera index or id");
     options.camera = given.text;
-  } else if (key == "width") {
-    options.width = even_size(given, 7680, options.warnings);
-  } else if (key == "height") {
-    options.height = even_size(given, 4320, options.warnings);
-  } else if (key == "interval") {
-    options.interval = std::chrono::milliseconds(whole_number_in(given, 1, 60'000));
-  } else if (key == "fps") {
-    options.interval = interval_from_fps(given);
-  } else if (key == "quality") {
-    options.quality = whole_number_in(given, 1, 100);
+  } else if (const SettingRow* row = find_setting_by_flag(key)) {
+    apply_row(*row, given, options);
+  } else if (key == "control") {
+    options.controls.push_back(control_setting(given));
   } else if (key == "bind") {
     const auto address = parse_bind_address(given.text);
     if (!address) {
@@ -305,8 +297,6 @@ void apply(const std::string& key, const Given& given, Options& options) {
                        "' is not an origin like https://host or http://host:8080 (no path)");
     }
     options.allow_origin = given.text;
-  } else if (key == "rotation") {
-    options.rotation = std::stoi(one_of(given, {"0", "90", "180", "270"}));
   } else if (key == "users" || key == "token-key" || key == "tls-cert" || key == "tls-key") {
     if (given.text.empty()) throw UsageError(given.where + ": empty file name");
     auto& file = key == "users"       ? options.users_file
@@ -320,10 +310,6 @@ void apply(const std::string& key, const Given& given, Options& options) {
     options.log_level = one_of(given, {"trace", "debug", "info", "warn", "error"});
   } else if (key == "always-on") {
     options.always_on = boolean(given);
-  } else if (key == "hflip") {
-    options.hflip = boolean(given);
-  } else if (key == "vflip") {
-    options.vflip = boolean(given);
   }
 }
 
@@ -359,6 +345,7 @@ struct CommandLine {
       options[setting.name] = app.add_option(std::string("--") + setting.name, values[setting.name],
                                              setting.description)
                                   ->option_text(setting.value_name);
+      if (std::string_view(setting.name) == "camera") add_picture_settings();
     }
     for (const auto& setting : kListSettings) {
       app.add_option(std::string("--") + setting.name, lists[setting.name], setting.description)
@@ -372,6 +359,20 @@ struct CommandLine {
           app.add_flag(std::string("--") + setting.name, flags[setting.name], setting.description);
     }
     app.add_flag("--version", version, "print the camstream and libcamera versions, then exit");
+  }
+
+  // The live table's rows: flags for the booleans, values for the rest.
+  void add_picture_settings() {
+    for (const auto& row : setting_rows()) {
+      const std::string name(row.flag);
+      const std::string help = std::string(row.help) + " (default: " + default_text(row) + ")";
+      if (row.kind == SettingKind::boolean) {
+        options[name] = app.add_flag("--" + name, flags[name], help);
+      } else {
+        options[name] = app.add_option("--" + name, values[name], help)
+                            ->option_text(std::string(row.value_name));
+      }
+    }
   }
 
   // The settings given on the command line, each with its flag for messages.
@@ -451,9 +452,15 @@ ParseResult parse_options(int argc, const char* const* argv) {
     if (!command_line.config_file.empty()) {
       std::map<std::string, std::vector<Given>> file_lists;
       auto from_file = read_config(command_line.config_file, file_lists);
-      // A list given on the command line replaces the file's.
+      // A list given on the command line replaces the file's; but controls add up, the
+      // command line's last (so it wins for a control named in both).
       for (auto& [name, values] : file_lists) {
-        if (lists[name].empty()) lists[name] = std::move(values);
+        if (name == "control") {
+          values.insert(values.end(), lists[name].begin(), lists[name].end());
+          lists[name] = std::move(values);
+        } else if (lists[name].empty()) {
+          lists[name] = std::move(values);
+        }
       }
       // --fps and --interval set the same thing: either on the command line replaces both keys.
       if (settings.count("fps") != 0 || settings.count("interval") != 0) {
@@ -471,6 +478,12 @@ ParseResult parse_options(int argc, const char* const* argv) {
     for (const auto& setting : kValueSettings) {
       if (const auto it = settings.find(setting.name); it != settings.end()) {
         apply(it->first, it->second, options);
+      }
+      if (std::string_view(setting.name) != "camera") continue;
+      for (const auto& row : setting_rows()) {
+        if (const auto it = settings.find(std::string(row.flag)); it != settings.end()) {
+          apply(it->first, it->second, options);
+        }
       }
     }
     for (const auto& setting : kFlagSettings) {

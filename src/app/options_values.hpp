@@ -7,16 +7,14 @@
 #include <string>
 #include <string_view>
 
+#include "camstream/value_text.hpp"
+
 namespace camstream::options_detail {
 
-// A whole decimal number, optionally signed, with nothing else around it ("12", "-1").
-std::optional<std::int64_t> parse_whole_number(std::string_view text);
-
-// A finite decimal number ("30", "7.5").
-std::optional<double> parse_decimal(std::string_view text);
-
-// true/false, yes/no, on/off, 1/0 (any case): what CLI11 accepts for a flag in a config file.
-std::optional<bool> parse_boolean(std::string_view text);
+// The number and boolean forms are shared with the settings table and camera controls.
+using camstream::parse_boolean;
+using camstream::parse_decimal;
+using camstream::parse_whole_number;
 
 // A numeric IPv4 or IPv6 address as the server can bind it; IPv6 may carry a %scope and may be
 // written in brackets ("[::1]"). Returns the address without brackets.

@@ -8,6 +8,8 @@
 #include <csignal>
 #include <cstdio>
 #include <iostream>
+#include <map>
+#include <stdexcept>
 
 #include "camstream/access.hpp"
 #include "camstream/app.hpp"
@@ -21,6 +23,12 @@ namespace camstream {
 namespace asio = boost::asio;
 
 namespace {
+
+// A flag or config value that only the opened camera can judge (--control): exit 2.
+class UsageError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
 
 void set_up_logging(const Options& options) {
   // stdout carries only the "listening on" line; the log goes to stderr (journald takes both).
@@ -49,20 +57,8 @@ int print_cameras() {
   return 0;
 }
 
-CaptureConfig capture_config(const Options& options) {
-  CaptureConfig config;
-  config.width = options.width;
-  config.height = options.height;
-  config.interval = options.interval;
-  config.rotation = options.rotation;
-  config.hflip = options.hflip;
-  config.vflip = options.vflip;
-  config.camera = options.camera;
-  return config;
-}
-
 std::unique_ptr<FrameSource> open_source(const Options& options) {
-  const CaptureConfig config = capture_config(options);
+  const CaptureConfig config = capture_config(options, options.camera);
   switch (options.source) {
     case SourceKind::test:
       return make_test_source(config);
@@ -83,6 +79,36 @@ std::unique_ptr<FrameSource> open_source(const Options& options) {
     spdlog::warn("{}: streaming the test pattern (--source auto)", libcamera_version_string());
   }
   return make_test_source(config);
+}
+
+// The same kind of source as the one opened at start-up, for a live reconfiguration.
+CaptureService::SourceFactory reopener(const FrameSource& opened) {
+  if (opened.info().name == "test") return make_test_source;
+  return make_libcamera_source;
+}
+
+// --control NAME=VALUE, read in each control's own type and checked against the camera's
+// range; a later value for the same control wins. Throws UsageError naming the flag.
+std::map<std::string, ControlValue> start_up_controls(const Options& options,
+                                                      const FrameSource& source) {
+  std::map<std::string, ControlValue> values;
+  if (options.controls.empty()) return values;
+  const ControlMap offered = source.controls();
+  for (const auto& control : options.controls) {
+    const auto info = offered.find(control.name);
+    if (info == offered.end()) {
+      std::string names;
+      for (const auto& [name, unused] : offered) names += (names.empty() ? "" : ", ") + name;
+      throw UsageError(control.where + ": " + control.name + ": unknown control; this camera has " +
+                       (names.empty() ? "none" : names));
+    }
+    CheckedValue checked = parse_control_value(info->second, control.value);
+    if (!checked.error.empty()) {
+      throw UsageError(control.where + ": " + control.name + ": " + checked.error);
+    }
+    values[control.name] = std::move(checked.value);
+  }
+  return values;
 }
 
 // Each viewer is a socket: let --max-clients, not the default soft limit of 1024 descriptors,
@@ -121,11 +147,15 @@ int run(const Options& options) {
     asio::io_context io;
     FrameHub hub;
     Metrics metrics;
+    const auto controls = start_up_controls(options, *source);
     CaptureService::Settings capture_settings;
-    capture_settings.quality = options.quality;
+    capture_settings.live = options;
+    capture_settings.camera = options.camera;
+    capture_settings.reopen = reopener(*source);
     capture_settings.lifecycle.always_on = options.always_on;
     capture_settings.lifecycle.idle_timeout = options.idle_timeout;
     CaptureService capture(io.get_executor(), std::move(source), capture_settings, hub, metrics);
+    if (const auto error = capture.set_controls(controls)) throw UsageError(error->message());
 
     ServerSettings server_settings;
     server_settings.bind = options.bind;
@@ -155,7 +185,9 @@ int run(const Options& options) {
     probe.supervised_at = [&] { return capture.supervised_at(); };
     probe.streaming = [&] { return capture.state() == CaptureState::streaming; };
     probe.frames = [&] { return metrics.frames_captured.load(std::memory_order_relaxed); };
-    probe.frame_interval = options.interval;
+    probe.frame_interval = [&] {
+      return std::chrono::steady_clock::duration(capture.live_settings().interval);
+    };
     SystemdNotifier systemd(io, std::move(probe));
     capture.on_status([&] { systemd.update_status(); });
 
@@ -213,6 +245,9 @@ int run(const Options& options) {
     }
     spdlog::info("stopped");
     return 0;
+  } catch (const UsageError& error) {
+    spdlog::error("{}", error.what());
+    return 2;
   } catch (const CaptureError& error) {
     spdlog::error("{}", error.what());
     return 1;

@@ -71,7 +71,8 @@ void SystemdNotifier::ready() {
         std::chrono::microseconds(std::min<std::uint64_t>(usec, 1ULL << 40)), 1s, 24h);
     // The supervision ticks once a second: allow it a late tick even with a short period.
     watchdog_ = WatchdogHealth{std::max<Clock::duration>(period, 3s),
-                               std::max<Clock::duration>(period, 3 * probe_.frame_interval)};
+                               std::max<Clock::duration>(period, 3 * probe_.frame_interval())};
+    watchdog_period_ = period;
     frames_seen_ = probe_.frames();
     last_frame_at_ = Clock::now();
     const auto period_ms = std::chrono::duration_cast<std::chrono::milliseconds>(period).count();
@@ -106,6 +107,8 @@ void SystemdNotifier::feed_watchdog(Clock::duration every) {
       frames_seen_ = frames;
       last_frame_at_ = now;
     }
+    watchdog_->stall_limit =
+        std::max<Clock::duration>(watchdog_period_, 3 * probe_.frame_interval());
     if (watchdog_->healthy(now, probe_.supervised_at(), streaming, last_frame_at_)) {
       notify("WATCHDOG=1");
       unhealthy_logged_ = false;

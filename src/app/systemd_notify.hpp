@@ -41,8 +41,8 @@ class SystemdNotifier {
     std::function<std::string()> status;  // the STATUS= text: state and viewers
     std::function<Clock::time_point()> supervised_at;
     std::function<bool()> streaming;
-    std::function<std::uint64_t()> frames;  // frames captured so far
-    Clock::duration frame_interval{};
+    std::function<std::uint64_t()> frames;            // frames captured so far
+    std::function<Clock::duration()> frame_interval;  // may change live (configure)
   };
 
   SystemdNotifier(boost::asio::io_context& io, Probe probe);
@@ -63,6 +63,7 @@ class SystemdNotifier {
   Probe probe_;
   boost::asio::steady_timer timer_;
   std::optional<WatchdogHealth> watchdog_;
+  Clock::duration watchdog_period_{};
   std::string last_status_;
   std::uint64_t frames_seen_ = 0;
   Clock::time_point last_frame_at_{};

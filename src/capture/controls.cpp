@@ -6,6 +6,8 @@
 #include <cmath>
 #include <limits>
 
+#include "camstream/value_text.hpp"
+
 namespace camstream {
 
 namespace {
@@ -134,31 +136,14 @@ CheckedValue parse_control_value(const ControlInfo& info, std::string_view text)
   };
   switch (info.type) {
     case ControlType::boolean:
-      if (text == "true" || text == "1" || text == "on" || text == "yes") {
-        return check_control_value(info, true);
-      }
-      if (text == "false" || text == "0" || text == "off" || text == "no") {
-        return check_control_value(info, false);
-      }
+      if (const auto flag = parse_boolean(text)) return check_control_value(info, *flag);
       return not_a("true or false");
-    case ControlType::integer: {
-      std::int64_t number = 0;
-      const char* begin = text.data() + (!text.empty() && text.front() == '+' ? 1 : 0);
-      const char* end = text.data() + text.size();
-      const auto [stop, error] = std::from_chars(begin, end, number);
-      if (text.empty() || error != std::errc{} || stop != end) return not_a("a whole number");
-      return check_control_value(info, number);
-    }
-    case ControlType::floating: {
-      double number = 0;
-      const char* begin = text.data() + (!text.empty() && text.front() == '+' ? 1 : 0);
-      const char* end = text.data() + text.size();
-      const auto [stop, error] = std::from_chars(begin, end, number, std::chars_format::fixed);
-      if (text.empty() || error != std::errc{} || stop != end || !std::isfinite(number)) {
-        return not_a("a number");
-      }
-      return check_control_value(info, number);
-    }
+    case ControlType::integer:
+      if (const auto number = parse_whole_number(text)) return check_control_value(info, *number);
+      return not_a("a whole number");
+    case ControlType::floating:
+      if (const auto number = parse_decimal(text)) return check_control_value(info, *number);
+      return not_a("a number");
     case ControlType::enumeration:
       return check_control_value(info, std::string(text));
   }

@@ -111,6 +111,13 @@ JpegEncoder::~JpegEncoder() {
   tjDestroy(handle_);
 }
 
+void JpegEncoder::set_quality(int quality) {
+  if (quality < 1 || quality > 100) {
+    throw EncodeError("JPEG quality must be 1..100, not " + std::to_string(quality));
+  }
+  quality_ = quality;
+}
+
 std::size_t JpegEncoder::max_jpeg_size(int width, int height) {
   const unsigned long size = tjBufSize(width, height, TJSAMP_422);
   if (size == static_cast<unsigned long>(-1)) {

@@ -10,8 +10,12 @@ void Broadcaster::publish(const FramePtr& frame) {
       multipart::format_part_header(part->header, frame->jpeg().size(), frame->timestamp);
   latest_ = part;
   viewers_->for_each([&part](MjpegViewer& viewer) { viewer.offer(part); });
-  if (!frame->placeholder) {
-    waiters_->for_each([&frame](FrameWaiter& waiter) { waiter.on_frame(frame); });
+  // A waiting snapshot takes the frame at the snapshot size: the frame itself, or the one
+  // encoded beside it when /snapshot has a size of its own (a frame without one was encoded
+  // before the snapshot was asked for: the next one will have it).
+  const FramePtr& snapshot = frame->snapshot_size ? frame : frame->full_size;
+  if (!frame->placeholder && snapshot) {
+    waiters_->for_each([&snapshot](FrameWaiter& waiter) { waiter.on_frame(snapshot); });
   }
 }
 

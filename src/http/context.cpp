@@ -64,7 +64,7 @@ void Server::Context::broadcast_status() {
   do {
     status_pending_ = false;
     auto text = std::make_shared<const std::string>(status());
-    controls_->for_each([&text](WsSession& session) { session.send(text); });
+    controls_->for_each([&text](WsSession& session) { session.send_status(text); });
   } while (status_pending_);
   broadcasting_ = false;
 }

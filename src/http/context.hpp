@@ -103,6 +103,12 @@ class Controller {
   virtual DemandToken hold_demand() = 0;
   virtual void start() = 0;
   virtual bool stop() = 0;  // false: refused (--always-on); else every client's start ends
+  virtual std::string controls_message() const = 0;  // serialized, "type":"controls"
+  // All or none; the error names the control and why.
+  virtual std::optional<ControlError> set_controls(
+      const std::map<std::string, ControlValue>& values) = 0;
+  virtual const LiveSettings& live_settings() const = 0;
+  virtual std::string configure(const LiveSettings& next) = 0;  // why not, or ""
 };
 
 struct Server::Context : ViewerHub, Controller, std::enable_shared_from_this<Server::Context> {
@@ -130,6 +136,15 @@ struct Server::Context : ViewerHub, Controller, std::enable_shared_from_this<Ser
   void announce_status() override;
   void start() override { capture.command_start(); }
   bool stop() override;
+  std::string controls_message() const override {
+    return camstream::controls_message(capture.controls());
+  }
+  std::optional<ControlError> set_controls(
+      const std::map<std::string, ControlValue>& values) override {
+    return capture.set_controls(values);
+  }
+  const LiveSettings& live_settings() const override { return capture.live_settings(); }
+  std::string configure(const LiveSettings& next) override { return capture.reconfigure(next); }
 
   const HostCheck& host_check() const { return host_check_; }
   void broadcast_status();  // to every control client, now

@@ -1,19 +1,29 @@
-// A control WebSocket message (docs/api.md section 4) parsed from its JSON text: what the
-// client asks for, or why the text is not a message we take.
+// A control WebSocket message (docs/api.md sections 4 and 7) parsed from its JSON text: what
+// the client asks for, or why the text is not a message we take.
 #pragma once
 
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
+
+#include "camstream/controls.hpp"
+#include "camstream/settings.hpp"
 
 namespace camstream {
 
-enum class ControlCommand { start, stop, status };
+enum class ControlCommand { start, stop, status, controls, set, configure };
 
 struct ControlMessage {
   std::optional<ControlCommand> type;  // nullopt: not a valid message
-  std::string error;                // when !type: the problem, for the {"type":"error"} reply
+  std::string error;                   // when !type: the problem, for the {"type":"error"} reply
   bool steers = false;  // start, stop, set or configure: for operators only (docs/api.md)
+  // set: the values as given (the camera checks names, types and ranges).
+  std::map<std::string, ControlValue> controls;
+  // configure: each field's row and its value, already checked as the command line checks it.
+  std::vector<std::pair<const SettingRow*, ControlValue>> settings;
 };
 
 // Never throws on any input (except std::bad_alloc).

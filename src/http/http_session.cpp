@@ -336,7 +336,8 @@ void HttpSession::snapshot(const Request& request) {
   const bool keep_alive = request.keep_alive();
   if (head_only) {
     const PartPtr& latest = context_->broadcaster.latest();
-    if (latest) return send_snapshot(latest->frame, true, keep_alive);
+    if (latest && latest->frame->snapshot_size)
+      return send_snapshot(latest->frame, true, keep_alive);
   }
   if (context_->capture.state() == CaptureState::stopped) {
     return send_text(http::status::service_unavailable,
@@ -356,6 +357,7 @@ void HttpSession::snapshot(const Request& request) {
   snapshot_head_only_ = head_only;
   snapshot_keep_alive_ = keep_alive;
   snapshot_demand_ = context_->capture.hold_demand();
+  snapshot_request_ = context_->capture.request_snapshot();
   snapshot_wait_ = context_->broadcaster.wait_for_frame(weak_from_this());
   snapshot_timer_.expires_after(kSnapshotWait);
   snapshot_timer_.async_wait([self = shared_from_this()](beast::error_code ec) {
@@ -388,6 +390,7 @@ void HttpSession::stop_waiting() {
   waiting_for_snapshot_ = false;
   snapshot_wait_.reset();
   snapshot_demand_.reset();
+  snapshot_request_.reset();
   snapshot_timer_.cancel();
   boost::system::error_code ignored;
   stream_.tcp().socket().cancel(ignored);  // the hang-up watch

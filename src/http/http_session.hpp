@@ -65,6 +65,7 @@ class HttpSession : public Connection,
   boost::asio::steady_timer snapshot_timer_;
   Registry<FrameWaiter>::Membership snapshot_wait_;
   DemandToken snapshot_demand_;
+  std::shared_ptr<void> snapshot_request_;  // asks for frames at the snapshot size
   bool waiting_for_snapshot_ = false;
   bool snapshot_head_only_ = false;
   bool snapshot_keep_alive_ = false;

@@ -4,24 +4,82 @@
 
 #include <boost/json/serialize.hpp>
 #include <boost/json/string.hpp>
+#include <cmath>
 
 namespace camstream {
 
+namespace {
+
+// Written by hand rather than through boost::json::value: Boost.JSON prints every double in
+// exponent form ("5E1"), and people read these objects too.
+std::string quoted(std::string_view text) {
+  return boost::json::serialize(boost::json::string(text));
+}
+
+std::string json_value(const ControlValue& value) {
+  if (const auto* name = std::get_if<std::string>(&value)) return quoted(*name);
+  if (const auto* real = std::get_if<double>(&value); real != nullptr && !std::isfinite(*real)) {
+    return "null";  // a camera's unbounded range; JSON has no infinity
+  }
+  return to_text(value);
+}
+
+// {"width":640,...}: the live table's values in force, named as configure takes them.
+std::string settings_object(const LiveSettings& settings) {
+  std::string out = "{";
+  for (const auto& row : setting_rows()) {
+    if (row.get == nullptr) continue;
+    if (out.size() > 1) out += ',';
+    out += fmt::format("\"{}\":{}", row.field, json_value(row.get(settings)));
+  }
+  return out + "}";
+}
+
+std::string values_object(const std::map<std::string, ControlValue>& values) {
+  std::string out = "{";
+  for (const auto& [name, value] : values) {
+    if (out.size() > 1) out += ',';
+    out += quoted(name) + ":" + json_value(value);
+  }
+  return out + "}";
+}
+
+}  // namespace
+
 std::string status_message(const ServerStatus& server) {
-  // Written by hand rather than through boost::json::value: Boost.JSON prints every double in
-  // exponent form ("5E1"), and people read this object too.
   const CaptureStatus& status = server.capture;
-  const auto quoted = [](std::string_view text) {
-    return boost::json::serialize(boost::json::string(text));
-  };
   return fmt::format(
       R"({{"type":"status","state":"{}","source":{},"camera":{},"width":{},"height":{},)"
-      R"("interval_ms":{},"fps":{:.1f},"clients":{},"controls":{},"frames":{},"error":{}}})",
+      R"("interval_ms":{},"fps":{:.1f},"clients":{},"controls":{},"frames":{},"error":{},)"
+      R"("settings":{},"camera_controls":{}}})",
       to_string(status.state), quoted(status.source.name),
       status.source.camera_id ? quoted(*status.source.camera_id) : "null", status.source.width,
       status.source.height, static_cast<double>(status.source.interval.count()) / 1000.0,
       status.fps, server.viewers, server.control_clients, status.frames,
-      status.error.empty() ? "null" : quoted(status.error));
+      status.error.empty() ? "null" : quoted(status.error), settings_object(status.settings),
+      values_object(status.camera_controls));
+}
+
+std::string controls_message(const ControlMap& controls) {
+  std::string out = R"({"type":"controls","controls":{)";
+  bool first = true;
+  for (const auto& [name, info] : controls) {
+    if (!first) out += ',';
+    first = false;
+    out +=
+        fmt::format(R"({}:{{"type":"{}","min":{},"max":{},"default":{},"value":{})", quoted(name),
+                    to_string(info.type), json_value(info.min), json_value(info.max),
+                    json_value(info.default_value), json_value(info.value));
+    if (info.type == ControlType::enumeration) {
+      std::string names;
+      for (const auto& enum_name : info.enum_names) {
+        names += (names.empty() ? "" : ",") + quoted(enum_name);
+      }
+      out += R"(,"values":[)" + names + "]";
+    }
+    out += '}';
+  }
+  return out + "}}";
 }
 
 namespace {
@@ -44,6 +102,9 @@ std::string metrics_text(const Metrics& m, const ServerStatus& server) {
           load(m.frames_encoded));
   counter(out, "camstream_frames_sent_total", "Frames written to stream viewers.",
           load(m.frames_sent));
+  counter(out, "camstream_snapshots_encoded_total",
+          "Frames encoded at the --snapshot size, only for a waiting /snapshot.",
+          load(m.snapshots_encoded));
   out +=
       "# HELP camstream_frames_dropped_total Frames not sent to a viewer or not encoded, by "
       "reason.\n# TYPE camstream_frames_dropped_total counter\n";

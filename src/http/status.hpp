@@ -19,6 +19,8 @@ struct ServerStatus {
 };
 
 std::string status_message(const ServerStatus& status);  // serialized, "type":"status"
+// {"type":"controls","controls":{NAME:{"type":..,"min":..,"max":..,"default":..,"value":..}}}
+std::string controls_message(const ControlMap& controls);
 std::string metrics_text(const Metrics& metrics, const ServerStatus& status);
 
 }  // namespace camstream

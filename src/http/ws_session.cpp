@@ -78,15 +78,35 @@ void WsSession::handle(std::string_view text) {
   const ControlMessage message = parse_control_message(text);
   if (message.steers && role_ == access::Role::viewer) return send_error("not allowed");
   if (!message.type) return send_error(message.error);
-  if (*message.type == ControlCommand::start) {
-    if (!start_demand_) start_demand_ = controller_->hold_demand();
-    controller_->start();
-  } else if (*message.type == ControlCommand::stop) {
-    if (!controller_->stop()) {
-      return send_error("stop refused: capture is always on (--always-on)");
+  switch (*message.type) {
+    case ControlCommand::start:
+      if (!start_demand_) start_demand_ = controller_->hold_demand();
+      controller_->start();
+      return;
+    case ControlCommand::stop:
+      if (!controller_->stop()) {
+        send_error("stop refused: capture is always on (--always-on)");
+      }
+      return;
+    case ControlCommand::status:
+      return send_status(std::make_shared<const std::string>(controller_->status()));
+    case ControlCommand::controls:
+      return send(std::make_shared<const std::string>(controller_->controls_message()));
+    case ControlCommand::set:
+      if (const auto error = controller_->set_controls(message.controls)) {
+        return send_error(error->message());
+      }
+      send(std::make_shared<const std::string>(controller_->controls_message()));
+      return controller_->announce_status();
+    case ControlCommand::configure: {
+      LiveSettings next = controller_->live_settings();
+      for (const auto& [row, value] : message.settings) row->set(next, value);
+      // Applied before the next message is read: one reconfiguration at a time.
+      if (const std::string error = controller_->configure(next); !error.empty()) {
+        return send_error("configure refused: " + error);
+      }
+      return controller_->announce_status();
     }
-  } else {
-    send(std::make_shared<const std::string>(controller_->status()));
   }
 }
 
@@ -105,6 +125,18 @@ void WsSession::send(std::shared_ptr<const std::string> text) {
   }
   queue_.push_back(std::move(text));
   if (!writing_) write_next();
+}
+
+void WsSession::send_status(std::shared_ptr<const std::string> text) {
+  if (queued_status_) {
+    // The message being written stays at the front until its write completes.
+    const auto unsent = queue_.begin() + (writing_ ? 1 : 0);
+    if (const auto stale = std::find(unsent, queue_.end(), queued_status_); stale != queue_.end()) {
+      queue_.erase(stale);
+    }
+  }
+  queued_status_ = text;
+  send(std::move(text));
 }
 
 void WsSession::write_next() {

@@ -1,6 +1,7 @@
 // One control WebSocket client (docs/api.md, "Control WebSocket").
 #pragma once
 
+#include <algorithm>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http/message.hpp>
@@ -27,6 +28,9 @@ class WsSession : public Connection, public std::enable_shared_from_this<WsSessi
 
   void run(const boost::beast::http::request<boost::beast::http::string_body>& request);
   void send(std::shared_ptr<const std::string> text);
+  // A status is a snapshot: one still waiting in this client's queue is replaced (the newer
+  // goes to the back), so a flood of changes cannot fill the queue with stale statuses.
+  void send_status(std::shared_ptr<const std::string> text);
   void release_start() { start_demand_.reset(); }
   void close_for_shutdown() override;
 
@@ -45,6 +49,7 @@ class WsSession : public Connection, public std::enable_shared_from_this<WsSessi
   Registry<WsSession>::Membership control_client_;
   boost::beast::flat_buffer buffer_;
   std::deque<std::shared_ptr<const std::string>> queue_;
+  std::shared_ptr<const std::string> queued_status_;  // the last status queued
   DemandToken start_demand_;
   std::string peer_;
   std::size_t dropped_bytes_ = 0;  // of the message being read, past kMaxMessage

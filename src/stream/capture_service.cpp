@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <boost/asio/post.hpp>
 #include <optional>
+#include <tuple>
 
 #include "camstream/stream.hpp"
 #include "placeholder.hpp"
@@ -14,14 +15,37 @@ using Clock = Lifecycle::Clock;
 using namespace std::chrono_literals;
 }  // namespace
 
-// What the source's worker thread touches: the encoder, the frame pool and the counters.
+// What the source's worker thread touches: the encoder, the frame pool and the counters. The
+// geometry is set only while no source runs (configure_encoding); the quality and the
+// snapshot requests may change at any time.
 struct CaptureService::Shared {
   Shared(int quality, FrameHub& hub, Metrics& metrics)
-      : encoder(quality), hub(hub), metrics(metrics) {}
+      : encoder(quality), quality(quality), hub(hub), metrics(metrics) {}
 
   void encode_and_publish(const FrameView& view) {
     metrics.frames_captured.fetch_add(1, std::memory_order_relaxed);
-    const std::size_t needed = JpegEncoder::max_jpeg_size(view.width, view.height);
+    if (const int wanted = quality.load(std::memory_order_relaxed); wanted != encoder.quality()) {
+      encoder.set_quality(wanted);
+    }
+    FrameView stream_view = view;
+    FramePtr snapshot;
+    try {
+      // The capture is the larger of the two pictures; the smaller is scaled from it.
+      if (scale_stream) stream_view = stream_scaler.scale(view, stream_width, stream_height);
+      if (separate_snapshot && snapshot_requests.load(std::memory_order_acquire) > 0) {
+        snapshot = encode_snapshot(view);
+      }
+    } catch (const TransformError& error) {
+      drop(view, metrics.dropped_encode_error, "unscalable", error.what());
+      return;
+    } catch (const CorruptFrameError& error) {
+      drop(view, metrics.dropped_corrupt, "corrupt", error.what());
+      return;
+    } catch (const EncodeError& error) {
+      drop(view, metrics.dropped_encode_error, "unencodable", error.what());
+      return;
+    }
+    const std::size_t needed = JpegEncoder::max_jpeg_size(stream_view.width, stream_view.height);
     if (!pool || pool_capacity < needed) {
       pool.emplace(needed);
       pool_capacity = needed;
@@ -29,39 +53,67 @@ struct CaptureService::Shared {
     auto frame = pool->acquire();
     const auto started = Clock::now();
     try {
-      frame->jpeg_size = encoder.encode(view, frame->writable());
+      frame->jpeg_size = encoder.encode(stream_view, frame->writable());
     } catch (const CorruptFrameError& error) {
-      drop(view, metrics.dropped_corrupt, "corrupt", error);
+      drop(view, metrics.dropped_corrupt, "corrupt", error.what());
       return;
     } catch (const EncodeError& error) {
-      drop(view, metrics.dropped_encode_error, "unencodable", error);
+      drop(view, metrics.dropped_encode_error, "unencodable", error.what());
       return;
     }
     metrics.observe_encode(Clock::now() - started);
-    frame->width = view.width;
-    frame->height = view.height;
+    frame->width = stream_view.width;
+    frame->height = stream_view.height;
     frame->timestamp = view.timestamp;
     frame->placeholder = false;
+    frame->snapshot_size = !separate_snapshot;
+    frame->full_size = std::move(snapshot);
     frame->sequence = next_sequence.fetch_add(1, std::memory_order_relaxed);
     hub.publish(std::move(frame));
   }
 
+  // The frame at the snapshot size, encoded only because someone waits for a snapshot.
+  FramePtr encode_snapshot(const FrameView& view) {
+    const FrameView picture = view.width == snapshot_width && view.height == snapshot_height
+                                  ? view
+                                  : snapshot_scaler.scale(view, snapshot_width, snapshot_height);
+    auto snapshot = std::make_shared<EncodedFrame>();
+    snapshot->capacity = JpegEncoder::max_jpeg_size(picture.width, picture.height);
+    snapshot->storage = std::make_unique_for_overwrite<std::uint8_t[]>(snapshot->capacity);
+    snapshot->jpeg_size = encoder.encode(picture, snapshot->writable());
+    snapshot->width = picture.width;
+    snapshot->height = picture.height;
+    snapshot->timestamp = view.timestamp;
+    metrics.snapshots_encoded.fetch_add(1, std::memory_order_relaxed);
+    return snapshot;
+  }
+
   // A camera that keeps sending bad frames must not flood the log: the first, then 1 in 100.
   static void drop(const FrameView& view, std::atomic<std::uint64_t>& counter, const char* kind,
-                   const EncodeError& error) {
+                   const char* why) {
     const auto dropped = counter.fetch_add(1, std::memory_order_relaxed) + 1;
     if (dropped == 1 || dropped % 100 == 0) {
-      spdlog::warn("dropping {} frame {} ({} so far): {}", kind, view.sequence, dropped,
-                   error.what());
+      spdlog::warn("dropping {} frame {} ({} so far): {}", kind, view.sequence, dropped, why);
     }
   }
 
   JpegEncoder encoder;
+  std::atomic<int> quality;
   std::optional<FramePool> pool;
   std::size_t pool_capacity = 0;
   FrameHub& hub;
   Metrics& metrics;
   std::atomic<std::uint64_t> next_sequence{1};
+  std::atomic<int> snapshot_requests{0};
+  // Geometry, delivered sizes (after rotation); written only while no source runs.
+  bool scale_stream = false;
+  int stream_width = 0;
+  int stream_height = 0;
+  bool separate_snapshot = false;
+  int snapshot_width = 0;
+  int snapshot_height = 0;
+  FrameScaler stream_scaler;
+  FrameScaler snapshot_scaler;
 };
 
 DemandToken& DemandToken::operator=(DemandToken&& other) noexcept {
@@ -85,9 +137,11 @@ CaptureService::CaptureService(const boost::asio::any_io_executor& executor,
       hub_(hub),
       metrics_(metrics),
       lifecycle_(settings.lifecycle),
-      shared_(std::make_shared<Shared>(settings.quality, hub, metrics)),
+      shared_(std::make_shared<Shared>(settings_.live.quality, hub, metrics)),
       deadline_timer_(executor),
-      second_timer_(executor) {}
+      second_timer_(executor) {
+  configure_encoding();
+}
 
 CaptureService::~CaptureService() {
   shutdown();
@@ -137,6 +191,9 @@ CaptureStatus CaptureService::status() const {
   CaptureStatus status;
   status.state = lifecycle_.state();
   status.source = source_->info();
+  std::tie(status.source.width, status.source.height) = stream_size();
+  status.settings = settings_.live;
+  status.camera_controls = wanted_controls_;
   status.fps = lifecycle_.source_should_run() ? fps_ : 0.0;  // no stale rate once stopped
   status.frames = metrics_.frames_captured.load(std::memory_order_relaxed);
   status.error = lifecycle_.error();
@@ -236,17 +293,109 @@ void CaptureService::on_second() {
 // on the change, then sent again each second with a fresh timestamp.
 void CaptureService::publish_placeholder(bool redraw) {
   if (redraw || !placeholder_) {
-    const SourceInfo info = source_->info();
+    const auto [width, height] = stream_size();
     const bool stopped = lifecycle_.state() == CaptureState::stopped;
     if (!placeholder_encoder_) {
-      placeholder_encoder_ = std::make_unique<JpegEncoder>(settings_.quality);
+      placeholder_encoder_ = std::make_unique<JpegEncoder>(settings_.live.quality);
     }
+    placeholder_encoder_->set_quality(settings_.live.quality);
     placeholder_ =
-        render_placeholder(*placeholder_encoder_, info.width, info.height,
-                           stopped ? "STOPPED" : "NO SIGNAL", stopped ? "" : lifecycle_.error());
+        render_placeholder(*placeholder_encoder_, width, height, stopped ? "STOPPED" : "NO SIGNAL",
+                           stopped ? "" : lifecycle_.error());
   }
   hub_.publish(
       restamp(*placeholder_, shared_->next_sequence.fetch_add(1, std::memory_order_relaxed)));
+}
+
+std::optional<ControlError> CaptureService::set_controls(
+    const std::map<std::string, ControlValue>& values) {
+  const CheckedControls checked = check_controls(source_->controls(), values);
+  if (checked.error) return checked.error;
+  if (auto error = source_->set_controls(checked.values)) return error;
+  for (const auto& [name, value] : checked.values) wanted_controls_[name] = value;
+  notify_status();
+  return std::nullopt;
+}
+
+std::string CaptureService::reconfigure(const LiveSettings& next) {
+  // Everything the source or the worker's geometry depends on; the quality is not among them.
+  const auto geometry = [](const LiveSettings& s) {
+    return std::tuple(s.width, s.height, s.interval, s.rotation, s.hflip, s.vflip,
+                      s.effective_snapshot_width(), s.effective_snapshot_height());
+  };
+  if (geometry(next) != geometry(settings_.live)) {
+    if (!settings_.reopen) return "this source cannot be reconfigured";
+    const bool was_running = source_running_;
+    if (was_running) stop_source();
+    try {
+      // The old source is stopped (the camera released) but kept until the new one opens,
+      // so that a configuration the camera refuses leaves the one in force.
+      source_ = settings_.reopen(capture_config(next, settings_.camera));
+    } catch (const std::exception& error) {
+      spdlog::warn("reconfiguration refused: {}; the settings in force stay", error.what());
+      if (was_running) update();
+      return error.what();
+    }
+    reapply_controls();
+  }
+  settings_.live = next;
+  configure_encoding();
+  const auto [width, height] = stream_size();
+  spdlog::info("reconfigured: {}x{}, interval {} us, quality {}, orientation {}, snapshot {}x{}",
+               width, height, next.interval.count(), next.quality,
+               describe(Orientation{next.rotation, next.hflip, next.vflip}),
+               next.effective_snapshot_width(), next.effective_snapshot_height());
+  update();  // restarts the source if capture should run
+  const CaptureState state = lifecycle_.state();
+  if (state == CaptureState::stopped || state == CaptureState::error) publish_placeholder(true);
+  notify_status();
+  return {};
+}
+
+std::shared_ptr<void> CaptureService::request_snapshot() {
+  if (!settings_.live.separate_snapshot()) return nullptr;
+  shared_->snapshot_requests.fetch_add(1, std::memory_order_release);
+  return {nullptr, [shared = shared_](auto) {
+            shared->snapshot_requests.fetch_sub(1, std::memory_order_release);
+          }};
+}
+
+void CaptureService::configure_encoding() {
+  const LiveSettings& live = settings_.live;
+  Shared& shared = *shared_;
+  shared.quality.store(live.quality, std::memory_order_relaxed);
+  if (source_running_) return;  // only the quality may change under a running source
+  const bool swap = swaps_size(Orientation{live.rotation, live.hflip, live.vflip});
+  const CaptureConfig config = capture_config(live, settings_.camera);
+  shared.separate_snapshot = live.separate_snapshot();
+  shared.scale_stream = config.width != live.width || config.height != live.height;
+  shared.stream_width = swap ? live.height : live.width;
+  shared.stream_height = swap ? live.width : live.height;
+  shared.snapshot_width = swap ? live.effective_snapshot_height() : live.effective_snapshot_width();
+  shared.snapshot_height =
+      swap ? live.effective_snapshot_width() : live.effective_snapshot_height();
+}
+
+void CaptureService::reapply_controls() {
+  if (wanted_controls_.empty()) return;
+  if (!source_->set_controls(wanted_controls_)) return;
+  // One at a time, so that one the new source refuses does not take the others with it.
+  for (auto it = wanted_controls_.begin(); it != wanted_controls_.end();) {
+    if (const auto error = source_->set_controls({{it->first, it->second}})) {
+      spdlog::warn("control {} dropped after reconfiguration: {}", it->first, error->message());
+      it = wanted_controls_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+}
+
+// What viewers get: the source's granted size, unless the stream is scaled down from a
+// larger snapshot capture.
+std::pair<int, int> CaptureService::stream_size() const {
+  if (shared_->scale_stream) return {shared_->stream_width, shared_->stream_height};
+  const SourceInfo info = source_->info();
+  return {info.width, info.height};
 }
 
 void CaptureService::notify_status() {

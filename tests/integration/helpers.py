@@ -573,3 +573,87 @@ def ws_refusal_status(refused):
     if status is None and getattr(refused, "response", None) is not None:
         status = refused.response.status_code
     return status
+
+
+def run_vlc(url, workdir, seconds, scale, during=None):
+    """Plays url in VLC (dummy interface and output, every picture saved as PNG by the scene
+    filter) for about `seconds`, calling during() (if given) once it has played a while.
+    Returns (VLC's log, the PNG paths in order). VLC refuses to run as root: it then runs as
+    nobody through setpriv."""
+    import glob
+    import shutil
+    import subprocess
+    import threading
+
+    assert shutil.which("vlc") and shutil.which("setpriv"), "vlc and setpriv must be installed"
+    home = os.path.join(workdir, "home")
+    scenes = os.path.join(workdir, "scenes")
+    for path in (home, scenes):
+        os.mkdir(path)
+        os.chmod(path, 0o777)
+    os.chmod(workdir, 0o755)
+    env = client_env()
+    env.update(HOME=home, XDG_CONFIG_HOME=os.path.join(home, ".config"),
+               XDG_CACHE_HOME=os.path.join(home, ".cache"),
+               XDG_DATA_HOME=os.path.join(home, ".local/share"), XDG_RUNTIME_DIR=home)
+    env.pop("DISPLAY", None)
+    env.pop("WAYLAND_DISPLAY", None)
+    command = []
+    if os.geteuid() == 0:
+        command += ["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups"]
+    command += ["vlc", "-I", "dummy", "-vv", "--no-metadata-network-access", "--no-audio",
+                "--avcodec-hw=none", "--vout=vdummy", "--network-caching=300",
+                "--play-and-exit", "--video-filter=scene", f"--scene-path={scenes}",
+                "--scene-ratio=1", "--scene-format=png", "--scene-prefix=frame", url]
+    # --run-time does not end a live stream in this VLC: stop it with SIGTERM, which it
+    # handles cleanly.
+    with subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                          stdin=subprocess.DEVNULL, cwd=home) as vlc:
+        chunks = []
+        reader = threading.Thread(target=lambda: chunks.append(vlc.stdout.read()), daemon=True)
+        reader.start()
+        if during is not None:
+            time.sleep(seconds / 2)
+            during()
+            time.sleep(seconds / 2)
+        else:
+            time.sleep(seconds)
+        vlc.terminate()
+        try:
+            vlc.wait(timeout=10 * scale)
+        except subprocess.TimeoutExpired:
+            vlc.kill()
+            vlc.wait()
+        reader.join(10)
+    log = b"".join(chunks).decode(errors="replace")
+    return log, sorted(glob.glob(os.path.join(scenes, "frame*.png")))
+
+
+def ffprobe_size(jpeg):
+    """(width, height) as ffprobe reads the JPEG."""
+    import subprocess
+    import tempfile
+
+    with tempfile.NamedTemporaryFile(suffix=".jpg") as picture:
+        picture.write(jpeg)
+        picture.flush()
+        result = subprocess.run(
+            ["ffprobe", "-v", "error", "-select_streams", "v:0", "-show_entries",
+             "stream=width,height", "-of", "json", picture.name],
+            env=client_env(), capture_output=True, timeout=15)
+    assert result.returncode == 0, result.stderr.decode()
+    stream = json.loads(result.stdout)["streams"][0]
+    return stream["width"], stream["height"]
+
+
+def decoded_luma(jpeg, width, height):
+    """The picture's luma, one byte a pixel, as ffmpeg decodes it."""
+    import subprocess
+
+    result = subprocess.run(
+        ["ffmpeg", "-v", "error", "-f", "image2pipe", "-c:v", "mjpeg", "-i", "-",
+         "-f", "rawvideo", "-pix_fmt", "gray", "-"],
+        input=jpeg, env=client_env(), capture_output=True, timeout=15)
+    assert result.returncode == 0, result.stderr.decode()
+    assert len(result.stdout) == width * height, "ffmpeg decoded another size"
+    return result.stdout

@@ -1,8 +1,6 @@
 """Real clients read the stream: ffprobe, ffmpeg (lax and strict boundary), VLC."""
 
-import glob
 import json
-import os
 import re
 import shutil
 import subprocess
@@ -10,7 +8,7 @@ import tempfile
 
 import pytest
 
-from helpers import client_env, png_size
+from helpers import client_env, png_size, run_vlc
 
 WIDTH, HEIGHT = 320, 232  # a height that is not a multiple of 16, as cameras give
 
@@ -86,43 +84,7 @@ VLC_ERROR_RE = re.compile(r"(decoder error|demux error|Corrupt JPEG|jpeg.*error|
                     reason="vlc or setpriv is not installed")
 def test_vlc_decodes_pictures(client_server, scale):
     with tempfile.TemporaryDirectory(prefix="camstream-vlc-", dir="/tmp") as workdir:
-        home = os.path.join(workdir, "home")
-        scenes = os.path.join(workdir, "scenes")
-        for path in (home, scenes):
-            os.mkdir(path)
-            os.chmod(path, 0o777)
-        os.chmod(workdir, 0o755)
-        env = client_env()
-        env.update(HOME=home, XDG_CONFIG_HOME=os.path.join(home, ".config"),
-                   XDG_CACHE_HOME=os.path.join(home, ".cache"),
-                   XDG_DATA_HOME=os.path.join(home, ".local/share"),
-                   XDG_RUNTIME_DIR=home)
-        env.pop("DISPLAY", None)
-        env.pop("WAYLAND_DISPLAY", None)
-        command = []
-        if os.geteuid() == 0:  # VLC refuses to run as root
-            command += ["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups"]
-        command += ["vlc", "-I", "dummy", "-vv", "--no-metadata-network-access",
-                    "--no-audio", "--avcodec-hw=none", "--vout=vdummy",
-                    "--network-caching=300", "--play-and-exit", "--video-filter=scene",
-                    f"--scene-path={scenes}", "--scene-ratio=1", "--scene-format=png",
-                    "--scene-prefix=frame", client_server.url("/stream")]
-        # --run-time does not end a live stream in this VLC: stop it with SIGTERM, which it
-        # handles cleanly.
-        with subprocess.Popen(command, env=env, stdout=subprocess.PIPE,
-                              stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                              cwd=home) as vlc:
-            try:
-                output, _ = vlc.communicate(timeout=4 * scale)
-            except subprocess.TimeoutExpired:
-                vlc.terminate()
-                try:
-                    output, _ = vlc.communicate(timeout=10 * scale)
-                except subprocess.TimeoutExpired:
-                    vlc.kill()
-                    output, _ = vlc.communicate()
-        log = output.decode(errors="replace")
-        pictures = sorted(glob.glob(os.path.join(scenes, "frame*.png")))
+        log, pictures = run_vlc(client_server.url("/stream"), workdir, 4 * scale, scale)
         assert len(pictures) >= 10, \
             f"VLC wrote {len(pictures)} pictures in 4 s at 20 frames/s:\n{log[-4000:]}"
         # The visible size ("vsz") is in the log; the pictures carry the coded size, which

@@ -15,38 +15,13 @@ import tempfile
 import pytest
 import websockets
 
-from helpers import (StreamClient, assert_baseline_jpeg, client_env, get_json, http_get,
-                     run_async, ws_wait_for)
+from helpers import (StreamClient, assert_baseline_jpeg, client_env, decoded_luma, ffprobe_size,
+                     get_json, http_get, run_async, ws_wait_for)
 
 pytestmark = pytest.mark.skipif(shutil.which("ffmpeg") is None or shutil.which("ffprobe") is None,
                                 reason="ffmpeg/ffprobe are not installed")
 
 WIDTH, HEIGHT = 640, 480
-
-
-def ffprobe_size(jpeg):
-    """(width, height) as ffprobe reads the JPEG."""
-    with tempfile.NamedTemporaryFile(suffix=".jpg") as picture:
-        picture.write(jpeg)
-        picture.flush()
-        result = subprocess.run(
-            ["ffprobe", "-v", "error", "-select_streams", "v:0", "-show_entries",
-             "stream=width,height", "-of", "json", picture.name],
-            env=client_env(), capture_output=True, timeout=15)
-    assert result.returncode == 0, result.stderr.decode()
-    stream = json.loads(result.stdout)["streams"][0]
-    return stream["width"], stream["height"]
-
-
-def decoded_luma(jpeg, width, height):
-    """The picture's luma, one byte a pixel, as ffmpeg decodes it."""
-    result = subprocess.run(
-        ["ffmpeg", "-v", "error", "-f", "image2pipe", "-c:v", "mjpeg", "-i", "-",
-         "-f", "rawvideo", "-pix_fmt", "gray", "-"],
-        input=jpeg, env=client_env(), capture_output=True, timeout=15)
-    assert result.returncode == 0, result.stderr.decode()
-    assert len(result.stdout) == width * height, "ffmpeg decoded another size"
-    return result.stdout
 
 
 def turned(x, y, width, height, rotation, hflip, vflip):

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "camstream/app.hpp"
+#include "camstream/settings.hpp"
 
 namespace camstream {
 namespace {
@@ -102,10 +103,17 @@ TEST(ShippedConfig, DocumentsEveryKey) {
   const std::string text{std::istreambuf_iterator<char>(file), {}};
   for (const char* key : {"source", "camera", "width", "height", "interval", "fps", "quality",
                           "bind", "port", "always-on", "idle-timeout", "max-clients",
-                          "allow-origin", "rotation", "hflip", "vflip", "log-level"}) {
+                          "allow-origin", "rotation", "hflip", "vflip", "log-level", "control"}) {
     const std::string set = std::string("\n").append(key).append(" = ");
     const std::string commented = std::string("\n# ").append(key).append(" = ");
     EXPECT_TRUE(text.find(set) != std::string::npos || text.find(commented) != std::string::npos)
+        << key;
+  }
+  // Every row of the live settings table, whatever rows it grows.
+  for (const auto& row : setting_rows()) {
+    const std::string key(row.flag);
+    EXPECT_TRUE(text.find("\n" + key + " = ") != std::string::npos ||
+                text.find("\n# " + key + " = ") != std::string::npos)
         << key;
   }
 }

@@ -234,11 +234,11 @@ TEST(Options, ChoicesOutsideTheListAreUsageErrors) {
   EXPECT_EQ(usage_error({"--source", "v4l2"}),
             "camstream: --source: 'v4l2' is not one of auto, libcamera, test");
   EXPECT_EQ(usage_error({"--rotation", "45"}),
-            "camstream: --rotation: '45' is not one of 0, 90, 180, 270");
+            "camstream: --rotation: 45 is not one of 0, 90, 180, 270");
   EXPECT_EQ(usage_error({"--rotation", "-90"}),
-            "camstream: --rotation: '-90' is not one of 0, 90, 180, 270");
+            "camstream: --rotation: -90 is not one of 0, 90, 180, 270");
   EXPECT_EQ(usage_error({"--rotation", "360"}),
-            "camstream: --rotation: '360' is not one of 0, 90, 180, 270");
+            "camstream: --rotation: 360 is not one of 0, 90, 180, 270");
   EXPECT_EQ(usage_error({"--log-level", "verbose"}),
             "camstream: --log-level: 'verbose' is not one of trace, debug, info, warn, error");
   EXPECT_EQ(usage_error({"--camera", ""}), "camstream: --camera: empty camera index or id");

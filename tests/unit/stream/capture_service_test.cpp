@@ -103,6 +103,28 @@ TEST_F(CaptureServiceTest, DemandStartsTheSourceAndItsEndReleasesIt) {
   EXPECT_FALSE(source->running_);
 }
 
+TEST_F(CaptureServiceTest, WithoutAFactoryOnlyTheQualityChangesLive) {
+  DemandToken demand = service->hold_demand();
+  ASSERT_TRUE(run_until([&] { return metrics.frames_encoded.load() >= 3; }));
+  // The scripted picture never changes, so the JPEG changes only with the quality (its
+  // quantisation tables).
+  const auto bytes_at_80 =
+      std::vector<std::uint8_t>(hub.latest()->jpeg().begin(), hub.latest()->jpeg().end());
+  LiveSettings next = service->live_settings();
+  next.width = 1280;
+  EXPECT_EQ(service->reconfigure(next), "this source cannot be reconfigured");
+  EXPECT_EQ(service->live_settings().width, 640);
+  next = service->live_settings();
+  next.quality = 5;
+  EXPECT_EQ(service->reconfigure(next), "");
+  EXPECT_EQ(service->status().settings.quality, 5);
+  EXPECT_EQ(state(), CaptureState::streaming);  // the source ran on
+  const auto encoded = metrics.frames_encoded.load();
+  ASSERT_TRUE(run_until([&] { return metrics.frames_encoded.load() >= encoded + 3; }));
+  const auto jpeg = hub.latest()->jpeg();
+  EXPECT_NE(std::vector<std::uint8_t>(jpeg.begin(), jpeg.end()), bytes_at_80);
+}
+
 TEST_F(CaptureServiceTest, EveryCapturedFrameIsEncodedOnce) {
   DemandToken demand = service->hold_demand();
   ASSERT_TRUE(run_until([&] { return metrics.frames_captured.load() >= 10; }));
