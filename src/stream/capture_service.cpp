@@ -27,47 +27,37 @@ struct CaptureService::Shared {
     if (const int wanted = quality.load(std::memory_order_relaxed); wanted != encoder.quality()) {
       encoder.set_quality(wanted);
     }
+    std::shared_ptr<EncodedFrame> frame;
     FrameView stream_view = view;
-    FramePtr snapshot;
     try {
       // The capture is the larger of the two pictures; the smaller is scaled from it.
       if (scale_stream) stream_view = stream_scaler.scale(view, stream_width, stream_height);
+      FramePtr snapshot;
       if (separate_snapshot && snapshot_requests.load(std::memory_order_acquire) > 0) {
         snapshot = encode_snapshot(view);
       }
-    } catch (const TransformError& error) {
-      drop(view, metrics.dropped_encode_error, "unscalable", error.what());
-      return;
-    } catch (const CorruptFrameError& error) {
-      drop(view, metrics.dropped_corrupt, "corrupt", error.what());
-      return;
-    } catch (const EncodeError& error) {
-      drop(view, metrics.dropped_encode_error, "unencodable", error.what());
-      return;
-    }
-    const std::size_t needed = JpegEncoder::max_jpeg_size(stream_view.width, stream_view.height);
-    if (!pool || pool_capacity < needed) {
-      pool.emplace(needed);
-      pool_capacity = needed;
-    }
-    auto frame = pool->acquire();
-    const auto started = Clock::now();
-    try {
+      const std::size_t needed = JpegEncoder::max_jpeg_size(stream_view.width, stream_view.height);
+      if (!pool || pool_capacity < needed) {
+        pool.emplace(needed);
+        pool_capacity = needed;
+      }
+      frame = pool->acquire();
+      frame->full_size = std::move(snapshot);
+      const auto started = Clock::now();
       frame->jpeg_size = encoder.encode(stream_view, frame->writable());
+      metrics.observe_encode(Clock::now() - started);
+    } catch (const TransformError& error) {
+      return drop(view, metrics.dropped_encode_error, "unscalable", error.what());
     } catch (const CorruptFrameError& error) {
-      drop(view, metrics.dropped_corrupt, "corrupt", error.what());
-      return;
+      return drop(view, metrics.dropped_corrupt, "corrupt", error.what());
     } catch (const EncodeError& error) {
-      drop(view, metrics.dropped_encode_error, "unencodable", error.what());
-      return;
+      return drop(view, metrics.dropped_encode_error, "unencodable", error.what());
     }
-    metrics.observe_encode(Clock::now() - started);
     frame->width = stream_view.width;
     frame->height = stream_view.height;
     frame->timestamp = view.timestamp;
     frame->placeholder = false;
     frame->snapshot_size = !separate_snapshot;
-    frame->full_size = std::move(snapshot);
     frame->sequence = next_sequence.fetch_add(1, std::memory_order_relaxed);
     hub.publish(std::move(frame));
   }

@@ -575,11 +575,11 @@ def ws_refusal_status(refused):
     return status
 
 
-def run_vlc(url, workdir, seconds, scale, during=None):
+def run_vlc(url, workdir, seconds, scale, during=None, extra_args=()):
     """Plays url in VLC (dummy interface and output, every picture saved as PNG by the scene
     filter) for about `seconds`, calling during() (if given) once it has played a while.
-    Returns (VLC's log, the PNG paths in order). VLC refuses to run as root: it then runs as
-    nobody through setpriv."""
+    extra_args go before the URL. Returns (VLC's log, the PNG paths in order). VLC refuses to
+    run as root: it then runs as nobody through setpriv."""
     import glob
     import shutil
     import subprocess
@@ -604,7 +604,7 @@ def run_vlc(url, workdir, seconds, scale, during=None):
     command += ["vlc", "-I", "dummy", "-vv", "--no-metadata-network-access", "--no-audio",
                 "--avcodec-hw=none", "--vout=vdummy", "--network-caching=300",
                 "--play-and-exit", "--video-filter=scene", f"--scene-path={scenes}",
-                "--scene-ratio=1", "--scene-format=png", "--scene-prefix=frame", url]
+                "--scene-ratio=1", "--scene-format=png", "--scene-prefix=frame", *extra_args, url]
     # --run-time does not end a live stream in this VLC: stop it with SIGTERM, which it
     # handles cleanly.
     with subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
