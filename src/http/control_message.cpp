@@ -13,6 +13,13 @@ namespace {
 constexpr std::string_view kTypes =
     "expected \"start\", \"stop\", \"status\", \"controls\", \"set\" or \"configure\"";
 
+ControlMessage accepted(ControlCommand type, bool steers = false) {
+  ControlMessage message;
+  message.type = type;
+  message.steers = steers;
+  return message;
+}
+
 ControlMessage invalid(std::string error, bool steers = false) {
   ControlMessage message;
   message.error = std::move(error);
@@ -41,7 +48,7 @@ ControlMessage parse_set(const json::object& object) {
   if (controls == nullptr || !controls->is_object()) {
     return invalid(R"(set: expected "controls":{NAME:VALUE,...})", true);
   }
-  ControlMessage message{ControlCommand::set, {}, true};
+  ControlMessage message = accepted(ControlCommand::set, true);
   for (const auto& [name, value] : controls->get_object()) {
     auto converted = scalar(value);
     if (!converted) {
@@ -53,7 +60,7 @@ ControlMessage parse_set(const json::object& object) {
 }
 
 ControlMessage parse_configure(const json::object& object) {
-  ControlMessage message{ControlCommand::configure, {}, true};
+  ControlMessage message = accepted(ControlCommand::configure, true);
   if (object.contains("fps") && object.contains("interval_ms")) {
     return invalid("configure: give fps or interval_ms, not both", true);
   }
@@ -89,10 +96,10 @@ ControlMessage parse_control_message(std::string_view text) {
     return invalid("missing \"type\": " + std::string(kTypes));
   }
   const std::string_view type = type_value->get_string();
-  if (type == "start") return {ControlCommand::start, {}, true};
-  if (type == "stop") return {ControlCommand::stop, {}, true};
-  if (type == "status") return {ControlCommand::status, {}};
-  if (type == "controls") return {ControlCommand::controls, {}};
+  if (type == "start") return accepted(ControlCommand::start, true);
+  if (type == "stop") return accepted(ControlCommand::stop, true);
+  if (type == "status") return accepted(ControlCommand::status);
+  if (type == "controls") return accepted(ControlCommand::controls);
   if (type == "set") return parse_set(*object);
   if (type == "configure") return parse_configure(*object);
   return invalid("unknown type \"" + std::string(type) + "\": " + std::string(kTypes));
