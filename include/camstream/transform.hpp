@@ -27,6 +27,12 @@ bool same_orientation(Orientation a, Orientation b);
 bool is_identity(Orientation orientation);
 // Rotation by 90 or 270: the picture's width and height swap.
 bool swaps_size(Orientation orientation);
+struct PictureSize {
+  int width = 0;
+  int height = 0;
+};
+// A width x height picture's size once turned as `orientation` says (90, 270: swapped).
+PictureSize turned_size(int width, int height, Orientation orientation);
 // `first`, then `second`.
 Orientation followed_by(Orientation first, Orientation second);
 Orientation inverse(Orientation orientation);

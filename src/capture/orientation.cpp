@@ -42,6 +42,10 @@ Orientation orientation_of(const Matrix& m) {
 
 }  // namespace
 
+PictureSize turned_size(int width, int height, Orientation orientation) {
+  return swaps_size(orientation) ? PictureSize{height, width} : PictureSize{width, height};
+}
+
 bool is_valid_rotation(int degrees) {
   return degrees == 0 || degrees == 90 || degrees == 180 || degrees == 270;
 }

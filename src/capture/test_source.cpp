@@ -192,9 +192,8 @@ class TestSource final : public FrameSource {
   }
 
   SourceInfo info() const override {
-    const bool swap = swaps_size(orientation_);
-    return SourceInfo{"test", std::nullopt, swap ? config_.height : config_.width,
-                      swap ? config_.width : config_.height, config_.interval};
+    const PictureSize size = turned_size(config_.width, config_.height, orientation_);
+    return SourceInfo{"test", std::nullopt, size.width, size.height, config_.interval};
   }
 
   ControlMap controls() const override {

@@ -31,7 +31,8 @@ struct CaptureService::Shared {
     FrameView stream_view = view;
     try {
       // The capture is the larger of the two pictures; the smaller is scaled from it.
-      if (scale_stream) stream_view = stream_scaler.scale(view, stream_width, stream_height);
+      if (scale_stream)
+        stream_view = stream_scaler.scale(view, stream_picture.width, stream_picture.height);
       FramePtr snapshot;
       if (separate_snapshot && snapshot_requests.load(std::memory_order_acquire) > 0) {
         snapshot = encode_snapshot(view);
@@ -64,9 +65,10 @@ struct CaptureService::Shared {
 
   // The frame at the snapshot size, encoded only because someone waits for a snapshot.
   FramePtr encode_snapshot(const FrameView& view) {
-    const FrameView picture = view.width == snapshot_width && view.height == snapshot_height
-                                  ? view
-                                  : snapshot_scaler.scale(view, snapshot_width, snapshot_height);
+    const FrameView picture =
+        view.width == snapshot_picture.width && view.height == snapshot_picture.height
+            ? view
+            : snapshot_scaler.scale(view, snapshot_picture.width, snapshot_picture.height);
     auto snapshot = std::make_shared<EncodedFrame>();
     snapshot->capacity = JpegEncoder::max_jpeg_size(picture.width, picture.height);
     snapshot->storage = std::make_unique_for_overwrite<std::uint8_t[]>(snapshot->capacity);
@@ -97,11 +99,9 @@ struct CaptureService::Shared {
   std::atomic<int> snapshot_requests{0};
   // Geometry, delivered sizes (after rotation); written only while no source runs.
   bool scale_stream = false;
-  int stream_width = 0;
-  int stream_height = 0;
+  PictureSize stream_picture;
   bool separate_snapshot = false;
-  int snapshot_width = 0;
-  int snapshot_height = 0;
+  PictureSize snapshot_picture;
   FrameScaler stream_scaler;
   FrameScaler snapshot_scaler;
 };
@@ -355,15 +355,13 @@ void CaptureService::configure_encoding() {
   Shared& shared = *shared_;
   shared.quality.store(live.quality, std::memory_order_relaxed);
   if (source_running_) return;  // only the quality may change under a running source
-  const bool swap = swaps_size(Orientation{live.rotation, live.hflip, live.vflip});
+  const Orientation orientation{live.rotation, live.hflip, live.vflip};
   const CaptureConfig config = capture_config(live, settings_.camera);
   shared.separate_snapshot = live.separate_snapshot();
   shared.scale_stream = config.width != live.width || config.height != live.height;
-  shared.stream_width = swap ? live.height : live.width;
-  shared.stream_height = swap ? live.width : live.height;
-  shared.snapshot_width = swap ? live.effective_snapshot_height() : live.effective_snapshot_width();
-  shared.snapshot_height =
-      swap ? live.effective_snapshot_width() : live.effective_snapshot_height();
+  shared.stream_picture = turned_size(live.width, live.height, orientation);
+  shared.snapshot_picture =
+      turned_size(live.effective_snapshot_width(), live.effective_snapshot_height(), orientation);
 }
 
 void CaptureService::reapply_controls() {
@@ -383,7 +381,7 @@ void CaptureService::reapply_controls() {
 // What viewers get: the source's granted size, unless the stream is scaled down from a
 // larger snapshot capture.
 std::pair<int, int> CaptureService::stream_size() const {
-  if (shared_->scale_stream) return {shared_->stream_width, shared_->stream_height};
+  if (shared_->scale_stream) return {shared_->stream_picture.width, shared_->stream_picture.height};
   const SourceInfo info = source_->info();
   return {info.width, info.height};
 }

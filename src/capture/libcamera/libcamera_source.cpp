@@ -304,9 +304,9 @@ void LibcameraSource::Capture::open_camera() {
 
 void LibcameraSource::Capture::update_info() {
   std::lock_guard lock(info_->mutex);
-  const bool swap = swaps_size(stream_.software);
-  info_->info.width = (swap ? stream_.height : stream_.width) & ~1;
-  info_->info.height = (swap ? stream_.width : stream_.height) & ~1;
+  const PictureSize size = turned_size(stream_.width & ~1, stream_.height & ~1, stream_.software);
+  info_->info.width = size.width;
+  info_->info.height = size.height;
   info_->info.interval = stream_.interval;
 }
 
@@ -561,11 +561,11 @@ LibcameraSource::LibcameraSource(const CaptureConfig& config,
       controls_(std::make_shared<SourceControls>(
           CameraControls(camera->controls(), zoom_maximum_of(*camera)))) {
   const auto probed = negotiate_stream(*camera, config_, false);
-  const bool swap = swaps_size(probed.software);
+  const PictureSize size = turned_size(probed.width & ~1, probed.height & ~1, probed.software);
   info_->info.name = "libcamera";
   info_->info.camera_id = camera_id_;
-  info_->info.width = (swap ? probed.height : probed.width) & ~1;
-  info_->info.height = (swap ? probed.width : probed.height) & ~1;
+  info_->info.width = size.width;
+  info_->info.height = size.height;
   info_->info.interval = probed.interval;
   spdlog::debug("camera {} would give {}x{} every {} ms", camera_id_, probed.width, probed.height,
                 probed.interval.count() / 1000.0);
