@@ -1,18 +1,57 @@
 // A connection that speaks plain TCP or TLS, decided when it is accepted. It forwards the
 // asynchronous read and write calls to the one it holds, so Beast's HTTP parser, the MJPEG
 // viewer's gathered writes and websocket::stream work over both without being templates.
+//
+// Reads and writes are type-erased (flex_stream.cpp): every composed operation of Beast and
+// Asio that reads or writes a FlexStream would otherwise instantiate both the TCP and the TLS
+// operation for its own handler type. Erased, the TLS state machine is compiled once, which
+// more than halves the build time of the sessions (docs/performance.md, "Build"). The
+// websocket teardown is not (Boost 1.81's erased handler cannot be posted), but it is
+// instantiated once, by WsSession.
 #pragma once
 
+#include <array>
+#include <boost/asio/any_completion_handler.hpp>
+#include <boost/asio/associated_executor.hpp>
+#include <boost/asio/buffer.hpp>
 #include <boost/asio/ssl/context.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/ssl/ssl_stream.hpp>
 #include <boost/beast/websocket/ssl.hpp>
 #include <boost/beast/websocket/teardown.hpp>
+#include <cstddef>
 #include <memory>
 #include <optional>
 #include <utility>
 
 namespace camstream {
+
+// The first buffers of a buffer sequence, by value: what a read_some or write_some may use (it
+// may transfer less than the whole sequence; the composed operations above continue).
+template <typename Buffer>
+class BufferPrefix {
+ public:
+  static constexpr std::size_t kMaxBuffers = 16;
+  using value_type = Buffer;
+  using const_iterator = const Buffer*;
+
+  template <typename Sequence>
+  explicit BufferPrefix(const Sequence& sequence) {
+    auto it = boost::asio::buffer_sequence_begin(sequence);
+    const auto end = boost::asio::buffer_sequence_end(sequence);
+    for (; it != end && count_ < kMaxBuffers; ++it) {
+      const Buffer buffer(*it);
+      if (buffer.size() != 0) buffers_[count_++] = buffer;
+    }
+  }
+
+  const Buffer* begin() const { return buffers_.data(); }
+  const Buffer* end() const { return buffers_.data() + count_; }
+
+ private:
+  std::array<Buffer, kMaxBuffers> buffers_{};
+  std::size_t count_ = 0;
+};
 
 class FlexStream {
  public:
@@ -37,22 +76,21 @@ class FlexStream {
   boost::beast::tcp_stream& tcp() { return tls_ ? tls_->next_layer() : *plain_; }
   executor_type get_executor() { return tcp().get_executor(); }
 
+  using TransferHandler =
+      boost::asio::any_completion_handler<void(boost::beast::error_code, std::size_t)>;
+
   template <typename MutableBuffers, typename Handler>
   void async_read_some(const MutableBuffers& buffers, Handler&& handler) {
-    if (tls_) {
-      tls_->async_read_some(buffers, std::forward<Handler>(handler));
-    } else {
-      plain_->async_read_some(buffers, std::forward<Handler>(handler));
-    }
+    executor_type executor = boost::asio::get_associated_executor(handler, get_executor());
+    read_some(BufferPrefix<boost::asio::mutable_buffer>(buffers), std::move(executor),
+              TransferHandler(std::forward<Handler>(handler)));
   }
 
   template <typename ConstBuffers, typename Handler>
   void async_write_some(const ConstBuffers& buffers, Handler&& handler) {
-    if (tls_) {
-      tls_->async_write_some(buffers, std::forward<Handler>(handler));
-    } else {
-      plain_->async_write_some(buffers, std::forward<Handler>(handler));
-    }
+    executor_type executor = boost::asio::get_associated_executor(handler, get_executor());
+    write_some(BufferPrefix<boost::asio::const_buffer>(buffers), std::move(executor),
+               TransferHandler(std::forward<Handler>(handler)));
   }
 
   // Beast's close_socket() (websocket timeouts) finds this by argument-dependent lookup.
@@ -80,6 +118,13 @@ class FlexStream {
   }
 
  private:
+  // The handler's own executor travels beside it: Boost 1.81's erased handler offers an executor
+  // that the TLS operations cannot post to.
+  void read_some(BufferPrefix<boost::asio::mutable_buffer> buffers, executor_type executor,
+                 TransferHandler handler);
+  void write_some(BufferPrefix<boost::asio::const_buffer> buffers, executor_type executor,
+                  TransferHandler handler);
+
   std::shared_ptr<boost::asio::ssl::context> context_;
   std::optional<boost::beast::tcp_stream> plain_;
   std::optional<TlsStream> tls_;
