@@ -1,22 +1,22 @@
 #!/usr/bin/env bash
-# The whole test suite: release build and tests, the same tests under AddressSanitizer and
-# UndefinedBehaviorSanitizer, the capture and I/O thread hand-offs under ThreadSanitizer, the
-# libcamera version matrix, a real libcamera 0.7.1 camera (the virtual one, in a Debian trixie
-# root), the fuzz targets, and the Debian package (built, linted, installed into a fresh bookworm
-# root). Run from anywhere, as root or with sudo available.
+# The whole test suite: every test under AddressSanitizer and UndefinedBehaviorSanitizer, the
+# capture and I/O thread hand-offs under ThreadSanitizer, the libcamera version matrix, a real
+# libcamera 0.7.1 camera (the virtual one, in a Debian trixie root), the fuzz targets, and the
+# Debian package: built with its unit tests, the rest of the suite run on that same release
+# build, linted, and installed into a fresh bookworm root. Run from anywhere, as root or with
+# sudo available.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 "$(dirname "$0")/install-deps.sh"
 # ccache, when installed, makes a rerun on the same machine faster; nothing here needs it.
-# CCACHE_BASEDIR= keeps __FILE__ absolute: options.ShippedConfig finds config/ through it.
 with_ccache() {
   if command -v ccache >/dev/null && [ -z "${CMAKE_CXX_COMPILER_LAUNCHER:-}" ]; then
-    CMAKE_CXX_COMPILER_LAUNCHER=ccache CCACHE_BASEDIR= "$@"
+    CMAKE_CXX_COMPILER_LAUNCHER=ccache "$@"
   else
     "$@"
   fi
 }
-with_ccache cmake --workflow --preset release
+# The release build is the Debian package's own (at the end): one release build, not two.
 with_ccache cmake --workflow --preset debug
 # ThreadSanitizer: the capture and stream unit tests (the source and encoder threads) and the
 # integration tests that stream from a real camstream (the selection and why: docs/fuzzing.md).
@@ -28,11 +28,15 @@ bash .ci/virtual-camera.sh
 with_ccache cmake --workflow --preset fuzz
 tests/fuzz/run.sh
 
-# The Debian package: built and linted as this user (no root needed), then installed with apt
-# into a fresh bookworm root (root: mmdebstrap, chroot, mounts). The arm64 cross build with its
-# qemu-user smoke test (packaging/build-deb-arm64.sh, about 10 minutes) is run by hand: its last
-# result is in docs/install.md.
+# The Debian package: built with its unit tests (dh_auto_test) and linted as this user (no root
+# needed). The integration, browser and man page tests then run on the package's build tree:
+# the release binary that ships. Last, the package is installed with apt into a fresh bookworm
+# root (root: mmdebstrap, chroot, mounts). The arm64 cross build with its qemu-user smoke test
+# (packaging/build-deb-arm64.sh, about 10 minutes) is run by hand: its last result is in
+# docs/install.md.
 as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
-# nocheck: the unit tests already ran above, in the release and sanitizer builds.
-DEB_BUILD_OPTIONS=nocheck packaging/build-deb.sh
+packaging/build-deb.sh
+package_build=$(find build/deb -mindepth 2 -maxdepth 2 -type d -name 'obj-*' -print -quit)
+[ -n "$package_build" ] || { echo "test: no obj-* build tree under build/deb" >&2; exit 1; }
+ctest --test-dir "$package_build" --output-on-failure -j2 --timeout 300 -L 'integration|browser|man'
 as_root packaging/test-deb.sh

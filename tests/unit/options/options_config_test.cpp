@@ -18,9 +18,10 @@ namespace {
 
 using namespace std::chrono_literals;
 
-// The config file installed to /etc/camstream, found from this test's source path.
+// The config file installed to /etc/camstream (tests/CMakeLists.txt names the directory: a
+// package build maps __FILE__ to a relative path).
 const std::filesystem::path kShippedConfig =
-    std::filesystem::path(__FILE__).parent_path() / "../../../config/camstream.conf";
+    std::filesystem::path(CAMSTREAM_CONFIG_DIR) / "camstream.conf";
 
 // A directory of config files for one test, removed with everything in it afterwards.
 class ConfigFiles : public testing::Test {
