@@ -5,7 +5,7 @@
 // Reads and writes are type-erased (flex_stream.cpp): every composed operation of Beast and
 // Asio that reads or writes a FlexStream would otherwise instantiate both the TCP and the TLS
 // operation for its own handler type. Erased, the TLS state machine is compiled once, which
-// more than halves the build time of the sessions (docs/performance.md, "Build"). The
+// more than halves the build time of the sessions (docs/performance.md, "CI time"). The
 // websocket teardown is not (Boost 1.81's erased handler cannot be posted), but it is
 // instantiated once, by WsSession.
 #pragma once
