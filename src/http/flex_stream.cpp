@@ -16,8 +16,8 @@ void FlexStream::read_some(BufferPrefix<boost::asio::mutable_buffer> buffers,
   }
 }
 
-void FlexStream::write_some(BufferPrefix<boost::asio::const_buffer> buffers,
-                            executor_type executor, TransferHandler handler) {
+void FlexStream::write_some(BufferPrefix<boost::asio::const_buffer> buffers, executor_type executor,
+                            TransferHandler handler) {
   auto bound = boost::asio::bind_executor(std::move(executor), std::move(handler));
   if (tls_) {
     tls_->async_write_some(buffers, std::move(bound));
