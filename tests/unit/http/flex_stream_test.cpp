@@ -1,0 +1,107 @@
+// FlexStream's erased reads and writes over a loopback connection: a gathered write of more
+// buffers than one write_some passes on (BufferPrefix), empty ones among them, arrives whole
+// and in order, and a read into two buffers fills both.
+#include "http/flex_stream.hpp"
+
+#include <gtest/gtest.h>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/read.hpp>
+#include <boost/asio/write.hpp>
+#include <string>
+#include <vector>
+
+namespace camstream {
+namespace {
+
+namespace asio = boost::asio;
+using tcp = asio::ip::tcp;
+
+TEST(BufferPrefix, KeepsTheFirstNonEmptyBuffersUpToItsLimit) {
+  std::vector<std::string> parts;
+  for (int i = 0; i < 40; ++i) parts.push_back(i % 3 == 0 ? "" : std::to_string(i));
+  std::vector<asio::const_buffer> buffers;
+  for (const auto& part : parts) buffers.push_back(asio::buffer(part));
+
+  const BufferPrefix<asio::const_buffer> prefix(buffers);
+  ASSERT_EQ(prefix.end() - prefix.begin(), BufferPrefix<asio::const_buffer>::kMaxBuffers);
+  std::string seen;
+  for (const auto& buffer : prefix)
+    seen.append(static_cast<const char*>(buffer.data()), buffer.size());
+  EXPECT_EQ(seen, "12457810111314161719202223");
+  EXPECT_EQ(asio::buffer_size(BufferPrefix<asio::const_buffer>(std::vector<asio::const_buffer>{})),
+            0U);
+}
+
+TEST(FlexStream, GatheredWriteOfManyBuffersArrivesWholeAndInOrder) {
+  asio::io_context io;
+  tcp::acceptor acceptor(io, {asio::ip::make_address("127.0.0.1"), 0});
+  tcp::socket receiver(io);
+  boost::beast::tcp_stream sender_tcp(io);
+  sender_tcp.connect(acceptor.local_endpoint());
+  acceptor.accept(receiver);
+  FlexStream sender(std::move(sender_tcp));
+
+  std::vector<std::string> parts;
+  std::string expected;
+  for (int i = 0; i < 100; ++i) {
+    parts.push_back(
+        i % 7 == 0 ? "" : std::string(static_cast<std::size_t>(i * 37 % 500), char('a' + i % 26)));
+    expected += parts.back();
+  }
+  std::vector<asio::const_buffer> buffers;
+  for (const auto& part : parts) buffers.push_back(asio::buffer(part));
+
+  std::size_t written = 0;
+  boost::beast::error_code write_error;
+  asio::async_write(sender, buffers, [&](boost::beast::error_code ec, std::size_t n) {
+    write_error = ec;
+    written = n;
+    sender.tcp().socket().shutdown(tcp::socket::shutdown_send);
+  });
+  std::string received(expected.size() + 1, '\0');
+  std::size_t read = 0;
+  boost::beast::error_code read_error;
+  asio::async_read(receiver, asio::buffer(received),
+                   [&](boost::beast::error_code ec, std::size_t n) {
+                     read_error = ec;
+                     read = n;
+                   });
+  io.run();
+
+  EXPECT_FALSE(write_error) << write_error.message();
+  EXPECT_EQ(written, expected.size());
+  EXPECT_EQ(read_error, asio::error::eof);
+  ASSERT_EQ(read, expected.size());
+  received.resize(read);
+  EXPECT_EQ(received, expected);
+}
+
+TEST(FlexStream, ReadFillsEveryBufferItIsGiven) {
+  asio::io_context io;
+  tcp::acceptor acceptor(io, {asio::ip::make_address("127.0.0.1"), 0});
+  tcp::socket writer(io);
+  boost::beast::tcp_stream reader_tcp(io);
+  reader_tcp.connect(acceptor.local_endpoint());
+  acceptor.accept(writer);
+  FlexStream reader(std::move(reader_tcp));
+
+  asio::write(writer, asio::buffer(std::string("headbody")));
+  std::string head(4, '\0');
+  std::string body(4, '\0');
+  std::vector<asio::mutable_buffer> buffers{asio::buffer(head), asio::mutable_buffer(),
+                                            asio::buffer(body)};
+  std::size_t read = 0;
+  asio::async_read(reader, buffers, [&](boost::beast::error_code ec, std::size_t n) {
+    EXPECT_FALSE(ec) << ec.message();
+    read = n;
+  });
+  io.run();
+  EXPECT_EQ(read, 8U);
+  EXPECT_EQ(head, "head");
+  EXPECT_EQ(body, "body");
+}
+
+}  // namespace
+}  // namespace camstream
