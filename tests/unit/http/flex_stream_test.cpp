@@ -9,6 +9,7 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/read.hpp>
 #include <boost/asio/write.hpp>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -34,14 +35,25 @@ TEST(BufferPrefix, KeepsTheFirstNonEmptyBuffersUpToItsLimit) {
             0U);
 }
 
-TEST(FlexStream, GatheredWriteOfManyBuffersArrivesWholeAndInOrder) {
+// A plain FlexStream connected over loopback to a bare socket, its peer.
+class FlexStreamOverLoopback : public testing::Test {
+ protected:
+  FlexStreamOverLoopback() {
+    tcp::acceptor acceptor(io, {asio::ip::make_address("127.0.0.1"), 0});
+    boost::beast::tcp_stream connecting(io);
+    connecting.connect(acceptor.local_endpoint());
+    acceptor.accept(peer);
+    stream.emplace(std::move(connecting));
+  }
+
   asio::io_context io;
-  tcp::acceptor acceptor(io, {asio::ip::make_address("127.0.0.1"), 0});
-  tcp::socket receiver(io);
-  boost::beast::tcp_stream sender_tcp(io);
-  sender_tcp.connect(acceptor.local_endpoint());
-  acceptor.accept(receiver);
-  FlexStream sender(std::move(sender_tcp));
+  tcp::socket peer{io};
+  std::optional<FlexStream> stream;
+};
+
+TEST_F(FlexStreamOverLoopback, GatheredWriteOfManyBuffersArrivesWholeAndInOrder) {
+  FlexStream& sender = *stream;
+  tcp::socket& receiver = peer;
 
   std::vector<std::string> parts;
   std::string expected;
@@ -78,14 +90,9 @@ TEST(FlexStream, GatheredWriteOfManyBuffersArrivesWholeAndInOrder) {
   EXPECT_EQ(received, expected);
 }
 
-TEST(FlexStream, ReadFillsEveryBufferItIsGiven) {
-  asio::io_context io;
-  tcp::acceptor acceptor(io, {asio::ip::make_address("127.0.0.1"), 0});
-  tcp::socket writer(io);
-  boost::beast::tcp_stream reader_tcp(io);
-  reader_tcp.connect(acceptor.local_endpoint());
-  acceptor.accept(writer);
-  FlexStream reader(std::move(reader_tcp));
+TEST_F(FlexStreamOverLoopback, ReadFillsEveryBufferItIsGiven) {
+  FlexStream& reader = *stream;
+  tcp::socket& writer = peer;
 
   asio::write(writer, asio::buffer(std::string("headbody")));
   std::string head(4, '\0');
