@@ -257,10 +257,6 @@ void CameraControls::add_to(libcamera::ControlList& list,
   }
 }
 
-void CameraControls::refine_zoom_maximum(std::optional<libcamera::Rectangle> zoom_maximum) {
-  if (zoom_maximum_ && zoom_maximum && !zoom_maximum->isNull()) zoom_maximum_ = zoom_maximum;
-}
-
 std::optional<libcamera::Rectangle> zoom_maximum_of(const libcamera::Camera& camera) {
   const auto& controls = camera.controls();
   const auto crop = controls.find(&libcamera::controls::ScalerCrop);
@@ -304,9 +300,20 @@ void SourceControls::add_changes_to(libcamera::ControlList& list) {
   changes_.clear();
 }
 
-void SourceControls::refine_zoom_maximum(std::optional<libcamera::Rectangle> zoom_maximum) {
+std::vector<ControlError> SourceControls::adopt_configured(CameraControls configured) {
   std::lock_guard lock(mutex_);
-  camera_.refine_zoom_maximum(zoom_maximum);
+  std::vector<ControlError> refused;
+  for (auto value = values_.begin(); value != values_.end();) {
+    if (auto error = check_controls(configured.offered(), {*value}).error) {
+      refused.push_back(std::move(*error));
+      changes_.erase(value->first);
+      value = values_.erase(value);
+    } else {
+      ++value;
+    }
+  }
+  camera_ = std::move(configured);
+  return refused;
 }
 
 }  // namespace camstream

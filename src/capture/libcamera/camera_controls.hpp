@@ -11,6 +11,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "camstream/controls.hpp"
 
@@ -35,9 +36,6 @@ class CameraControls {
   // not offered are ignored (check them first with check_controls).
   void add_to(libcamera::ControlList& list,
               const std::map<std::string, ControlValue>& values) const;
-  // The camera's ScalerCropMaximum once configured (it depends on the sensor mode); ignored
-  // when Zoom is not offered.
-  void refine_zoom_maximum(std::optional<libcamera::Rectangle> zoom_maximum);
 
  private:
   struct Target {
@@ -68,8 +66,10 @@ class SourceControls {
   // The values set since the last call, for the next request queued (libcamera keeps a
   // control's value until it is set again, and an action such as AfTrigger must fire once).
   void add_changes_to(libcamera::ControlList& list);
-  // See CameraControls::refine_zoom_maximum.
-  void refine_zoom_maximum(std::optional<libcamera::Rectangle> zoom_maximum);
+  // The camera's controls once configured: a sensor mode can change ranges (ExposureTime's
+  // with the frame duration) and ScalerCropMaximum. Values set that `configured` still allows
+  // are kept; those it refuses are dropped (back to the camera's default), each error returned.
+  std::vector<ControlError> adopt_configured(CameraControls configured);
 
  private:
   CameraControls camera_;

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <array>
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 #include <exception>
 #include <iterator>
@@ -22,6 +23,11 @@ namespace {
 // FrameError buffers in a row before the camera counts as failed (single ones happen, e.g. on a
 // sensor glitch, and only cost a frame).
 constexpr int kMaxConsecutiveErrors = 10;
+
+// For logs: 33.333 ms.
+double milliseconds(std::chrono::microseconds interval) {
+  return std::chrono::duration<double, std::milli>(interval).count();
+}
 
 std::string errno_text(int negative_errno) {
   return std::strerror(-negative_errno);
@@ -145,10 +151,10 @@ NegotiatedStream negotiate_stream(libcamera::Camera& camera, const CaptureConfig
     }
     if (!out.frame_duration_us) {
       spdlog::info("camera {} has no frame rate control: pacing {} ms in software", camera.id(),
-                   config.interval.count() / 1000.0);
+                   milliseconds(config.interval));
     } else if (out.interval != config.interval) {
       spdlog::warn("camera {} cannot go faster than one frame per {} ms (asked {} ms)", camera.id(),
-                   out.interval.count() / 1000.0, config.interval.count() / 1000.0);
+                   milliseconds(out.interval), milliseconds(config.interval));
     }
   }
   return out;
@@ -289,13 +295,20 @@ void LibcameraSource::Capture::open_camera() {
   stream_.height = static_cast<int>(stream.size.height);
   stream_.stride = static_cast<int>(stream.stride);
   pacer_ = camera_logic::FramePacer(stream_.interval);
-  controls_->refine_zoom_maximum(zoom_maximum_of(*camera_));
+  const auto refused =
+      controls_->adopt_configured(CameraControls(camera_->controls(), zoom_maximum_of(*camera_)));
+  for (const auto& error : refused) {
+    spdlog::warn(
+        "camera {} as configured refuses a control set before, now back to its "
+        "default: {}",
+        camera_id_, error.message());
+  }
   update_info();
   spdlog::info(
       "camera {} ({}) acquired: {} stride {}, {} buffers, one frame per {} ms{}, "
       "orientation {} by the camera, {} in software",
       camera_id_, lc::model_of(*camera_), stream.toString(), stream.stride, stream.bufferCount,
-      stream_.interval.count() / 1000.0,
+      milliseconds(stream_.interval),
       stream_.frame_duration_us
           ? " (FrameDurationLimits " + std::to_string(*stream_.frame_duration_us) + " us)"
           : std::string(" (software pacing)"),
@@ -364,7 +377,8 @@ void LibcameraSource::Capture::allocate_own_buffers(unsigned count) {
   for (unsigned i = 0; i < count; ++i) {
     int fd = ::memfd_create("camstream-frame", MFD_CLOEXEC);
     if (fd < 0) throw CaptureError(std::string("memfd_create failed: ") + std::strerror(errno));
-    const libcamera::SharedFD memfd(std::move(fd));  // owns it from here
+    // SharedFD(int&&) takes the descriptor; SharedFD(const int&) would dup it.
+    const libcamera::SharedFD memfd(std::move(fd));  // NOLINT(performance-move-const-arg)
     if (::ftruncate(memfd.get(), static_cast<off_t>(shape.size)) != 0) {
       throw CaptureError(std::string("cannot size a memfd buffer: ") + std::strerror(errno));
     }
@@ -514,7 +528,7 @@ void LibcameraSource::Capture::process(libcamera::Request* request) {
   if (view.format == PixelFormat::MJPEG) {
     // The JPEG is as long as the camera says it filled, never longer than the plane.
     const auto planes = metadata.planes();
-    if (planes.size() == 0 || planes[0].bytesused == 0) {
+    if (planes.empty() || planes[0].bytesused == 0) {
       std::lock_guard lock(queue_mutex_);
       if (stopping_) return;
       if (const int ret = requeue(request); ret < 0) {
@@ -554,7 +568,7 @@ int LibcameraSource::Capture::requeue(libcamera::Request* request) {
 }
 
 LibcameraSource::LibcameraSource(const CaptureConfig& config,
-                                 std::shared_ptr<libcamera::Camera> camera)
+                                 const std::shared_ptr<libcamera::Camera>& camera)
     : config_(config),
       camera_id_(camera->id()),
       info_(std::make_shared<SharedSourceInfo>()),
@@ -568,7 +582,7 @@ LibcameraSource::LibcameraSource(const CaptureConfig& config,
   info_->info.height = size.height;
   info_->info.interval = probed.interval;
   spdlog::debug("camera {} would give {}x{} every {} ms", camera_id_, probed.width, probed.height,
-                probed.interval.count() / 1000.0);
+                milliseconds(probed.interval));
 }
 
 LibcameraSource::~LibcameraSource() {

@@ -45,7 +45,7 @@ class LibcameraSource final : public FrameSource {
  public:
   // `camera` (released) only fills info(): start() looks the camera up again by id, because a
   // camera that was unplugged and plugged in again is a new libcamera object.
-  LibcameraSource(const CaptureConfig& config, std::shared_ptr<libcamera::Camera> camera);
+  LibcameraSource(const CaptureConfig& config, const std::shared_ptr<libcamera::Camera>& camera);
   ~LibcameraSource() override;
   LibcameraSource(const LibcameraSource&) = delete;
   LibcameraSource& operator=(const LibcameraSource&) = delete;

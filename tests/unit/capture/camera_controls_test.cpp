@@ -124,22 +124,6 @@ TEST(CameraControls, ValuesBecomeLibcameraControlsOfTheirOwnType) {
   EXPECT_EQ(*crop, libcamera::Rectangle(1014, 760, 2028, 1520));
 }
 
-TEST(CameraControls, ZoomFollowsTheConfiguredMaximum) {
-  CameraControls described(camera_like_map(), kSensor);
-  // A sensor mode that crops: Zoom crops what the mode sees.
-  described.refine_zoom_maximum(libcamera::Rectangle(1000, 500, 2000, 1000));
-  libcamera::ControlList list;
-  described.add_to(list, {{"Zoom", 4.0}});
-  EXPECT_EQ(list.get(controls::ScalerCrop), libcamera::Rectangle(1750, 875, 500, 250));
-  // Without ScalerCrop nothing turns Zoom on.
-  CameraControls plain(camera_like_map(), std::nullopt);
-  plain.refine_zoom_maximum(kSensor);
-  EXPECT_EQ(plain.offered().count("Zoom"), 0U);
-  libcamera::ControlList none;
-  plain.add_to(none, {{"Zoom", 4.0}});
-  EXPECT_TRUE(none.empty());
-}
-
 TEST(CameraControls, ValuesInForceShowInTheDescription) {
   const CameraControls described(camera_like_map(), kSensor);
   const ControlMap now = described.with_values({{"Contrast", 2.5}, {"Nonsense", 1.0}});
@@ -213,6 +197,64 @@ TEST(SourceControls, ChangesGoToOneRequestAndEverythingToStart) {
   libcamera::ControlList pending;
   source.add_changes_to(pending);
   EXPECT_TRUE(pending.empty()) << "start() took the waiting change";
+}
+
+// What a sensor mode does to the map once the camera is configured: a shorter frame duration
+// narrows ExposureTime, and the mode crops the sensor.
+libcamera::ControlInfoMap configured_map() {
+  libcamera::ControlInfoMap::Map map;
+  map[&controls::Brightness] = libcamera::ControlInfo(-1.0F, 1.0F, 0.0F);
+  map[&controls::ExposureTime] = libcamera::ControlInfo(100, 33333, 10000);
+  map[&controls::ScalerCrop] = libcamera::ControlInfo(libcamera::Rectangle(0, 0, 64, 64),
+                                                      libcamera::Rectangle(0, 0, 4056, 3040),
+                                                      libcamera::Rectangle(0, 0, 4056, 3040));
+  return libcamera::ControlInfoMap(std::move(map), controls::controls);
+}
+
+TEST(SourceControls, ConfiguringKeepsTheValuesTheModeAllowsAndDropsTheRest) {
+  SourceControls source(CameraControls(camera_like_map(), kSensor));
+  ASSERT_FALSE(source.set({{"Brightness", 0.5},
+                           {"ExposureTime", std::int64_t{50000}},
+                           {"Contrast", 4.0},
+                           {"Zoom", 4.0}}));
+  const auto refused = source.adopt_configured(
+      CameraControls(configured_map(), libcamera::Rectangle(1000, 500, 2000, 1000)));
+
+  ASSERT_EQ(refused.size(), 2U);
+  EXPECT_EQ(refused[0].message(), "Contrast: unknown control");
+  EXPECT_EQ(refused[1].message(), "ExposureTime: 50000 not in 100..33333");
+  const ControlMap now = source.controls();
+  EXPECT_EQ(now.count("Contrast"), 0U);
+  EXPECT_EQ(now.at("ExposureTime").max, ControlValue(std::int64_t{33333}));
+  EXPECT_EQ(now.at("ExposureTime").value, ControlValue(std::int64_t{10000}));
+  EXPECT_EQ(now.at("Brightness").value, ControlValue(0.5));
+
+  // What is kept still reaches the camera, Zoom cropping what the mode sees; nothing dropped does.
+  libcamera::ControlList start;
+  source.add_all_to(start);
+  EXPECT_EQ(start.size(), 2U);
+  EXPECT_EQ(start.get(controls::Brightness), 0.5F);
+  EXPECT_EQ(start.get(controls::ScalerCrop), libcamera::Rectangle(1750, 875, 500, 250));
+  EXPECT_FALSE(start.get(controls::ExposureTime).has_value());
+  // The new ranges are the ones checked against.
+  const auto error = source.set({{"ExposureTime", std::int64_t{40000}}});
+  ASSERT_TRUE(error.has_value());
+  EXPECT_EQ(error->message(), "ExposureTime: 40000 not in 100..33333");
+}
+
+TEST(SourceControls, ZoomStaysOffWhenTheConfiguredCameraHasNoScalerCrop) {
+  SourceControls source(CameraControls(camera_like_map(), kSensor));
+  ASSERT_FALSE(source.set({{"Zoom", 2.0}}));
+  libcamera::ControlInfoMap::Map plain;
+  plain[&controls::Brightness] = libcamera::ControlInfo(-1.0F, 1.0F, 0.0F);
+  const auto refused = source.adopt_configured(
+      CameraControls(libcamera::ControlInfoMap(std::move(plain), controls::controls), kSensor));
+  ASSERT_EQ(refused.size(), 1U);
+  EXPECT_EQ(refused[0].message(), "Zoom: unknown control");
+  EXPECT_EQ(source.controls().count("Zoom"), 0U);
+  libcamera::ControlList start;
+  source.add_all_to(start);
+  EXPECT_TRUE(start.empty());
 }
 
 }  // namespace
