@@ -5,41 +5,13 @@
 //
 // Environment: CAMSTREAM_BIN (required), CHROMIUM (default /usr/bin/chromium); playwright-core
 // through NODE_PATH (the CMake test installs it into the build tree).
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
-import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
-import readline from 'node:readline';
+import { check, chromium, chromiumBin, runTest, sleep, startServer, writeUsersFile } from './harness.mjs';
 
-const require = createRequire(import.meta.url);
-const { chromium } = require('playwright-core');
-
-const camstreamBin = process.env.CAMSTREAM_BIN;
-const chromiumBin = process.env.CHROMIUM || '/usr/bin/chromium';
-if (!camstreamBin) { console.error('CAMSTREAM_BIN is not set'); process.exit(2); }
-
-function check(condition, message) {
-  if (!condition) throw new Error(`check failed: ${message}`);
-  console.log(`ok - ${message}`);
-}
-const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
-
-function startServer(args) {
-  const child = spawn(camstreamBin, ['--source', 'test', '--bind', '127.0.0.1', '--port', '0',
-                                     '--interval', '100', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-  const log = [];
-  readline.createInterface({ input: child.stderr }).on('line', (line) => log.push(line));
-  const listening = new Promise((resolve, reject) => {
-    readline.createInterface({ input: child.stdout }).on('line', (line) => {
-      const match = /listening on (https?:\/\/127\.0\.0\.1:\d+\/)/.exec(line);
-      if (match) resolve(match[1]);
-    });
-    child.on('exit', (code) => reject(new Error(`camstream exited (${code}): ${log.join('\n')}`)));
-    setTimeout(() => reject(new Error('no listening line in 10 s')), 10_000).unref();
-  });
-  return { child, log, listening };
-}
+const TEST_BUDGET_MS = 60_000;
 
 async function pictureChanges(page) {
   const hash = () => page.evaluate(() => {
@@ -63,27 +35,23 @@ async function pictureChanges(page) {
 const stateIs = (page, state) => page.waitForFunction(
   (s) => document.getElementById('state').textContent === s, state, { timeout: 10_000 });
 
-const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'camstream-auth-page-'));
-const servers = [];
-let browser = null;
-let failed = false;
-const watchdog = setTimeout(() => { console.error('FAIL: over 60 s'); process.exit(1); }, 60_000);
-try {
+async function run(state) {
+  const dir = state.dir;
   const users = path.join(dir, 'users');
-  fs.writeFileSync(users, ['alice:a-pass', 'bob:b-pass'].map(
-    (pair) => execFileSync('htpasswd', ['-nbB', ...pair.split(':')]).toString().trim()).join('\n') + '\n');
+  writeUsersFile(users, ['alice:a-pass', 'bob:b-pass']);
   const cert = path.join(dir, 'cert.pem');
   const key = path.join(dir, 'key.pem');
   execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1',
                            '-nodes', '-days', '2', '-subj', '/CN=127.0.0.1', '-addext',
                            'subjectAltName=IP:127.0.0.1', '-keyout', key, '-out', cert], { stdio: 'ignore' });
   const server = startServer(['--users', users, '--operators', 'alice', '--tls-cert', cert, '--tls-key', key]);
-  servers.push(server);
-  const base = await server.listening;
+  state.server = server;
+  const { base } = await server.listening;
   check(base.startsWith('https://'), `listening on ${base}`);
 
-  browser = await chromium.launch({ executablePath: chromiumBin, headless: true,
-                                    args: ['--no-sandbox', '--disable-gpu'] });
+  const browser = await chromium.launch({ executablePath: chromiumBin, headless: true,
+                                          args: ['--no-sandbox', '--disable-gpu'] });
+  state.browser = browser;  // for the cleanup, which closes it also after a failed check
   const errors = [];
   for (const [user, password, role] of [['alice', 'a-pass', 'operator'], ['bob', 'b-pass', 'viewer']]) {
     const context = await browser.newContext({ ignoreHTTPSErrors: true,
@@ -122,15 +90,16 @@ try {
   check(!server.log.some((line) => line.includes(token)), 'the token never reaches the log');
   check(errors.length === 0, `no page errors (${errors.join(' | ') || 'none'})`);
   await anonymous.close();
-  console.log('PASS');
-} catch (error) {
-  failed = true;
-  console.error(`FAIL: ${error.stack || error}`);
-  for (const server of servers) console.error(server.log.slice(-20).join('\n'));
-} finally {
-  await browser?.close().catch(() => {});
-  for (const server of servers) server.child.kill('SIGTERM');
-  fs.rmSync(dir, { recursive: true, force: true });
-  clearTimeout(watchdog);
 }
-process.exit(failed ? 1 : 0);
+
+const state = { dir: fs.mkdtempSync(path.join(os.tmpdir(), 'camstream-auth-page-')), server: null, browser: null };
+await runTest({
+  budgetMs: TEST_BUDGET_MS,
+  logLines: 20,
+  run: () => run(state),
+  servers: () => [state.server],
+  cleanup: async () => {
+    await state.browser?.close().catch(() => {});
+    fs.rmSync(state.dir, { recursive: true, force: true });
+  },
+});

@@ -11,27 +11,15 @@
 // Environment: CAMSTREAM_BIN (required), CHROMIUM (default /usr/bin/chromium), ARTIFACT_DIR
 // (screenshots; default ./artifacts); playwright-core through NODE_PATH (the CMake test installs
 // it into the build tree).
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
-import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
-import readline from 'node:readline';
-
-const require = createRequire(import.meta.url);
-const { chromium } = require('playwright-core');
+import { check, chromium, chromiumBin, offlineChromiumArgs, runTest, sleep, startServer, watchPage,
+         writeUsersFile } from './harness.mjs';
 
 const TEST_BUDGET_MS = 90_000;
-const camstreamBin = process.env.CAMSTREAM_BIN;
-const chromiumBin = process.env.CHROMIUM || '/usr/bin/chromium';
 const artifactDir = path.resolve(process.env.ARTIFACT_DIR || 'artifacts');
-if (!camstreamBin) { console.error('CAMSTREAM_BIN is not set'); process.exit(2); }
-
-function check(condition, message) {
-  if (!condition) throw new Error(`check failed: ${message}`);
-  console.log(`ok - ${message}`);
-}
-const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
 // Polls `probe` (sync or async) every 50 ms until it returns something truthy.
 async function waitFor(probe, timeoutMs, what) {
@@ -42,32 +30,6 @@ async function waitFor(probe, timeoutMs, what) {
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
     await sleep(50);
   }
-}
-
-function startServer(args) {
-  const child = spawn(camstreamBin, ['--source', 'test', '--bind', '127.0.0.1', '--port', '0',
-                                     '--interval', '100', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-  const log = [];
-  readline.createInterface({ input: child.stderr }).on('line', (line) => log.push(line));
-  const exited = new Promise((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
-  const listening = new Promise((resolve, reject) => {
-    readline.createInterface({ input: child.stdout }).on('line', (line) => {
-      log.push(line);
-      const match = /listening on (http:\/\/127\.0\.0\.1:\d+\/)/.exec(line);
-      if (match) resolve(match[1]);
-    });
-    exited.then(({ code, signal }) => reject(new Error(`camstream exited (${code}, ${signal}): ${log.join('\n')}`)));
-    setTimeout(() => reject(new Error('no listening line in 10 s')), 10_000).unref();
-  });
-  const stop = async () => {
-    if (child.exitCode !== null || child.signalCode !== null) return exited;
-    child.kill('SIGTERM');
-    const timer = setTimeout(() => child.kill('SIGKILL'), 5_000);
-    const result = await exited;
-    clearTimeout(timer);
-    return result;
-  };
-  return { child, log, listening, stop };
 }
 
 // ---- In-page helpers (installed before the page's own script runs) ----
@@ -93,19 +55,6 @@ function installPageHelpers() {
   };
 }
 
-// Records the page's WebSocket traffic, its requests outside `base` and its errors.
-function watchPage(page, base) {
-  const watch = { sockets: 0, sent: [], received: [], foreign: [], errors: [] };
-  page.on('websocket', (socket) => {
-    watch.sockets += 1;
-    socket.on('framesent', ({ payload }) => { try { watch.sent.push(JSON.parse(payload)); } catch {} });
-    socket.on('framereceived', ({ payload }) => { try { watch.received.push(JSON.parse(payload)); } catch {} });
-  });
-  page.on('request', (request) => { if (!request.url().startsWith(base)) watch.foreign.push(request.url()); });
-  page.on('pageerror', (error) => watch.errors.push(`page error: ${error.message}`));
-  page.on('console', (message) => { if (message.type() === 'error') watch.errors.push(message.text()); });
-  return watch;
-}
 const sentOfType = (watch, type) => watch.sent.filter((message) => message.type === type);
 const lastStatus = (watch) => watch.received.filter((message) => message.type === 'status').at(-1);
 
@@ -262,12 +211,11 @@ async function testViewer(state) {
   const browser = state.browser;
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'camstream-controls-page-'));
   const users = path.join(dir, 'users');
-  fs.writeFileSync(users, ['alice:a-pass', 'bob:b-pass'].map(
-    (pair) => execFileSync('htpasswd', ['-nbB', ...pair.split(':')]).toString().trim()).join('\n') + '\n');
+  writeUsersFile(users, ['alice:a-pass', 'bob:b-pass']);
   const server = startServer(['--users', users, '--operators', 'alice']);
   state.viewerServer = server;
   try {
-    const base = await server.listening;
+    const { base } = await server.listening;
     const alice = await newPage(browser, base, { httpCredentials: { username: 'alice', password: 'a-pass' } });
     await alice.page.locator('#camera-panel').waitFor({ state: 'visible', timeout: 5_000 });
     check(await alice.page.getByLabel('Brightness', { exact: true }).isEnabled() &&
@@ -318,14 +266,12 @@ async function testViewer(state) {
 }
 
 async function run(state) {
-  state.server = startServer([]);
-  const base = await state.server.listening;
+  state.server = startServer();
+  const { base } = await state.server.listening;
   console.log(`camstream listening on ${base}`);
   state.browser = await chromium.launch({
     executablePath: chromiumBin, headless: true, timeout: 20_000,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-           '--disable-background-networking', '--disable-component-update', '--disable-sync',
-           '--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1'],
+    args: offlineChromiumArgs,
   });
   const { context, page, watch } = await newPage(state.browser, base);
   await testControls(page, watch);
@@ -347,24 +293,9 @@ async function run(state) {
 }
 
 const state = { server: null, viewerServer: null, browser: null };
-const watchdog = setTimeout(() => {
-  console.error(`FAIL: test took longer than ${TEST_BUDGET_MS} ms`);
-  state.server?.child.kill('SIGKILL');
-  state.viewerServer?.child.kill('SIGKILL');
-  process.exit(1);
-}, TEST_BUDGET_MS);
-
-let failed = false;
-try {
-  await run(state);
-  console.log('PASS');
-} catch (error) {
-  failed = true;
-  console.error(`FAIL: ${error.stack || error}`);
-  if (state.server) console.error(`camstream output (last lines):\n${state.server.log.slice(-30).join('\n')}`);
-} finally {
-  await state.browser?.close().catch(() => {});
-  if (state.server) await state.server.stop();
-  clearTimeout(watchdog);
-}
-process.exit(failed ? 1 : 0);
+await runTest({
+  budgetMs: TEST_BUDGET_MS,
+  run: () => run(state),
+  servers: () => [state.server, state.viewerServer],
+  cleanup: async () => { await state.browser?.close().catch(() => {}); },
+});

@@ -9,70 +9,21 @@
 // ARTIFACT_DIR (screenshots; default ./artifacts). playwright-core is found through the normal
 // module lookup or NODE_PATH (the CMake test installs it into the build tree).
 
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
-import { createRequire } from 'node:module';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import readline from 'node:readline';
-
-// require() honours NODE_PATH, ES module imports do not.
-const require = createRequire(import.meta.url);
-const { chromium } = require('playwright-core');
+import { check, chromium, chromiumBin, offlineChromiumArgs, runTest, sleep, startServer, watchPage } from './harness.mjs';
 
 const TEST_BUDGET_MS = 55_000;
-const camstreamBin = process.env.CAMSTREAM_BIN;
-const chromiumBin = process.env.CHROMIUM || '/usr/bin/chromium';
 const artifactDir = path.resolve(process.env.ARTIFACT_DIR || 'artifacts');
-
-if (!camstreamBin) {
-  console.error('CAMSTREAM_BIN is not set');
-  process.exit(2);
-}
-
-function check(condition, message) {
-  if (!condition) throw new Error(`check failed: ${message}`);
-  console.log(`ok - ${message}`);
-}
-
-const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
 // ---- The server ----
 
-class Server {
-  constructor(port, extraArgs = []) {
-    this.log = [];
-    this.process = spawn(camstreamBin, ['--source', 'test', '--bind', '127.0.0.1', '--port',
-                                        String(port), '--interval', '100', '--idle-timeout', '2',
-                                        ...extraArgs],
-                         { stdio: ['ignore', 'pipe', 'pipe'] });
-    this.exited = new Promise((resolve) => this.process.on('exit', (code, signal) => resolve({ code, signal })));
-    readline.createInterface({ input: this.process.stderr }).on('line', (line) => this.log.push(line));
-    const stdout = readline.createInterface({ input: this.process.stdout });
-    this.listening = new Promise((resolve, reject) => {
-      stdout.on('line', (line) => {
-        this.log.push(line);
-        const match = /listening on (http:\/\/127\.0\.0\.1:(\d+)\/)/.exec(line);
-        if (match) resolve({ base: match[1], port: Number(match[2]) });
-      });
-      this.exited.then(({ code, signal }) =>
-        reject(new Error(`camstream exited before listening (code ${code}, signal ${signal})`)));
-      setTimeout(() => reject(new Error('camstream did not print "listening on" within 10 s')), 10_000).unref();
-    });
-  }
-
-  // SIGTERM must end the server gracefully with exit code 0.
-  async stop() {
-    if (this.process.exitCode !== null || this.process.signalCode !== null) return this.exited;
-    this.process.kill('SIGTERM');
-    const timer = setTimeout(() => this.process.kill('SIGKILL'), 5_000);
-    const result = await this.exited;
-    clearTimeout(timer);
-    return result;
-  }
-}
+// Both servers of this test (the first one and the one restarted on its port) stop capturing
+// 2 s after the last viewer leaves, not after the default 5 s.
+const serverArgs = ['--idle-timeout', '2'];
 
 // A reverse proxy on loopback that serves the server under /webcam/ (as OctoPi's haproxy and
 // Moonraker's nginx do), passing the Host header through as they do.
@@ -183,30 +134,14 @@ async function waitForStillPicture(page, quietMs, timeoutMs) {
   throw new Error(`picture did not stand still for ${quietMs} ms within ${timeoutMs} ms`);
 }
 
-// Records what a page must never do: ask another origin (or a path outside `base`) for anything,
-// or log an error. While `watch.restarting` is set, the refused reconnects are expected.
-function watchPage(page, base) {
-  const watch = { foreignRequests: [], consoleErrors: [], restarting: false };
-  const wsBase = base.replace(/^http/, 'ws');
-  page.on('request', (request) => { if (!request.url().startsWith(base)) watch.foreignRequests.push(request.url()); });
-  page.on('websocket', (socket) => { if (!socket.url().startsWith(wsBase)) watch.foreignRequests.push(socket.url()); });
-  page.on('pageerror', (error) => watch.consoleErrors.push(`page error: ${error.message}`));
-  page.on('console', (message) => {
-    if (message.type() !== 'error') return;
-    if (watch.restarting && /WebSocket connection to .* failed|ERR_CONNECTION_REFUSED/.test(message.text())) return;
-    watch.consoleErrors.push(message.text());
-  });
-  return watch;
-}
-
 function checkWatch(watch, what) {
-  check(watch.foreignRequests.length === 0,
-        `${what}: no request outside its origin and path (${watch.foreignRequests.join(', ') || 'none'})`);
-  check(watch.consoleErrors.length === 0, `${what}: no console errors (${watch.consoleErrors.join(' | ') || 'none'})`);
+  check(watch.foreign.length === 0,
+        `${what}: no request outside its origin and path (${watch.foreign.join(', ') || 'none'})`);
+  check(watch.errors.length === 0, `${what}: no console errors (${watch.errors.join(' | ') || 'none'})`);
 }
 
 async function run(state) {
-  state.server = new Server(0);
+  state.server = startServer(serverArgs);
   const { base, port } = await state.server.listening;
   console.log(`camstream listening on ${base}`);
 
@@ -215,9 +150,7 @@ async function run(state) {
     executablePath: chromiumBin,
     headless: true,
     viewport: { width: 1000, height: 590 },
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-           '--disable-background-networking', '--disable-component-update', '--disable-sync',
-           '--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1'],
+    args: ['--headless', ...offlineChromiumArgs],
     timeout: 20_000,
   });
   state.context.setDefaultTimeout(10_000);
@@ -299,7 +232,7 @@ async function run(state) {
   const firstExit = await state.server.stop();
   check(firstExit.code === 0, `camstream exits 0 on SIGTERM (code ${firstExit.code}, signal ${firstExit.signal})`);
   await waitForState(page, 'offline', 5_000);
-  state.server = new Server(port, ['--always-on']);
+  state.server = startServer([...serverArgs, '--always-on'], { port });
   await state.server.listening;
   await waitForState(page, 'streaming', 15_000);
   watch.restarting = false;
@@ -320,28 +253,16 @@ async function run(state) {
 }
 
 const state = { server: null, context: null, proxy: null, userDataDir: null };
-const watchdog = setTimeout(() => {
-  console.error(`FAIL: test took longer than ${TEST_BUDGET_MS} ms`);
-  state.server?.process.kill('SIGKILL');
-  process.exit(1);
-}, TEST_BUDGET_MS);
-
-let failed = false;
-try {
-  await run(state);
-  console.log('PASS');
-} catch (error) {
-  failed = true;
-  console.error(`FAIL: ${error.stack || error}`);
-  if (state.server) console.error(`camstream output (last lines):\n${state.server.log.slice(-30).join('\n')}`);
-} finally {
-  await state.context?.close().catch(() => {});
-  if (state.server) await state.server.stop();
-  if (state.proxy) {
-    state.proxy.closeAllConnections();
-    state.proxy.close();
-  }
-  if (state.userDataDir) fs.rmSync(state.userDataDir, { recursive: true, force: true });
-  clearTimeout(watchdog);
-}
-process.exit(failed ? 1 : 0);
+await runTest({
+  budgetMs: TEST_BUDGET_MS,
+  run: () => run(state),
+  servers: () => [state.server],
+  cleanup: async () => {
+    await state.context?.close().catch(() => {});
+    if (state.proxy) {
+      state.proxy.closeAllConnections();
+      state.proxy.close();
+    }
+    if (state.userDataDir) fs.rmSync(state.userDataDir, { recursive: true, force: true });
+  },
+});
