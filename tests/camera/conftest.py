@@ -85,23 +85,4 @@ def start_camera_server():
 
     yield start
 
-    failures = []
-    for server in servers:
-        try:
-            if server.listening_line is None and server.proc.poll() is not None:
-                continue  # expected to fail at start-up; its test checked that
-            if not server.stopped:
-                exited_early = server.proc.poll() is not None
-                code, _ = server.stop(timeout=10.0)
-                if exited_early:
-                    failures.append(f"camstream died during the test (exit code {code}):\n"
-                                    f"{server.stderr()[-3000:]}")
-                elif code != 0:
-                    failures.append(f"exit code {code} after SIGTERM:\n{server.stderr()[-3000:]}")
-            server.assert_no_sanitizer_report()
-        except AssertionError as error:
-            failures.append(str(error))
-    for workdir in workdirs:
-        workdir.cleanup()
-    if failures:
-        pytest.fail("server teardown: " + "\n".join(failures))
+    integration_conftest.stop_all(servers, workdirs, stop_timeout=10.0)

@@ -133,6 +133,31 @@ def server_args(width=320, height=240, interval=50, extra=(), bind="127.0.0.1", 
     return args + [str(a) for a in extra]
 
 
+def stop_all(servers, workdirs, stop_timeout=None):
+    """A server factory's teardown: each server still running gets SIGTERM and must exit 0,
+    none may have died during the test or left a sanitizer report; then the work folders go."""
+    failures = []
+    for server in servers:
+        try:
+            if server.listening_line is None and server.proc.poll() is not None:
+                continue  # a server expected to fail at start-up; its test checked that
+            if not server.stopped:
+                exited_early = server.proc.poll() is not None
+                code, _ = server.stop(timeout=stop_timeout)
+                if exited_early:
+                    failures.append(f"camstream died during the test (exit code {code}):\n"
+                                    f"{server.stderr()[-3000:]}")
+                elif code != 0:
+                    failures.append(f"exit code {code} after SIGTERM:\n{server.stderr()[-3000:]}")
+            server.assert_no_sanitizer_report()
+        except AssertionError as error:
+            failures.append(str(error))
+    for workdir in workdirs:
+        workdir.cleanup()
+    if failures:
+        pytest.fail("server teardown: " + "\n".join(failures))
+
+
 @pytest.fixture
 def start_server():
     """Factory: start_server(width=, height=, interval=, extra=[...], bind=) -> Server.
@@ -153,26 +178,7 @@ def start_server():
 
     yield start
 
-    failures = []
-    for server in servers:
-        try:
-            if server.listening_line is None and server.proc.poll() is not None:
-                continue  # a server expected to fail at start-up; its test checked that
-            if not server.stopped:
-                exited_early = server.proc.poll() is not None
-                code, _ = server.stop()
-                if exited_early:
-                    failures.append(f"camstream died during the test (exit code {code}):\n"
-                                    f"{server.stderr()[-3000:]}")
-                elif code != 0:
-                    failures.append(f"exit code {code} after SIGTERM:\n{server.stderr()[-3000:]}")
-            server.assert_no_sanitizer_report()
-        except AssertionError as error:
-            failures.append(str(error))
-    for workdir in workdirs:
-        workdir.cleanup()
-    if failures:
-        pytest.fail("server teardown: " + "\n".join(failures))
+    stop_all(servers, workdirs)
 
 
 @pytest.fixture
