@@ -25,7 +25,7 @@ namespace {
 constexpr int kMaxConsecutiveErrors = 10;
 
 // For logs: 33.333 ms.
-double milliseconds(std::chrono::microseconds interval) {
+double log_ms(std::chrono::microseconds interval) {
   return std::chrono::duration<double, std::milli>(interval).count();
 }
 
@@ -151,10 +151,10 @@ NegotiatedStream negotiate_stream(libcamera::Camera& camera, const CaptureConfig
     }
     if (!out.frame_duration_us) {
       spdlog::info("camera {} has no frame rate control: pacing {} ms in software", camera.id(),
-                   milliseconds(config.interval));
+                   log_ms(config.interval));
     } else if (out.interval != config.interval) {
       spdlog::warn("camera {} cannot go faster than one frame per {} ms (asked {} ms)", camera.id(),
-                   milliseconds(out.interval), milliseconds(config.interval));
+                   log_ms(out.interval), log_ms(config.interval));
     }
   }
   return out;
@@ -308,7 +308,7 @@ void LibcameraSource::Capture::open_camera() {
       "camera {} ({}) acquired: {} stride {}, {} buffers, one frame per {} ms{}, "
       "orientation {} by the camera, {} in software",
       camera_id_, lc::model_of(*camera_), stream.toString(), stream.stride, stream.bufferCount,
-      milliseconds(stream_.interval),
+      log_ms(stream_.interval),
       stream_.frame_duration_us
           ? " (FrameDurationLimits " + std::to_string(*stream_.frame_duration_us) + " us)"
           : std::string(" (software pacing)"),
@@ -582,7 +582,7 @@ LibcameraSource::LibcameraSource(const CaptureConfig& config,
   info_->info.height = size.height;
   info_->info.interval = probed.interval;
   spdlog::debug("camera {} would give {}x{} every {} ms", camera_id_, probed.width, probed.height,
-                milliseconds(probed.interval));
+                log_ms(probed.interval));
 }
 
 LibcameraSource::~LibcameraSource() {
