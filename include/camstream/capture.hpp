@@ -58,6 +58,8 @@ class FrameSource {
   virtual SourceInfo info() const = 0;
 
   // The controls this source offers, with the values in force (none by default). Any thread.
+  // start() may narrow them (a camera's configured mode); a value set that the narrower
+  // ranges refuse then goes back to its default.
   virtual ControlMap controls() const { return {}; }
   // Applies every value from the next frame on, or none: on an unknown control or a refused
   // value returns the error (naming the control and why) and changes nothing. Any thread, also

@@ -226,6 +226,9 @@ class CaptureService {
   void notify_status();
   void configure_encoding();  // hands settings_.live to the worker's side; source stopped
   void reapply_controls();    // wanted_controls_ onto a newly opened source
+  // Forgets (and logs) the wanted controls the source now refuses: a new source, or a camera
+  // whose configured mode narrowed a range. True when any was dropped.
+  bool drop_refused_controls(std::string_view when);
   std::pair<int, int> stream_size() const;
 
   boost::asio::any_io_executor executor_;

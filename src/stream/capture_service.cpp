@@ -123,10 +123,10 @@ CaptureService::CaptureService(const boost::asio::any_io_executor& executor,
                                FrameHub& hub, Metrics& metrics)
     : executor_(executor),
       source_(std::move(source)),
-      settings_(settings),
+      settings_(std::move(settings)),
       hub_(hub),
       metrics_(metrics),
-      lifecycle_(settings.lifecycle),
+      lifecycle_(settings_.lifecycle),
       shared_(std::make_shared<Shared>(settings_.live.quality, hub, metrics)),
       deadline_timer_(executor),
       second_timer_(executor) {
@@ -248,6 +248,7 @@ void CaptureService::start_source() {
           });
         });
     source_running_ = true;
+    if (drop_refused_controls("by the camera as configured")) notify_status();
     const SourceInfo info = source_->info();
     spdlog::info("capture: {} source started at {}x{}, interval {} us", info.name, info.width,
                  info.height, info.interval.count());
@@ -365,17 +366,27 @@ void CaptureService::configure_encoding() {
 }
 
 void CaptureService::reapply_controls() {
+  drop_refused_controls("after reconfiguration");
   if (wanted_controls_.empty()) return;
-  if (!source_->set_controls(wanted_controls_)) return;
-  // One at a time, so that one the new source refuses does not take the others with it.
+  if (const auto error = source_->set_controls(wanted_controls_)) {
+    spdlog::warn("controls not reapplied after reconfiguration: {}", error->message());
+  }
+}
+
+bool CaptureService::drop_refused_controls(std::string_view when) {
+  if (wanted_controls_.empty()) return false;
+  const ControlMap offered = source_->controls();
+  const std::size_t before = wanted_controls_.size();
+  // One at a time, so that one the source refuses does not take the others with it.
   for (auto it = wanted_controls_.begin(); it != wanted_controls_.end();) {
-    if (const auto error = source_->set_controls({{it->first, it->second}})) {
-      spdlog::warn("control {} dropped after reconfiguration: {}", it->first, error->message());
+    if (const auto error = check_controls(offered, {*it}).error) {
+      spdlog::warn("control {} dropped {}: {}", it->first, when, error->message());
       it = wanted_controls_.erase(it);
     } else {
       ++it;
     }
   }
+  return wanted_controls_.size() != before;
 }
 
 // What viewers get: the source's granted size, unless the stream is scaled down from a

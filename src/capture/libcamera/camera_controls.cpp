@@ -300,20 +300,14 @@ void SourceControls::add_changes_to(libcamera::ControlList& list) {
   changes_.clear();
 }
 
-std::vector<ControlError> SourceControls::adopt_configured(CameraControls configured) {
+void SourceControls::adopt_configured(CameraControls configured) {
   std::lock_guard lock(mutex_);
-  std::vector<ControlError> refused;
-  for (auto value = values_.begin(); value != values_.end();) {
-    if (auto error = check_controls(configured.offered(), {*value}).error) {
-      refused.push_back(std::move(*error));
-      changes_.erase(value->first);
-      value = values_.erase(value);
-    } else {
-      ++value;
-    }
-  }
+  std::erase_if(values_, [&](const auto& value) {
+    if (!check_controls(configured.offered(), {value}).error) return false;
+    changes_.erase(value.first);
+    return true;
+  });
   camera_ = std::move(configured);
-  return refused;
 }
 
 }  // namespace camstream

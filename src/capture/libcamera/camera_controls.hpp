@@ -11,7 +11,6 @@
 #include <mutex>
 #include <optional>
 #include <string>
-#include <vector>
 
 #include "camstream/controls.hpp"
 
@@ -68,8 +67,8 @@ class SourceControls {
   void add_changes_to(libcamera::ControlList& list);
   // The camera's controls once configured: a sensor mode can change ranges (ExposureTime's
   // with the frame duration) and ScalerCropMaximum. Values set that `configured` still allows
-  // are kept; those it refuses are dropped (back to the camera's default), each error returned.
-  std::vector<ControlError> adopt_configured(CameraControls configured);
+  // are kept; those it refuses go back to the camera's default (CaptureService names them).
+  void adopt_configured(CameraControls configured);
 
  private:
   CameraControls camera_;

@@ -295,14 +295,7 @@ void LibcameraSource::Capture::open_camera() {
   stream_.height = static_cast<int>(stream.size.height);
   stream_.stride = static_cast<int>(stream.stride);
   pacer_ = camera_logic::FramePacer(stream_.interval);
-  const auto refused =
-      controls_->adopt_configured(CameraControls(camera_->controls(), zoom_maximum_of(*camera_)));
-  for (const auto& error : refused) {
-    spdlog::warn(
-        "camera {} as configured refuses a control set before, now back to its "
-        "default: {}",
-        camera_id_, error.message());
-  }
+  controls_->adopt_configured(CameraControls(camera_->controls(), zoom_maximum_of(*camera_)));
   update_info();
   spdlog::info(
       "camera {} ({}) acquired: {} stride {}, {} buffers, one frame per {} ms{}, "

@@ -3,7 +3,9 @@
 #include <gtest/gtest.h>
 
 #include <boost/asio/io_context.hpp>
+#include <mutex>
 #include <thread>
+#include <utility>
 
 #include "camstream/draw.hpp"
 #include "camstream/stream.hpp"
@@ -23,6 +25,10 @@ class ScriptedSource : public FrameSource {
       throw CaptureError("camera busy");
     }
     on_error_ = std::move(on_error);
+    if (narrowed_) {
+      std::lock_guard lock(controls_mutex_);
+      offered_ = *std::exchange(narrowed_, std::nullopt);
+    }
     running_ = true;
     worker_ = std::jthread([this, on_frame = std::move(on_frame)](std::stop_token stop) {
       OwnedYuvImage picture(64, 48);
@@ -39,6 +45,20 @@ class ScriptedSource : public FrameSource {
   }
   SourceInfo info() const override { return {"scripted", std::nullopt, 64, 48, 5ms}; }
   void fail(const std::string& reason) { on_error_(reason); }
+  ControlMap controls() const override {
+    std::lock_guard lock(controls_mutex_);
+    return offered_;
+  }
+  std::optional<ControlError> set_controls(
+      const std::map<std::string, ControlValue>& values) override {
+    std::lock_guard lock(controls_mutex_);
+    CheckedControls checked = check_controls(offered_, values);
+    if (checked.error) return checked.error;
+    for (auto& [name, value] : checked.values) offered_[name].value = std::move(value);
+    return std::nullopt;
+  }
+  // As a camera whose configured mode narrows a range: start() offers `narrowed` instead.
+  void narrow_controls_on_start(ControlMap narrowed) { narrowed_ = std::move(narrowed); }
 
   int starts = 0;
   int fail_starts = 0;
@@ -47,6 +67,16 @@ class ScriptedSource : public FrameSource {
  private:
   ErrorCallback on_error_;
   std::jthread worker_;
+  mutable std::mutex controls_mutex_;
+  ControlMap offered_{{"Brightness", {ControlType::floating, -1.0, 1.0, 0.0, 0.0, {}}},
+                      {"ExposureTime",
+                       {ControlType::integer,
+                        std::int64_t{100},
+                        std::int64_t{66666},
+                        std::int64_t{20000},
+                        std::int64_t{20000},
+                        {}}}};
+  std::optional<ControlMap> narrowed_;
 };
 
 class CaptureServiceTest : public ::testing::Test {
@@ -181,6 +211,24 @@ TEST_F(CaptureServiceTest, StatusListenersHearEveryChange) {
   DemandToken demand = service->hold_demand();
   ASSERT_TRUE(run_until([&] { return state() == CaptureState::streaming; }));
   EXPECT_GE(heard, 2);  // starting, streaming
+}
+
+TEST_F(CaptureServiceTest, ControlsTheConfiguredCameraRefusesLeaveTheStatus) {
+  ASSERT_FALSE(service->set_controls({{"Brightness", 0.5}, {"ExposureTime", std::int64_t{50000}}}));
+  EXPECT_EQ(service->status().camera_controls.size(), 2U);
+  ControlMap narrowed = source->controls();
+  narrowed.at("ExposureTime").max = std::int64_t{33333};
+  narrowed.at("ExposureTime").value = std::int64_t{20000};
+  source->narrow_controls_on_start(narrowed);
+
+  DemandToken demand = service->hold_demand();
+  ASSERT_TRUE(run_until([&] { return state() == CaptureState::streaming; }));
+  const auto in_status = service->status().camera_controls;
+  EXPECT_EQ(in_status.count("ExposureTime"), 0U) << "50000 is past the new maximum";
+  ASSERT_EQ(in_status.count("Brightness"), 1U);
+  EXPECT_EQ(in_status.at("Brightness"), ControlValue(0.5));
+  // What the status reports is what the source has in force.
+  EXPECT_EQ(source->controls().at("ExposureTime").value, ControlValue(std::int64_t{20000}));
 }
 
 }  // namespace
