@@ -45,6 +45,11 @@ MjpegViewer::MjpegViewer(FlexStream stream, std::shared_ptr<ViewerHub> hub, cons
   const int low_water = kNotSentLowWater;
   ::setsockopt(socket.native_handle(), IPPROTO_TCP, TCP_NOTSENT_LOWAT, &low_water,
                sizeof low_water);
+  // A viewer only writes from here on: over TLS its records can go straight to the socket
+  // (flex_stream.hpp). The session that handed the connection over has nothing in flight.
+  if (stream_.is_tls() && !stream_.use_socket_writes()) {
+    spdlog::debug("viewer {}: TLS writes stay on the memory BIO", peer_);
+  }
 }
 
 MjpegViewer::~MjpegViewer() {
@@ -65,17 +70,18 @@ void MjpegViewer::start() {
   *head += multipart::kDelimiter;
   if (advance_headers_) *head += multipart::kAdvanceHeaders;
   write_in_flight_ = true;
-  asio::async_write(stream_, asio::buffer(*head),
-                    [self = shared_from_this(), head](boost::system::error_code ec, std::size_t) {
-                      self->write_in_flight_ = false;
-                      if (ec) return self->close();
-                      self->last_progress_ = Clock::now();
-                      if (self->closing_) return self->write_close_delimiter();
-                      // Start with the newest frame if capture is live, not a stale one.
-                      PartPtr first = std::exchange(self->pending_, nullptr);
-                      if (!first) first = self->hub_->first_part();
-                      if (first) self->write_part(std::move(first));
-                    });
+  stream_.async_write_all(
+      std::array{asio::const_buffer(asio::buffer(*head))},
+      [self = shared_from_this(), head](boost::system::error_code ec, std::size_t) {
+        self->write_in_flight_ = false;
+        if (ec) return self->close();
+        self->last_progress_ = Clock::now();
+        if (self->closing_) return self->write_close_delimiter();
+        // Start with the newest frame if capture is live, not a stale one.
+        PartPtr first = std::exchange(self->pending_, nullptr);
+        if (!first) first = self->hub_->first_part();
+        if (first) self->write_part(std::move(first));
+      });
 }
 
 // What a viewer sends is read and dropped; the end of it (EOF or an error) means it left.
@@ -111,16 +117,17 @@ void MjpegViewer::write_part(PartPtr part) {
   write_in_flight_ = true;
   const auto jpeg = writing_->frame->jpeg();
   const std::string_view advance = advance_headers_ ? multipart::kAdvanceHeaders : "";
-  // One gathered write straight from the shared frame: no copy per viewer.
+  // One gathered write straight from the shared frame: no copy per viewer (over TLS, none but
+  // the cipher's).
   const std::array<asio::const_buffer, 4> buffers{
       asio::buffer(writing_->header.data(), advance_headers_ ? 0 : writing_->header_size),
       asio::buffer(jpeg.data(), jpeg.size()),
       asio::buffer(multipart::kTrailer.data(), multipart::kTrailer.size()),
       asio::buffer(advance.data(), advance.size())};
-  asio::async_write(stream_, buffers,
-                    [self = shared_from_this()](boost::system::error_code ec, std::size_t bytes) {
-                      self->on_written(ec, bytes);
-                    });
+  stream_.async_write_all(
+      buffers, [self = shared_from_this()](boost::system::error_code ec, std::size_t bytes) {
+        self->on_written(ec, bytes);
+      });
 }
 
 void MjpegViewer::on_written(boost::system::error_code ec, std::size_t bytes) {
@@ -146,11 +153,11 @@ void MjpegViewer::write_close_delimiter() {
   const std::string_view delimiter =
       advance_headers_ ? multipart::kCloseDelimiterInBody : multipart::kCloseDelimiter;
   write_in_flight_ = true;
-  asio::async_write(stream_, asio::buffer(delimiter.data(), delimiter.size()),
-                    [self = shared_from_this()](boost::system::error_code, std::size_t) {
-                      self->write_in_flight_ = false;
-                      self->close();
-                    });
+  stream_.async_write_all(std::array{asio::const_buffer(delimiter.data(), delimiter.size())},
+                          [self = shared_from_this()](boost::system::error_code, std::size_t) {
+                            self->write_in_flight_ = false;
+                            self->close();
+                          });
 }
 
 void MjpegViewer::check_stalled(Clock::time_point now) {

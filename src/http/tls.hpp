@@ -16,6 +16,9 @@ namespace camstream {
 std::shared_ptr<boost::asio::ssl::context> make_tls_context(const std::string& cert_file,
                                                             const std::string& key_file);
 
+// Whether this kernel can encrypt TLS records itself (kTLS): empty if so, else why not.
+std::string probe_kernel_tls();
+
 class TlsCertificate {
  public:
   // Loads the pair; throws TlsError.
