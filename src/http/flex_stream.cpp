@@ -8,7 +8,9 @@
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 
+#include <array>
 #include <boost/asio/bind_executor.hpp>
 #include <boost/asio/error.hpp>
 #include <boost/asio/ssl/error.hpp>
@@ -94,10 +96,16 @@ void FlexStream::write_some(BufferPrefix<boost::asio::const_buffer> buffers, exe
   }
 }
 
-bool FlexStream::use_socket_writes() {
-  if (!tls_ || socket_writes_) return socket_writes_;
-  SSL* ssl = tls_->native_handle();
+bool FlexStream::use_direct_writes() {
+  if (direct_writes_) return true;
   auto& socket = tcp().socket();
+  if (!tls_) {
+    boost::system::error_code ec;
+    socket.native_non_blocking(true, ec);  // write_now() must never block the I/O thread
+    direct_writes_ = !ec;
+    return direct_writes_;
+  }
+  SSL* ssl = tls_->native_handle();
   // Asio's engine gave SSL one end of a BIO pair for both directions. Whatever SSL wrote there
   // (handshake, session tickets, the last response) must have been sent: Asio sends it before
   // an operation completes, and the caller has none in flight that writes.
@@ -118,8 +126,53 @@ bool FlexStream::use_socket_writes() {
   // SSL holds two references to the pair (read and write); this drops the write one and keeps
   // the pair for reads, so Asio's read operation, and what it has read but SSL not yet, stay.
   SSL_set0_wbio(ssl, direct);
-  socket_writes_ = true;
+  direct_writes_ = true;
   return true;
+}
+
+std::size_t FlexStream::write_now(std::span<const boost::asio::const_buffer> buffers,
+                                  std::size_t skip, boost::beast::error_code& ec) {
+  ec = {};
+  std::size_t index = 0;
+  while (index < buffers.size() && skip >= buffers[index].size()) skip -= buffers[index++].size();
+  std::size_t total = 0;
+  if (tls_) {
+    if (write_records(buffers, index, skip, total, ec) == WriteStep::would_block) {
+      ec = boost::asio::error::would_block;
+    }
+    return total;
+  }
+  const int fd = plain_->socket().native_handle();
+  while (index < buffers.size()) {
+    std::array<iovec, 16> vectors{};
+    std::size_t count = 0;
+    for (std::size_t i = index; i < buffers.size() && count < vectors.size(); ++i) {
+      const std::size_t from = i == index ? skip : 0;
+      if (buffers[i].size() == from) continue;
+      vectors[count].iov_base =
+          const_cast<char*>(static_cast<const char*>(buffers[i].data())) + from;
+      vectors[count].iov_len = buffers[i].size() - from;
+      ++count;
+    }
+    if (count == 0) break;
+    msghdr message{};
+    message.msg_iov = vectors.data();
+    message.msg_iovlen = count;
+    const ssize_t sent = ::sendmsg(fd, &message, MSG_NOSIGNAL);
+    if (sent < 0) {
+      if (errno == EINTR) continue;
+      ec = errno == EAGAIN || errno == EWOULDBLOCK
+               ? boost::beast::error_code(boost::asio::error::would_block)
+               : boost::beast::error_code(errno, boost::system::system_category());
+      return total;
+    }
+    total += static_cast<std::size_t>(sent);
+    skip += static_cast<std::size_t>(sent);
+    while (index < buffers.size() && skip >= buffers[index].size()) {
+      skip -= buffers[index++].size();
+    }
+  }
+  return total;
 }
 
 FlexStream::WriteStep FlexStream::write_records(std::span<const boost::asio::const_buffer> buffers,

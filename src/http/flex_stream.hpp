@@ -11,8 +11,8 @@
 //
 // The one exception is the stream viewer's write of a frame (async_write_all), the hot path of
 // the fan-out: an erased handler costs an allocation per write (docs/performance.md,
-// "Fan-out after the erased FlexStream"). Plain, it is Asio's write on the socket itself; over
-// TLS, after use_socket_writes(), OpenSSL writes its records straight into the socket.
+// "Fan-out"). The viewer writes a frame with write_now() (one sendmsg, or OpenSSL's records
+// written straight into the socket) and waits for writability only when the socket is full.
 #pragma once
 
 #include <array>
@@ -101,14 +101,26 @@ class FlexStream {
                TransferHandler(std::forward<Handler>(handler)));
   }
 
-  // TLS only, once the handshake is done and no write is in flight: OpenSSL's records go straight
-  // to the socket (a socket BIO on its descriptor) instead of through Asio's memory BIO pair,
-  // which copies every record once more and writes it with a composed operation of its own.
-  // Reads keep the memory BIO (Asio's read operation and whatever it has buffered stay valid),
-  // so only async_write_all may write afterwards. False, and nothing changed, if the
-  // connection cannot switch (plain, handshake unfinished, output not yet sent).
-  bool use_socket_writes();
-  bool socket_writes() const { return socket_writes_; }
+  // For a connection that from now on only writes what write_now() and async_write_all() send
+  // (the stream viewer), once no write is in flight. Plain: the socket is made non-blocking.
+  // TLS, once the handshake is done: OpenSSL's records go straight to the socket (a BIO of our
+  // own on its descriptor) instead of through Asio's memory BIO pair, which copies every record
+  // once more and writes it with a composed operation of its own. Reads keep the memory BIO
+  // (Asio's read operation and whatever it has buffered stay valid). False, and nothing
+  // changed, if the connection cannot switch (handshake unfinished, output not yet sent).
+  bool use_direct_writes();
+  bool direct_writes() const { return direct_writes_; }
+
+  // After use_direct_writes(): writes what the socket takes now, without an Asio operation,
+  // of the buffers from `skip` bytes on (plain: sendmsg; TLS: whole records). Returns the bytes
+  // written; ec is would_block when the socket takes no more.
+  std::size_t write_now(std::span<const boost::asio::const_buffer> buffers, std::size_t skip,
+                        boost::beast::error_code& ec);
+  // Calls handler(error_code) once the socket can take more (or is closed).
+  template <typename Handler>
+  void async_wait_writable(Handler&& handler) {
+    tcp().socket().async_wait(boost::asio::socket_base::wait_write, std::forward<Handler>(handler));
+  }
 
   // Writes every byte of the buffers, then calls handler(error_code, bytes written), never from
   // inside this call. The stream viewer's write of a part: no allocation per call.
@@ -118,7 +130,7 @@ class FlexStream {
       // Straight to the socket: a viewer's connection has no timeout (its stall check is its
       // own), so tcp_stream's timer machinery would only cost.
       boost::asio::async_write(plain_->socket(), buffers, std::forward<Handler>(handler));
-    } else if (socket_writes_) {
+    } else if (direct_writes_) {
       SocketWriteOp<N, std::decay_t<Handler>>{this, buffers, std::forward<Handler>(handler)}
           .start();
     } else {
@@ -158,7 +170,7 @@ class FlexStream {
   WriteStep write_records(std::span<const boost::asio::const_buffer> buffers, std::size_t& index,
                           std::size_t& offset, std::size_t& total, boost::beast::error_code& ec);
 
-  // async_write_all over TLS with socket writes: OpenSSL encrypts from the caller's buffers
+  // async_write_all over TLS with direct writes: OpenSSL encrypts from the caller's buffers
   // (the cipher's copy is the only one) and writes whole records; when the socket is full it
   // waits for it to be writable again. The operation lives in the wait's handler (Asio
   // recycles that memory), so a write allocates nothing.
@@ -210,7 +222,7 @@ class FlexStream {
   std::shared_ptr<boost::asio::ssl::context> context_;
   std::optional<boost::beast::tcp_stream> plain_;
   std::optional<TlsStream> tls_;
-  bool socket_writes_ = false;
+  bool direct_writes_ = false;
 };
 
 }  // namespace camstream

@@ -45,10 +45,11 @@ MjpegViewer::MjpegViewer(FlexStream stream, std::shared_ptr<ViewerHub> hub, cons
   const int low_water = kNotSentLowWater;
   ::setsockopt(socket.native_handle(), IPPROTO_TCP, TCP_NOTSENT_LOWAT, &low_water,
                sizeof low_water);
-  // A viewer only writes from here on: over TLS its records can go straight to the socket
+  // A viewer only writes parts from here on, each with one sendmsg (or, over TLS, OpenSSL's
+  // records written straight to the socket) and no Asio operation unless the socket is full
   // (flex_stream.hpp). The session that handed the connection over has nothing in flight.
-  if (stream_.is_tls() && !stream_.use_socket_writes()) {
-    spdlog::debug("viewer {}: TLS writes stay on the memory BIO", peer_);
+  if (!stream_.use_direct_writes()) {
+    spdlog::debug("viewer {}: writes stay on Asio's operations (TLS memory BIO)", peer_);
   }
 }
 
@@ -115,19 +116,40 @@ void MjpegViewer::offer(const PartPtr& part) {
 void MjpegViewer::write_part(PartPtr part) {
   writing_ = std::move(part);
   write_in_flight_ = true;
-  const auto jpeg = writing_->frame->jpeg();
-  const std::string_view advance = advance_headers_ ? multipart::kAdvanceHeaders : "";
-  // One gathered write straight from the shared frame: no copy per viewer (over TLS, none but
-  // the cipher's).
-  const std::array<asio::const_buffer, 4> buffers{
-      asio::buffer(writing_->header.data(), advance_headers_ ? 0 : writing_->header_size),
-      asio::buffer(jpeg.data(), jpeg.size()),
-      asio::buffer(multipart::kTrailer.data(), multipart::kTrailer.size()),
-      asio::buffer(advance.data(), advance.size())};
+  written_ = 0;
+  if (stream_.direct_writes()) return continue_part();
   stream_.async_write_all(
-      buffers, [self = shared_from_this()](boost::system::error_code ec, std::size_t bytes) {
+      part_buffers(), [self = shared_from_this()](boost::system::error_code ec, std::size_t bytes) {
         self->on_written(ec, bytes);
       });
+}
+
+// One gathered write straight from the shared frame: no copy per viewer (over TLS, none but
+// the cipher's).
+std::array<asio::const_buffer, 4> MjpegViewer::part_buffers() const {
+  const auto jpeg = writing_->frame->jpeg();
+  const std::string_view advance = advance_headers_ ? multipart::kAdvanceHeaders : "";
+  return {asio::buffer(writing_->header.data(), advance_headers_ ? 0 : writing_->header_size),
+          asio::buffer(jpeg.data(), jpeg.size()),
+          asio::buffer(multipart::kTrailer.data(), multipart::kTrailer.size()),
+          asio::buffer(advance.data(), advance.size())};
+}
+
+// Writes what the socket takes now. A part usually goes whole, and then completes here, inside
+// offer() (the registry lets a viewer leave during the broadcaster's walk); only a full socket
+// costs an Asio operation, a wait for writability.
+void MjpegViewer::continue_part() {
+  const auto buffers = part_buffers();
+  boost::system::error_code ec;
+  written_ += stream_.write_now(buffers, written_, ec);
+  if (ec == asio::error::would_block) {
+    return stream_.async_wait_writable(
+        [self = shared_from_this()](boost::system::error_code wait_ec) {
+          if (wait_ec) return self->on_written(wait_ec, self->written_);
+          self->continue_part();
+        });
+  }
+  on_written(ec, written_);
 }
 
 void MjpegViewer::on_written(boost::system::error_code ec, std::size_t bytes) {

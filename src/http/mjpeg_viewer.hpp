@@ -28,6 +28,8 @@ class MjpegViewer : public Connection, public std::enable_shared_from_this<Mjpeg
  private:
   void read();
   void write_part(PartPtr part);
+  std::array<boost::asio::const_buffer, 4> part_buffers() const;
+  void continue_part();
   void on_written(boost::system::error_code ec, std::size_t bytes);
   void write_close_delimiter();
   void close();
@@ -45,6 +47,7 @@ class MjpegViewer : public Connection, public std::enable_shared_from_this<Mjpeg
   std::string target_;
   std::string peer_;
   PartPtr writing_;
+  std::size_t written_ = 0;  // of writing_, so far
   PartPtr pending_;
   bool write_in_flight_ = false;
   bool closing_ = false;

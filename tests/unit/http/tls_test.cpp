@@ -292,7 +292,7 @@ TEST_F(TlsFiles, WebSocketOverFlexStreamPlainAndTls) {
 }
 
 // The stream viewer's TLS path: after a request read through Asio's memory BIO, the records go
-// straight to the socket (use_socket_writes). A gathered write far larger than the socket
+// straight to the socket (use_direct_writes). A gathered write far larger than the socket
 // takes (so it waits for writability many times) arrives whole and in order, and reads through
 // the memory BIO and later writes still work.
 struct SocketWriter : std::enable_shared_from_this<SocketWriter> {
@@ -309,7 +309,7 @@ struct SocketWriter : std::enable_shared_from_this<SocketWriter> {
     http::async_read(stream, buffer, request,
                      [self = shared_from_this()](beast::error_code ec, std::size_t) {
                        ASSERT_FALSE(ec) << ec.message();
-                       self->switched = self->stream.use_socket_writes();
+                       self->switched = self->stream.use_direct_writes();
                        self->write_body();
                      });
   }
