@@ -180,6 +180,8 @@ FlexStream::WriteStep FlexStream::write_records(std::span<const boost::asio::con
                                                 std::size_t& total, boost::beast::error_code& ec) {
   SSL* ssl = tls_->native_handle();
   auto* state = static_cast<SendState*>(BIO_get_data(SSL_get_wbio(ssl)));
+  // SSL_get_error() reads the queue: empty before the first call, and after each failure.
+  ERR_clear_error();
   while (index < buffers.size()) {
     const auto& buffer = buffers[index];
     if (offset == buffer.size()) {
@@ -196,7 +198,6 @@ FlexStream::WriteStep FlexStream::write_records(std::span<const boost::asio::con
       later = buffers[next].size() != 0;
     }
     state->more = later || buffer.size() - offset > kMaxRecordPlaintext;
-    ERR_clear_error();
     errno = 0;
     std::size_t written = 0;
     const int result = SSL_write_ex(ssl, static_cast<const char*>(buffer.data()) + offset,
