@@ -5,6 +5,7 @@
 #include <spdlog/spdlog.h>
 
 #include <array>
+#include <boost/asio/post.hpp>
 #include <boost/asio/write.hpp>
 
 namespace camstream {
@@ -117,7 +118,7 @@ void MjpegViewer::write_part(PartPtr part) {
   writing_ = std::move(part);
   write_in_flight_ = true;
   written_ = 0;
-  if (stream_.direct_writes()) return continue_part();
+  if (stream_.direct_writes()) return continue_part(true);
   stream_.async_write_all(
       part_buffers(), [self = shared_from_this()](boost::system::error_code ec, std::size_t bytes) {
         self->on_written(ec, bytes);
@@ -154,10 +155,12 @@ std::array<asio::const_buffer, 4> MjpegViewer::part_buffers() const {
           asio::buffer(advance.data(), advance.size())};
 }
 
-// Writes what the socket takes now. A part usually goes whole, and then completes here, inside
-// offer() (the registry lets a viewer leave during the broadcaster's walk); only a full socket
-// costs an Asio operation, a wait for writability.
-void MjpegViewer::continue_part() {
+// Writes what the socket takes now. A part usually goes whole at once; only a full socket
+// costs an Asio operation, a wait for writability. Completion is never inline in write_part():
+// offer() runs inside the broadcaster's walk, and with parts completing there, accepts and
+// requests starved at 1000 viewers (measured: a third of the viewers got no frame in 5 s). A
+// post costs no allocation (Asio recycles it).
+void MjpegViewer::continue_part(bool first) {
   const auto buffers = part_buffers();
   boost::system::error_code ec;
   written_ += stream_.write_now(buffers, written_, ec);
@@ -165,10 +168,12 @@ void MjpegViewer::continue_part() {
     return stream_.async_wait_writable(
         [self = shared_from_this()](boost::system::error_code wait_ec) {
           if (wait_ec) return self->on_written(wait_ec, self->written_);
-          self->continue_part();
+          self->continue_part(false);
         });
   }
-  on_written(ec, written_);
+  if (!first) return on_written(ec, written_);
+  asio::post(stream_.get_executor(),
+             [self = shared_from_this(), ec] { self->on_written(ec, self->written_); });
 }
 
 void MjpegViewer::on_written(boost::system::error_code ec, std::size_t bytes) {

@@ -29,7 +29,7 @@ class MjpegViewer : public Connection, public std::enable_shared_from_this<Mjpeg
   void read();
   void write_part(PartPtr part);
   std::array<boost::asio::const_buffer, 4> part_buffers() const;
-  void continue_part();
+  void continue_part(bool first);
   void on_written(boost::system::error_code ec, std::size_t bytes);
   void write_close_delimiter();
   void close();
