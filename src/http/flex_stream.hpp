@@ -9,10 +9,11 @@
 // websocket teardown is not (Boost 1.81's erased handler cannot be posted), but it is
 // instantiated once, by WsSession.
 //
-// The one exception is the stream viewer's write of a frame (async_write_all), the hot path of
-// the fan-out: an erased handler costs an allocation per write (docs/performance.md,
-// "Fan-out"). The viewer writes a frame with write_now() (one sendmsg, or OpenSSL's records
-// written straight into the socket) and waits for writability only when the socket is full.
+// The one exception is the stream viewer's writes, the hot path of the fan-out: an erased
+// handler costs an allocation per write (docs/performance.md, "The fan-out lost and got
+// back"). The viewer writes a frame with write_now() (one sendmsg, or OpenSSL's records written
+// straight into the socket) and waits for writability only when the socket is full; its head
+// and closing delimiter go through async_write_all(), which is not erased either.
 #pragma once
 
 #include <array>
