@@ -19,6 +19,8 @@
 #include <unordered_map>
 #include <vector>
 
+#include "camstream/failure_table.hpp"
+
 namespace camstream::access {
 
 // A users file, token key or operator list that cannot be used; the message names the flag
@@ -36,9 +38,17 @@ inline Role narrower(Role a, Role b) {
   return a == Role::viewer ? a : b;
 }
 
+// Who a request comes from, and what that rests on, so that a reload can tell whether a
+// session's credential still holds (Gate::recheck).
 struct Identity {
+  enum class Basis { open, password, token };
   std::string user;
   Role role = Role::viewer;
+  Basis basis = Basis::open;         // open: no --users
+  std::string hash{};                // password: the hash it was verified against
+  std::uint64_t key_generation = 0;  // token: the key that signed it
+  Role granted = Role::viewer;       // token: the role it carries
+  std::int64_t expires = 0;          // token: UNIX seconds; 0 for the others
 };
 
 // --- passwords ---
@@ -60,10 +70,13 @@ class UserTable {
   std::size_t size() const { return hashes_.size(); }
   std::vector<std::string> names() const;
 
-  // True when the password matches. An unknown user costs the same crypt() as a known one
-  // (against a hash of a random password, same method and cost as the first user's) and the
-  // hashes are compared in constant time. Safe to call from any thread.
+  // True when the password matches. An unknown user costs the same crypt() as the most
+  // expensive hash in the file (a hash of a random password with that hash's method and
+  // cost, chosen at load by timing one hash of each kind) and the hashes are compared in
+  // constant time. Safe to call from any thread.
   bool verify(std::string_view user, std::string_view password) const;
+  // The user's hash (what a verified password rests on), or nullptr.
+  const std::string* hash_of(std::string_view user) const;
 
  private:
   std::map<std::string, std::string, std::less<>> hashes_;
@@ -130,6 +143,7 @@ class TokenSigner {
 
   std::string issue(const TokenClaims& claims) const;
   TokenCheck check(std::string_view token, std::int64_t now_unix) const;
+  bool same_key(const TokenSigner& other) const;
 
  private:
   std::string mac(std::string_view payload) const;
@@ -168,47 +182,58 @@ class CredentialCache {
 
 // --- lockout ---
 
-// Failed logins per address (IPv6 by its /64, as one host usually owns a whole /64). After
-// max_failures within `window` the address is locked for `lock`, whatever it sends. Memory is
-// bounded: at most max_addresses are tracked, quiet ones are forgotten first.
+// Failed logins per address (IPv6 by its /64, as one host usually owns a whole /64) and per
+// user across addresses (docs/security.md, "Lockout"). After max_failures from an address
+// within `window` the address is locked for `lock`, whatever it sends. After
+// max_user_failures for one user within `window` that user is refused for `lock` from every
+// address with a failure on record, never from an address that has not failed: an attacker
+// can lock out only the addresses they guess from. A success clears only the failures of that
+// user from that address. A password check counts as a failure from when it is queued until
+// it succeeds. Both tables are bounded and keep locked and high counts over single failures.
 class Lockout {
  public:
   using Clock = std::chrono::steady_clock;
   struct Settings {
     int max_failures = 10;
+    int max_user_failures = 20;
     Clock::duration window = std::chrono::seconds(60);
     Clock::duration lock = std::chrono::seconds(60);
     std::size_t max_addresses = 10'000;
+    std::size_t max_users = 10'000;
   };
+  // What started a lockout, for the log.
+  enum class Started { none, address, user };
+  using Ticket = std::uint64_t;
 
   explicit Lockout(Settings settings);
   Lockout() : Lockout(Settings{}) {}
 
-  // Time left while the address is locked, rounded up to whole seconds (for Retry-After).
+  // While a request from `address` naming `user` (empty: none) is refused, the time left in
+  // whole seconds (for Retry-After).
   std::optional<std::chrono::seconds> locked(const boost::asio::ip::address& address,
-                                             Clock::time_point now);
-  // Counts a failure; true when this one starts a lockout (log it then, once).
-  bool failure(const boost::asio::ip::address& address, Clock::time_point now);
-  void success(const boost::asio::ip::address& address);
-  std::size_t tracked() const { return entries_.size(); }
+                                             std::string_view user, Clock::time_point now) const;
+  // A password check about to run: it counts as a failure until finish() says otherwise.
+  Ticket begin(const boost::asio::ip::address& address, std::string_view user,
+               Clock::time_point now);
+  Started finish(const boost::asio::ip::address& address, std::string_view user, Ticket ticket,
+                 bool succeeded, Clock::time_point now);
+  // A failure known at once (a header that is not Basic, a bad token).
+  Started failure(const boost::asio::ip::address& address, std::string_view user,
+                  Clock::time_point now);
+  // A success outside a check (forgets that user's failures from that address).
+  void success(const boost::asio::ip::address& address, std::string_view user);
+  std::size_t tracked() const { return addresses_.size(); }
+  std::size_t tracked_users() const { return users_.size(); }
+  const Settings& settings() const { return settings_; }
 
   // The key an address is counted under: IPv4 (also IPv4-mapped IPv6) whole, IPv6 by /64.
   static std::string key(const boost::asio::ip::address& address);
 
  private:
-  struct Entry {
-    std::string key;
-    std::vector<Clock::time_point> failures;  // the newest max_failures, oldest first
-    std::optional<Clock::time_point> locked_until;
-    Clock::time_point last_seen;
-  };
-  using List = std::list<Entry>;  // least recently seen first
-  void forget_quiet(Clock::time_point now);
-  bool quiet(const Entry& entry, Clock::time_point now) const;
-
   Settings settings_;
-  List entries_;
-  std::unordered_map<std::string, List::iterator> index_;
+  FailureTable addresses_;  // failures tagged with the user they named
+  FailureTable users_;      // failures tagged with the address they came from
+  Ticket next_ticket_ = 1;
 };
 
 // --- logging ---
@@ -232,7 +257,8 @@ class Gate {
     std::size_t cache_capacity = 1024;
     std::chrono::seconds cache_ttl{300};
     Lockout::Settings lockout;
-    std::size_t max_pending = 64;  // crypt() calls queued at once; more get `busy`
+    std::size_t max_pending = 64;             // crypt() calls queued at once; more get `busy`
+    std::size_t max_pending_per_address = 4;  // of them from one address (IPv6: /64)
   };
 
   enum class Outcome { allowed, unauthorized, locked, busy };
@@ -261,6 +287,19 @@ class Gate {
 
   // A token for `identity` (who authenticated), at most its role.
   std::string issue_token(const Identity& identity, std::int64_t expires_unix) const;
+
+  // Whether a session's credential still holds after a reload: the role it has now, or
+  // nullopt when the user is gone, the password or the token key changed, or the token
+  // expired. An operator taken out of --operators gets viewer.
+  std::optional<Role> recheck(const Identity& identity) const;
+
+  // For /metrics: failed logins (a wrong password, an unknown user, a bad token or header;
+  // not a request without credentials) and lockouts started (of an address or a user).
+  struct Counters {
+    std::uint64_t failures = 0;
+    std::uint64_t lockouts = 0;
+  };
+  Counters counters() const;
 
   // SIGHUP: reads the users file and the key again; a file that fails keeps the old one and
   // the log says why. The cache is emptied either way.
