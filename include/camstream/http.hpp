@@ -25,7 +25,7 @@ struct ServerSettings {
   int max_connections = 1024;              // every TCP connection; more wait in the backlog
   std::vector<std::string> allow_hosts;    // Host names accepted for /ws besides the built-in
   int listen_fd = -1;  // a socket already listening (systemd socket activation): bind, port unused
-  std::string tls_cert_file;               // with tls_key_file: HTTPS and WSS on the port
+  std::string tls_cert_file;  // with tls_key_file: HTTPS and WSS on the port
   std::string tls_key_file;
 };
 
@@ -58,6 +58,9 @@ class Server {
   // SIGHUP: the certificate and key again, for new connections; a bad file keeps the old
   // pair (the log says why).
   void reload_tls();
+  // After the gate's reload (SIGHUP): ends every session whose credential no longer holds,
+  // and gives the others the role they have now.
+  void recheck_access();
 
   struct Context;
 
