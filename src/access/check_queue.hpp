@@ -31,9 +31,14 @@ class CheckQueue {
     return true;
   }
 
-  // The next address's oldest check.
+  // The next address's oldest check. The address served last waits for the others, even
+  // when its next check was queued before theirs.
   std::optional<Job> pop() {
     if (turns_.empty()) return std::nullopt;
+    if (turns_.size() > 1 && turns_.front() == last_) {
+      turns_.push_back(std::move(turns_.front()));
+      turns_.pop_front();
+    }
     std::string key = std::move(turns_.front());
     turns_.pop_front();
     auto found = queues_.find(key);
@@ -43,8 +48,9 @@ class CheckQueue {
     if (found->second.empty()) {
       queues_.erase(found);
     } else {
-      turns_.push_back(std::move(key));
+      turns_.push_back(key);
     }
+    last_ = std::move(key);
     return job;
   }
 
@@ -59,6 +65,7 @@ class CheckQueue {
   std::size_t total_;
   std::unordered_map<std::string, std::deque<Job>> queues_;
   std::deque<std::string> turns_;  // addresses with checks queued, next first
+  std::string last_;               // the address served last
   std::size_t size_ = 0;
 };
 

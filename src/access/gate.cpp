@@ -105,14 +105,23 @@ struct Gate::State {
     Lockout::Ticket ticket = 0;
   };
 
+  static std::string waiting_key_of(const asio::ip::address& peer, std::string_view header) {
+    return Lockout::key(peer) + '\n' + std::string(header);
+  }
+
+  // The same header from the same address while its check runs: answered with that check.
+  // This makes no new guess, so it needs no share of the queue and counts no failure.
+  bool join_waiting(const asio::ip::address& peer, std::string_view header, Handler& done) {
+    const auto found = waiting.find(waiting_key_of(peer, header));
+    if (found == waiting.end()) return false;
+    found->second.push_back(std::move(done));
+    return true;
+  }
+
   Outcome enqueue(std::shared_ptr<State> self, const asio::ip::address& peer,
                   BasicCredentials credentials, std::string_view header, Handler& done) {
     const std::string address_key = Lockout::key(peer);
-    std::string waiting_key = address_key + '\n' + std::string(header);
-    if (const auto found = waiting.find(waiting_key); found != waiting.end()) {
-      found->second.push_back(std::move(done));
-      return Outcome::allowed;  // answered with the check already queued
-    }
+    std::string waiting_key = waiting_key_of(peer, header);
     if (queue.queued(address_key) >= settings.max_pending_per_address ||
         queue.size() >= settings.max_pending) {
       return Outcome::busy;
@@ -236,11 +245,17 @@ void Gate::check(const asio::ip::address& peer, std::string_view authorization,
   if (!authorization.empty()) {
     auto credentials = parse_basic(authorization);
     const std::string_view user = credentials ? std::string_view(credentials->user) : "";
-    if (const auto left = state.lockout.locked(peer, user, now)) {
+    if (const auto left = state.lockout.locked(peer, "", now)) {
       return finish({Outcome::locked, {}, *left});
     }
+    // Neither a remembered header nor one being checked is a new guess: the user's lock
+    // (which refuses guesses) does not apply to them.
     if (auto identity = state.cache.find(authorization, now)) {
       return finish({Outcome::allowed, std::move(*identity), {}});
+    }
+    if (state.join_waiting(peer, authorization, done)) return;
+    if (const auto left = state.lockout.locked(peer, user, now)) {
+      return finish({Outcome::locked, {}, *left});
     }
     if (!credentials) {
       state.failed(peer, "", "an Authorization header that is not Basic credentials");

@@ -5,6 +5,12 @@
 namespace camstream::access {
 
 namespace {
+// Names longer than any in a users file (UserTable::kMaxNameBytes) are all unknown: counted
+// by their start, so a flood of long names costs no more memory than short ones.
+std::string user_key(std::string_view user) {
+  return std::string(user.substr(0, UserTable::kMaxNameBytes));
+}
+
 FailureTable::Settings table(int limit, const Lockout::Settings& s, std::size_t capacity) {
   return {limit, s.window, s.lock, capacity};
 }
@@ -35,15 +41,15 @@ std::optional<std::chrono::seconds> Lockout::locked(const boost::asio::ip::addre
   // A user under attack is refused only where failures come from: the user logging in from
   // an address that has not failed is let in.
   if (!addresses_.known(address_key, now)) return std::nullopt;
-  return users_.refusal(std::string(user), now);
+  return users_.refusal(user_key(user), now);
 }
 
 Lockout::Ticket Lockout::begin(const boost::asio::ip::address& address, std::string_view user,
                                Clock::time_point now) {
   const Ticket ticket = next_ticket_++;
   const std::string address_key = key(address);
-  addresses_.add(address_key, std::string(user), ticket, now);
-  if (!user.empty()) users_.add(std::string(user), address_key, ticket, now);
+  addresses_.add(address_key, user_key(user), ticket, now);
+  if (!user.empty()) users_.add(user_key(user), address_key, ticket, now);
   return ticket;
 }
 
@@ -51,22 +57,22 @@ Lockout::Started Lockout::finish(const boost::asio::ip::address& address, std::s
                                  Ticket ticket, bool succeeded, Clock::time_point now) {
   const std::string address_key = key(address);
   const bool by_address = addresses_.resolve(address_key, ticket, !succeeded, now);
-  const bool by_user = !user.empty() && users_.resolve(std::string(user), ticket, !succeeded, now);
+  const bool by_user = !user.empty() && users_.resolve(user_key(user), ticket, !succeeded, now);
   return by_address ? Started::address : by_user ? Started::user : Started::none;
 }
 
 Lockout::Started Lockout::failure(const boost::asio::ip::address& address, std::string_view user,
                                   Clock::time_point now) {
   const std::string address_key = key(address);
-  const bool by_address = addresses_.add(address_key, std::string(user), 0, now);
-  const bool by_user = !user.empty() && users_.add(std::string(user), address_key, 0, now);
+  const bool by_address = addresses_.add(address_key, user_key(user), 0, now);
+  const bool by_user = !user.empty() && users_.add(user_key(user), address_key, 0, now);
   return by_address ? Started::address : by_user ? Started::user : Started::none;
 }
 
 void Lockout::success(const boost::asio::ip::address& address, std::string_view user) {
   const std::string address_key = key(address);
-  addresses_.clear(address_key, std::string(user));
-  if (!user.empty()) users_.clear(std::string(user), address_key);
+  addresses_.clear(address_key, user_key(user));
+  if (!user.empty()) users_.clear(user_key(user), address_key);
 }
 
 }  // namespace camstream::access

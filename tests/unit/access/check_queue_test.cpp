@@ -20,6 +20,16 @@ TEST(CheckQueue, AddressesTakeTurns) {
   EXPECT_EQ(queue.queued("flood"), 0u);
 }
 
+TEST(CheckQueue, TheAddressServedLastWaitsForTheOthers) {
+  CheckQueue<int> queue(4, 64);
+  queue.push("flood", 0);
+  EXPECT_EQ(queue.pop(), 0);  // running now
+  for (int i = 1; i < 5; ++i) queue.push("flood", i);
+  queue.push("alice", 100);  // queued after the flood's next four
+  EXPECT_EQ(queue.pop(), 100);
+  EXPECT_EQ(queue.pop(), 1);
+}
+
 TEST(CheckQueue, TheWholeQueueIsBounded) {
   CheckQueue<int> queue(4, 10);
   int pushed = 0;
