@@ -47,11 +47,16 @@ Server::Server(asio::io_context& io, ServerSettings settings, CaptureService& ca
   });
   listener_ = std::make_shared<Listener>(
       io,
-      [weak](tcp::socket socket) {
-        if (auto context = weak.lock()) {
-          context->make_room();
-          std::make_shared<HttpSession>(std::move(socket), context)->run();
+      [weak](tcp::socket& socket) {
+        auto context = weak.lock();
+        if (!context) return true;  // shutting down: the socket closes
+        context->make_room();
+        if (context->connections().size() >=
+            static_cast<std::size_t>(context->settings().max_connections)) {
+          return false;
         }
+        std::make_shared<HttpSession>(std::move(socket), context)->run();
+        return true;
       },
       [weak] {
         auto context = weak.lock();
