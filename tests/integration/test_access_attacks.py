@@ -11,7 +11,6 @@ import hmac
 import os
 import signal
 import socket
-import statistics
 import tempfile
 import threading
 import time
@@ -164,6 +163,18 @@ def test_concurrent_guesses_do_not_pass_the_limit_or_delay_others(start_server, 
     users = write_lines(workdir, [bcrypt_line("admin", "admin-pw", 10),
                                   bcrypt_line("viewer", "viewer-pw", 10)])
     server = start_server(extra=["--users", users])
+    # Each login spelled anew, so it misses the credential cache and costs a check.
+    good = spellings("viewer", "viewer-pw")
+
+    def login_seconds(source):
+        started = time.monotonic()
+        status = raw_status(server.port, "/api/status", [f"Authorization: {next(good)}"],
+                            source=source)
+        assert status == 200
+        return time.monotonic() - started
+
+    # What one login costs on this machine now (a bcrypt at cost 10, and the round trip).
+    alone = min(login_seconds(f"127.21.1.{i + 1}") for i in range(3))
     source = "127.21.0.1"
     sockets = [connect_from(server.port, source) for _ in range(70)]
     try:
@@ -171,22 +182,20 @@ def test_concurrent_guesses_do_not_pass_the_limit_or_delay_others(start_server, 
             send_request(sock, server.port, "/api/status",
                          [f"Authorization: {basic('admin', f'concurrent{i}')}"])
         time.sleep(0.05)
-        started = time.monotonic()
-        legit = raw_status(server.port, "/api/status",
-                           [f"Authorization: {basic('viewer', 'viewer-pw')}"], source="127.21.0.2")
-        legit_seconds = time.monotonic() - started
-        statuses = [read_status(sock, timeout=30)[0] for sock in sockets]
+        legit_seconds = login_seconds("127.21.0.2")
+        statuses = [read_status(sock, timeout=60)[0] for sock in sockets]
     finally:
         for sock in sockets:
             sock.close()
     checked = statuses.count(401)
     assert set(statuses) <= {401, 429, 503}, statuses
     assert checked <= 10, f"{checked} of 70 concurrent guesses were checked"
-    assert legit == 200
-    # One bcrypt at cost 10 takes ~50 ms here; behind the flood it took 3 s.
-    assert legit_seconds < 0.5 * scale, f"a login from another address took {legit_seconds:.2f} s"
-    print(f"login from another address during the flood: {legit_seconds * 1000:.0f} ms; "
-          f"{checked} of 70 guesses checked")
+    # Behind the whole flood it waited for 64 checks (3 s); now for about one, plus reading
+    # the flood's 70 requests.
+    assert legit_seconds < 10 * alone, \
+        f"a login from another address took {legit_seconds:.2f} s, {alone:.2f} s alone"
+    print(f"login from another address during the flood: {legit_seconds * 1000:.0f} ms "
+          f"({alone * 1000:.0f} ms alone); {checked} of 70 guesses checked")
 
 
 # --- item 3 ------------------------------------------------------------------------------------
@@ -349,10 +358,14 @@ def test_unknown_users_cost_as_much_as_the_most_expensive_hash(start_server, wor
         assert status == 401
         return time.monotonic() - started
 
-    zed = statistics.median(timed("zed", i) for i in range(3))
-    unknown = statistics.median(timed("nobody", i) for i in range(3))
+    # Interleaved, and the fastest of each: load from elsewhere only ever adds time.
+    samples = {"zed": [], "nobody": []}
+    for i in range(5):
+        for user in samples:
+            samples[user].append(timed(user, i))
+    zed, unknown = min(samples["zed"]), min(samples["nobody"])
     print(f"wrong password for zed: {zed * 1000:.0f} ms; unknown user: {unknown * 1000:.0f} ms")
-    assert unknown >= 0.6 * zed, f"unknown user {unknown * 1000:.1f} ms, zed {zed * 1000:.1f} ms"
+    assert unknown >= 0.5 * zed, f"unknown user {unknown * 1000:.1f} ms, zed {zed * 1000:.1f} ms"
 
 
 # --- item 6 ------------------------------------------------------------------------------------
