@@ -106,11 +106,16 @@ void Server::Context::make_room() {
   unproven_->for_each([&freed](HttpSession& session) {
     if (!freed) freed = session.evict();
   });
+  if (freed || connections_->size() < max) return;
+  connections_->for_each([&freed](Connection& connection) {
+    if (!freed) freed = connection.close_if_idle();
+  });
 }
 
 bool Server::Context::can_make_room() {
   bool found = false;
   unproven_->for_each([&found](HttpSession& session) { found = found || session.evictable(); });
+  connections_->for_each([&found](Connection& connection) { found = found || connection.idle(); });
   return found;
 }
 

@@ -40,6 +40,10 @@ class Connection {
   // After a reload (SIGHUP): a session whose credential no longer holds ends, or takes the
   // role it has now (docs/security.md, "Revocation").
   virtual void recheck_access(const access::Gate&) {}
+  // At --max-connections: a connection idle between requests closes (HTTP lets a server
+  // close an idle persistent connection) and returns true; streams and WebSockets do not.
+  virtual bool close_if_idle() { return false; }
+  virtual bool idle() const { return false; }
 };
 using ConnectionRegistry = Registry<Connection>;
 
@@ -158,7 +162,8 @@ struct Server::Context : ViewerHub, Controller, std::enable_shared_from_this<Ser
     return unproven_->join(std::move(session));
   }
   // Before accepting: when the unproven connections hold their share, or every connection is
-  // taken, the oldest unproven one still waiting for its request is closed.
+  // taken, the oldest unproven one still waiting for its request is closed; failing that, at
+  // the limit, the oldest connection idle between requests.
   void make_room();
   // Whether make_room() can free a slot at --max-connections.
   bool can_make_room();

@@ -499,6 +499,16 @@ bool HttpSession::evict() {
   return true;
 }
 
+bool HttpSession::close_if_idle() {
+  if (!idle()) return false;
+  spdlog::debug("--max-connections reached: closing an idle connection from {}",
+                peer_address_.to_string());
+  unproven_.reset();
+  connection_.reset();
+  close();
+  return true;
+}
+
 // A snapshot waiting for a frame for a credential that no longer holds gets none.
 void HttpSession::recheck_access(const access::Gate& gate) {
   if (!waiting_for_snapshot_ || gate.recheck(identity_)) return;

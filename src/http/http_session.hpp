@@ -33,6 +33,8 @@ class HttpSession : public Connection,
   // password check): closing it loses no answer. evict() closes it if so.
   bool evictable() const { return unproven_ && reading_; }
   bool evict();
+  bool idle() const override { return reading_ && !handed_on_; }
+  bool close_if_idle() override;
 
  private:
   using Request = boost::beast::http::request<boost::beast::http::string_body>;

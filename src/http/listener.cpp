@@ -75,8 +75,9 @@ tcp::endpoint Listener::listen(const std::string& bind, std::uint16_t port) {
 tcp::endpoint Listener::adopt(int listening_fd) {
   sockaddr_storage address{};
   socklen_t length = sizeof address;
-  const bool v4 = ::getsockname(listening_fd, reinterpret_cast<sockaddr*>(&address), &length) == 0 &&
-                  address.ss_family == AF_INET;
+  const bool v4 =
+      ::getsockname(listening_fd, reinterpret_cast<sockaddr*>(&address), &length) == 0 &&
+      address.ss_family == AF_INET;
   boost::system::error_code ec;
   acceptor_.assign(v4 ? tcp::v4() : tcp::v6(), listening_fd, ec);
   if (ec) throw std::system_error(ec, "cannot serve on the socket systemd passed");

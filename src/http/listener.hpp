@@ -61,7 +61,7 @@ class Listener : public std::enable_shared_from_this<Listener> {
   HasRoom has_room_;
   SpareDescriptor spare_;
   std::optional<boost::asio::ip::tcp::socket> parked_;  // accepted, waiting for room
-  bool full_ = false;                     // at --max-connections: not accepting
+  bool full_ = false;                                   // at --max-connections: not accepting
   bool failing_ = false;                  // accept fails (out of descriptors): backing off
   std::chrono::milliseconds backoff_{0};  // grows while accept keeps failing
   std::uint64_t shed_ = 0;                // connections closed at once in this episode

@@ -398,6 +398,25 @@ def test_half_sent_requests_cannot_take_every_connection(start_server, workdir, 
         viewer.close()
 
 
+def test_idle_keep_alive_connections_give_way_at_the_limit(start_server, scale):
+    """Without --users every request is let in: 20 connections that asked once and then keep
+    quiet (keep-alive) at --max-connections 20 must not keep /healthz out either."""
+    server = start_server(extra=["--max-connections", "20"])
+    idle = []
+    try:
+        for i in range(20):
+            sock = connect_from(server.port, f"127.26.2.{i + 1}")
+            send_request(sock, server.port, "/api/status", keep_alive=True)
+            read_status(sock)
+            idle.append(sock)
+        started = time.monotonic()
+        assert raw_status(server.port, "/healthz", timeout=3 * scale) == 200
+        assert time.monotonic() - started < 1.0 * scale
+    finally:
+        for sock in idle:
+            sock.close()
+
+
 def test_a_connection_is_closed_after_a_few_401s(start_server, workdir):
     users = write_lines(workdir, [bcrypt_line("alice", "alice-pw", 4)])
     server = start_server(extra=["--users", users])
