@@ -1,4 +1,4 @@
-#include "camstream/failure_table.hpp"
+#include "failure_table.hpp"
 
 #include <algorithm>
 

@@ -1,4 +1,6 @@
 // The Gate: lockout, then the cache, then a password check on the worker thread or a token.
+#include "camstream/access/gate.hpp"
+
 #include <openssl/crypto.h>
 #include <spdlog/spdlog.h>
 
@@ -9,8 +11,14 @@
 #include <set>
 #include <unordered_map>
 
-#include "camstream/access.hpp"
+#include "basic_auth.hpp"
+#include "camstream/access/access_error.hpp"
+#include "camstream/access/token_signer.hpp"
 #include "check_queue.hpp"
+#include "credential_cache.hpp"
+#include "crypt.hpp"
+#include "lockout.hpp"
+#include "user_table.hpp"
 
 namespace camstream::access {
 

@@ -1,6 +1,8 @@
+#include "lockout.hpp"
+
 #include <algorithm>
 
-#include "camstream/access.hpp"
+#include "user_table.hpp"
 
 namespace camstream::access {
 

@@ -12,7 +12,11 @@
 #include <map>
 #include <memory>
 
-#include "camstream/access.hpp"
+#include "base64.hpp"
+#include "camstream/access/access_error.hpp"
+#include "camstream/access/identity.hpp"
+#include "crypt.hpp"
+#include "user_table.hpp"
 
 namespace camstream::access {
 

@@ -12,7 +12,9 @@
 #include <boost/beast/websocket/rfc6455.hpp>
 #include <boost/json.hpp>
 
-#include "camstream/web_assets.hpp"
+#include "camstream/access/redact.hpp"
+#include "camstream/access/token_signer.hpp"
+#include "camstream/web/index_html.hpp"
 #include "mjpeg_viewer.hpp"
 #include "request_checks.hpp"
 #include "status.hpp"
@@ -236,7 +238,7 @@ void HttpSession::dispatch(Request request, const Route& route) {
     case Endpoint::snapshot:
       return snapshot(request);
     case Endpoint::page: {
-      auto response = text_response(http::status::ok, std::string(web::index_html), &request,
+      auto response = text_response(http::status::ok, std::string(web::index_html()), &request,
                                     "text/html; charset=utf-8");
       // Its Start and Stop buttons must not be clickjacked: only this server, and the
       // --allow-origin site (not "*", which is for reading the stream), may frame it.

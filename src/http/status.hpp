@@ -6,7 +6,8 @@
 #include <cstdint>
 #include <string>
 
-#include "camstream/stream.hpp"
+#include "camstream/stream/capture_status.hpp"
+#include "camstream/stream/metrics.hpp"
 
 namespace camstream {
 

@@ -1,6 +1,6 @@
-#include <gtest/gtest.h>
+#include "camstream/stream/lifecycle.hpp"
 
-#include "camstream/stream.hpp"
+#include <gtest/gtest.h>
 
 namespace camstream {
 namespace {
