@@ -210,6 +210,10 @@ TokenCheck TokenSigner::check(std::string_view token, std::int64_t now_unix) con
   return {std::move(claims), TokenProblem::none};
 }
 
+bool TokenSigner::same_key(const TokenSigner& other) const {
+  return equal_constant_time(key_, other.key_);
+}
+
 std::optional<std::int64_t> parse_ttl(std::string_view text) {
   if (text.empty() || text.front() == '+' || text.front() == '-') return std::nullopt;
   const auto value = whole_number(text);

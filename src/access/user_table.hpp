@@ -26,10 +26,13 @@ class UserTable {
   std::size_t size() const { return hashes_.size(); }
   std::vector<std::string> names() const;
 
-  // True when the password matches. An unknown user costs the same crypt() as a known one
-  // (against a hash of a random password, same method and cost as the first user's) and the
-  // hashes are compared in constant time. Safe to call from any thread.
+  // True when the password matches. An unknown user costs the same crypt() as the most
+  // expensive hash in the file (a hash of a random password with that hash's method and
+  // cost, chosen at load by timing one hash of each kind) and the hashes are compared in
+  // constant time. Safe to call from any thread.
   bool verify(std::string_view user, std::string_view password) const;
+  // The user's hash (what a verified password rests on), or nullptr.
+  const std::string* hash_of(std::string_view user) const;
 
  private:
   std::map<std::string, std::string, std::less<>> hashes_;

@@ -217,6 +217,7 @@ int run(const Options& options) {
         if (ec) return;
         spdlog::info("SIGHUP: reloading the users, the token key and the certificate");
         gate.reload();
+        server.recheck_access();
         server.reload_tls();
         wait_for_reload();
       });

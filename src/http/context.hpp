@@ -32,6 +32,7 @@
 
 namespace camstream {
 
+class HttpSession;
 struct Server::Context : ViewerHub, Controller, std::enable_shared_from_this<Server::Context> {
   Context(boost::asio::io_context& io, ServerSettings settings, CaptureService& capture,
           FrameHub& hub, Metrics& metrics, access::Gate& gate);
@@ -68,6 +69,18 @@ struct Server::Context : ViewerHub, Controller, std::enable_shared_from_this<Ser
   std::string configure(const LiveSettings& next) override { return capture.reconfigure(next); }
 
   const HostCheck& host_check() const { return host_check_; }
+  // Connections that have not yet sent an allowed request: at most a share of
+  // --max-connections, so they can never take every slot (docs/security.md).
+  Registry<HttpSession>::Membership add_unproven(std::weak_ptr<HttpSession> session) {
+    return unproven_->join(std::move(session));
+  }
+  // Before accepting: when the unproven connections hold their share, or every connection is
+  // taken, the oldest unproven one still waiting for its request is closed; failing that, at
+  // the limit, the oldest connection idle between requests.
+  void make_room();
+  // Whether make_room() can free a slot at --max-connections.
+  bool can_make_room();
+  void recheck_access();
   void broadcast_status();  // to every control client, now
   ServerStatus status_snapshot() const;
   void begin_shutdown(std::function<void()> closed);
@@ -87,6 +100,7 @@ struct Server::Context : ViewerHub, Controller, std::enable_shared_from_this<Ser
   HostCheck host_check_;
   std::shared_ptr<ConnectionRegistry> connections_ = ConnectionRegistry::create();
   std::shared_ptr<Registry<WsSession>> controls_ = Registry<WsSession>::create();
+  std::shared_ptr<Registry<HttpSession>> unproven_ = Registry<HttpSession>::create();
   bool shutting_down_ = false;
   bool status_announced_ = false;
   bool broadcasting_ = false;

@@ -27,8 +27,10 @@ std::string describe(const asio::ip::tcp::socket& socket) {
 }  // namespace
 
 MjpegViewer::MjpegViewer(FlexStream stream, std::shared_ptr<ViewerHub> hub, const Route& route,
-                         std::string target)
+                         std::string target, access::Identity identity)
     : stream_(std::move(stream)),
+      identity_(std::move(identity)),
+      expiry_(stream_.get_executor()),
       hub_(std::move(hub)),
       advance_headers_(route.advance_headers),
       target_(std::move(target)),
@@ -65,6 +67,13 @@ void MjpegViewer::start() {
   viewing_ = hub_->add_viewer(weak_from_this());
   spdlog::info("viewer {} connected to {} ({} viewers)", peer_, target_, hub_->viewers());
   demand_ = hub_->hold_demand();
+  if (identity_.expires > 0) {
+    expiry_.expires_at(
+        std::chrono::system_clock::time_point(std::chrono::seconds(identity_.expires)));
+    expiry_.async_wait([self = shared_from_this()](boost::system::error_code ec) {
+      if (!ec) self->end("its token expired");
+    });
+  }
   read();
   // Lives only as long as its write: a viewer keeps no per-connection buffers.
   auto head =
@@ -195,6 +204,17 @@ void MjpegViewer::close_for_shutdown() {
   if (!write_in_flight_) write_close_delimiter();
 }
 
+void MjpegViewer::recheck_access(const access::Gate& gate) {
+  if (gate.recheck(identity_)) return;
+  end("its credential no longer holds");
+}
+
+void MjpegViewer::end(std::string_view why) {
+  if (closing_ || closed_) return;
+  spdlog::info("viewer {}: {}: ending the stream", peer_, why);
+  close_for_shutdown();  // the close delimiter after the part being written
+}
+
 void MjpegViewer::write_close_delimiter() {
   const std::string_view delimiter =
       advance_headers_ ? multipart::kCloseDelimiterInBody : multipart::kCloseDelimiter;
@@ -219,6 +239,7 @@ void MjpegViewer::check_stalled(Clock::time_point now) {
 void MjpegViewer::close() {
   if (closed_) return;
   closed_ = true;
+  expiry_.cancel();
   pending_.reset();
   viewing_.reset();
   demand_.reset();

@@ -1,7 +1,7 @@
 // Access module: who may watch and who may steer (docs/api.md, section 8). Users from an
 // htpasswd file checked with the system's crypt library, signed expiring tokens (HMAC-SHA256),
-// a cache of verified credentials, and the per-address lockout. It knows nothing of HTTP
-// sessions: the http module asks the Gate and answers 401, 429 or goes on.
+// a cache of verified credentials, and the lockout per address and per user. It knows nothing of
+// HTTP sessions: the http module asks the Gate and answers 401, 429 or goes on.
 #pragma once
 
 #include <boost/asio/any_io_executor.hpp>
@@ -32,7 +32,8 @@ class Gate {
     std::size_t cache_capacity = 1024;
     std::chrono::seconds cache_ttl{300};
     LockoutSettings lockout;
-    std::size_t max_pending = 64;  // crypt() calls queued at once; more get `busy`
+    std::size_t max_pending = 64;             // crypt() calls queued at once; more get `busy`
+    std::size_t max_pending_per_address = 4;  // of them from one address (IPv6: /64)
   };
 
   enum class Outcome { allowed, unauthorized, locked, busy };
@@ -61,6 +62,19 @@ class Gate {
 
   // A token for `identity` (who authenticated), at most its role.
   std::string issue_token(const Identity& identity, std::int64_t expires_unix) const;
+
+  // Whether a session's credential still holds after a reload: the role it has now, or
+  // nullopt when the user is gone, the password or the token key changed, or the token
+  // expired. An operator taken out of --operators gets viewer.
+  std::optional<Role> recheck(const Identity& identity) const;
+
+  // For /metrics: failed logins (a wrong password, an unknown user, a bad token or header;
+  // not a request without credentials) and lockouts started (of an address or a user).
+  struct Counters {
+    std::uint64_t failures = 0;
+    std::uint64_t lockouts = 0;
+  };
+  Counters counters() const;
 
   // SIGHUP: reads the users file and the key again; a file that fails keeps the old one and
   // the log says why. The cache is emptied either way.

@@ -47,6 +47,7 @@ class TokenSigner {
 
   std::string issue(const TokenClaims& claims) const;
   TokenCheck check(std::string_view token, std::int64_t now_unix) const;
+  bool same_key(const TokenSigner& other) const;
 
  private:
   std::string mac(std::string_view payload) const;

@@ -39,6 +39,9 @@ class Server {
   // SIGHUP: the certificate and key again, for new connections; a bad file keeps the old
   // pair (the log says why).
   void reload_tls();
+  // After the gate's reload (SIGHUP): ends every session whose credential no longer holds,
+  // and gives the others the role they have now.
+  void recheck_access();
 
   struct Context;
 
