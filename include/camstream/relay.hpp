@@ -14,8 +14,8 @@ namespace camstream {
 // An upstream URL taken apart. The credentials are kept apart from everything that is shown.
 struct RelayUrl {
   bool tls = false;
-  std::string host;  // without brackets for IPv6
-  std::string port;  // "80", "443" or as given
+  std::string host;          // without brackets for IPv6
+  std::string port;          // "80", "443" or as given
   std::string target = "/";  // path and query, as given
   std::string user;          // percent-decoded; empty: none
   std::string password;
@@ -40,9 +40,9 @@ RelayUrl parse_relay_url(const std::string& text);
 void check_source_header(const std::string& header);
 
 struct RelaySettings {
-  std::string url;                   // as given, credentials included
-  std::vector<std::string> headers;  // "Name: value", sent with the request
-  bool insecure = false;             // https without certificate verification
+  std::string url;                                // as given, credentials included
+  std::vector<std::string> headers;               // "Name: value", sent with the request
+  bool insecure = false;                          // https without certificate verification
   std::chrono::milliseconds stall_timeout{5000};  // no byte for this long: broken
   std::size_t max_part = 16u << 20;
   std::size_t max_headers = 16u << 10;

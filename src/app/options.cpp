@@ -350,16 +350,17 @@ void check_relay(const Options& options, const std::map<std::string, Given>& set
                        ": needs --source https://... (a relayed stream)");
     }
     if (const auto it = lists.find("source-header"); it != lists.end() && !it->second.empty()) {
-      throw UsageError(it->second.front().where + ": needs --source http(s)://... (a relayed stream)");
+      throw UsageError(it->second.front().where +
+                       ": needs --source http(s)://... (a relayed stream)");
     }
     return;
   }
   const std::string where = settings.at("source").where;
   const bool turned = options.rotation != 0 || options.hflip || options.vflip;
   if (turned || options.separate_snapshot()) {
-    const char* key = options.rotation != 0 ? "rotation"
-                      : options.hflip       ? "hflip"
-                      : options.vflip       ? "vflip"
+    const char* key = options.rotation != 0                   ? "rotation"
+                      : options.hflip                         ? "hflip"
+                      : options.vflip                         ? "vflip"
                       : settings.count("snapshot-width") != 0 ? "snapshot-width"
                                                               : "snapshot-height";
     const auto it = settings.find(key);
@@ -370,10 +371,12 @@ void check_relay(const Options& options, const std::map<std::string, Given>& set
   if (parse_relay_url(options.source_url).has_credentials) {
     for (const auto& header : options.source_headers) {
       if (header.size() >= 14 && (header[0] | 0x20) == 'a' &&
-          std::equal(header.begin(), header.begin() + 14, "authorization:",
-                     [](char a, char b) { return std::tolower(static_cast<unsigned char>(a)) == b; })) {
-        throw UsageError(where + ": the URL's user and password and a --source-header "
-                                 "Authorization cannot both be given");
+          std::equal(header.begin(), header.begin() + 14, "authorization:", [](char a, char b) {
+            return std::tolower(static_cast<unsigned char>(a)) == b;
+          })) {
+        throw UsageError(where +
+                         ": the URL's user and password and a --source-header "
+                         "Authorization cannot both be given");
       }
     }
   }

@@ -23,8 +23,7 @@ std::string_view to_string(CaptureState state) {
 Lifecycle::Lifecycle(Settings settings)
     : settings_(settings),
       next_retry_delay_(settings.first_retry),
-      jitter_state_(static_cast<std::uint64_t>(Clock::now().time_since_epoch().count()) |
-                    1) {
+      jitter_state_(static_cast<std::uint64_t>(Clock::now().time_since_epoch().count()) | 1) {
   if (settings_.always_on) enter(CaptureState::starting);
 }
 

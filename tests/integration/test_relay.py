@@ -313,8 +313,11 @@ BREAKS = {
 
 @pytest.mark.parametrize("kind", sorted(BREAKS))
 def test_upstream_break_gives_no_signal_then_pictures_again_on_the_same_connection(
-        start_server, upstreams, jpegs, kind, scale):
+        start_server, upstreams, jpegs, kind, scale, monkeypatch):
     factory, broken_count, reason = BREAKS[kind]
+    # AddressSanitizer keeps freed memory in quarantine, which would count in the RSS below.
+    asan = os.environ.get("ASAN_OPTIONS", "")
+    monkeypatch.setenv("ASAN_OPTIONS", (asan + ":" if asan else "") + "quarantine_size_mb=0")
     upstream = upstreams(first_then(factory(jpegs), streaming(jpegs), broken_count))
     relay = start_relay(start_server, upstream.url())
     rss_before = relay.vm_rss_kib()
@@ -339,21 +342,22 @@ def test_upstream_break_gives_no_signal_then_pictures_again_on_the_same_connecti
             client.start()
             # The same connection: NO SIGNAL placeholders while upstream is broken, then the
             # upstream's pictures once a later connection is good.
-            got, others = read_until_upstream_picture(client, jpegs, 25 * scale)
-            assert others, f"{kind}: no placeholder before the upstream's pictures"
-            assert all(p.jpeg not in jpegs for p in others)
+            deadline = time.monotonic() + 25 * scale
+            while client.read_part().jpeg in jpegs:  # pictures sent before the break
+                assert time.monotonic() < deadline, f"{kind}: no placeholder"
+            got, _ = read_until_upstream_picture(client, jpegs, 25 * scale)
             client.read_parts(3)
     finally:
         stop_polling.set()
         poller.join(10)
-    assert len(upstream.connections()) >= broken_count + 1
+    assert len(upstream.connections()) >= 2, "pictures again without a reconnection?"
     log = relay.stderr()
     assert reason in log, f"{kind}: no '{reason}' in the log:\n{log[-2000:]}"
     assert any(reason in error for error in seen_error), f"{kind}: status errors {seen_error}"
     # Other clients were served throughout; memory stayed bounded (one refused part at most).
     assert max(healthz_ms) < 2000 * scale, f"/healthz took {max(healthz_ms):.0f} ms"
     growth_mib = (relay.vm_rss_kib() - rss_before) / 1024
-    assert growth_mib < 80, f"{kind}: camstream grew by {growth_mib:.0f} MiB"
+    assert growth_mib < 48, f"{kind}: camstream grew by {growth_mib:.0f} MiB"
     if kind == "endless_part":
         # camstream refused the part at 16 MiB rather than reading on: the upstream could not
         # send its 64 MiB.
@@ -379,6 +383,7 @@ def test_reconnects_with_backoff_doubling_from_half_a_second(start_server, upstr
     upstream.wait_connections(5, 20 * scale)
     times = upstream.accept_times()[:5]
     gaps = [b - a for a, b in zip(times, times[1:])]
+    print("reconnection gaps (s):", " ".join(f"{gap:.2f}" for gap in gaps))
     # 0.5, 1, 2, 4 s, each stretched by up to 20% jitter (and the time to fail once).
     for gap, base in zip(gaps, (0.5, 1.0, 2.0, 4.0)):
         assert base * 0.95 <= gap <= base * 1.2 + 0.4 * scale, f"gaps {gaps}"
@@ -474,6 +479,11 @@ def test_rotation_of_a_relay_is_refused_at_start_up(upstreams):
 # --- a real camstream upstream -----------------------------------------------------------------
 
 
+def wall(monotonic):
+    """A time.monotonic() reading (when a part arrived) on the wall clock of X-Timestamp."""
+    return monotonic + (time.time() - time.monotonic())
+
+
 def test_relay_of_a_real_camstream_keeps_bytes_and_timestamps(start_server, scale):
     upstream = start_server(interval=100)
     relay = start_relay(start_server, upstream.url("/stream"))
@@ -485,20 +495,28 @@ def test_relay_of_a_real_camstream_keeps_bytes_and_timestamps(start_server, scal
         direct_parts = {}
         relayed_parts = []
         deadline = time.monotonic() + 20 * scale
-        while len(relayed_parts) < 30 and time.monotonic() < deadline:
-            got = relayed.read_part()
-            if got.jpeg.startswith(b"\xff\xd8") and get_json(relay.port)["state"] == "streaming":
-                relayed_parts.append(got)
-                latencies.append(time.time() - float(got.header("x-timestamp")))
+        while get_json(relay.port)["state"] != "streaming":
+            assert time.monotonic() < deadline, "the relay does not stream"
+            relayed.read_part()
+        relayed.read_parts(2)  # any part read while polling has arrived late
+        for got in relayed.read_parts(30):
+            relayed_parts.append(got)
+            latencies.append(wall(got.arrived) - float(got.header("x-timestamp")))
         for got in direct.read_parts(40):
             direct_parts[got.header("x-timestamp")] = got.jpeg
+    direct_latencies = []
+    with StreamClient(upstream.port, timeout=10 * scale) as fresh:  # read as frames come
+        fresh.start()
+        for got in fresh.read_parts(25):
+            direct_latencies.append(wall(got.arrived) - float(got.header("x-timestamp")))
     matched = [p for p in relayed_parts if p.header("x-timestamp") in direct_parts]
     assert len(matched) >= 5, "the relay's timestamps are not the upstream's"
     for got in matched:
         assert got.jpeg == direct_parts[got.header("x-timestamp")], "bytes changed in the relay"
-    latencies.sort()
     p50 = statistics.median(latencies[-20:])
-    print(f"relay hop: capture-to-relayed-viewer latency p50 {p50 * 1000:.1f} ms")
+    direct_p50 = statistics.median(direct_latencies[-20:])
+    print(f"latency from X-Timestamp, p50: direct viewer {direct_p50 * 1000:.1f} ms, "
+          f"viewer of the relay {p50 * 1000:.1f} ms")
     assert p50 < 1.0 * scale
 
 

@@ -61,8 +61,8 @@ std::span<std::uint8_t> MultipartReader::prepare(std::size_t size) {
   if (buffer_.size() < end_ + size) {
     // Grow by doubling, but never past what one part, its headers and a read can need, so a
     // refused part leaves at most that much behind (not twice it).
-    const std::size_t ceiling = limits_.max_part + limits_.max_headers + limits_.max_delimiter +
-                                2 * size + 64;
+    const std::size_t ceiling =
+        limits_.max_part + limits_.max_headers + limits_.max_delimiter + 2 * size + 64;
     if (buffer_.capacity() < end_ + size) {
       buffer_.reserve(std::max(end_ + size, std::min(2 * buffer_.capacity(), ceiling)));
     }
@@ -90,8 +90,8 @@ bool MultipartReader::fail(std::string why) {
 
 std::size_t MultipartReader::find_newline(std::size_t from) const {
   if (from >= end_) return kIncomplete;
-  const auto* found = static_cast<const std::uint8_t*>(
-      std::memchr(buffer_.data() + from, '\n', end_ - from));
+  const auto* found =
+      static_cast<const std::uint8_t*>(std::memchr(buffer_.data() + from, '\n', end_ - from));
   return found ? static_cast<std::size_t>(found - buffer_.data()) : kIncomplete;
 }
 
@@ -161,7 +161,8 @@ bool MultipartReader::parse_preamble() {
   if (header) {
     std::string_view declared = trim(declared_);
     if (declared.empty()) return fail("the stream starts with no delimiter and has no boundary=");
-    delimiter_ = declared.substr(0, 2) == "--" ? std::string(declared) : "--" + std::string(declared);
+    delimiter_ =
+        declared.substr(0, 2) == "--" ? std::string(declared) : "--" + std::string(declared);
     state_ = State::headers;  // the line is the first part's first header: not consumed
     return true;
   }
@@ -202,10 +203,9 @@ bool MultipartReader::parse_headers() {
     const std::string_view name = trim(line.substr(0, colon));
     const std::string_view value = trim(line.substr(colon + 1));
     if (iequals(name, "Content-Length")) {
-      const bool digits = !value.empty() && value.size() <= 12 &&
-                          std::all_of(value.begin(), value.end(), [](char c) {
-                            return c >= '0' && c <= '9';
-                          });
+      const bool digits =
+          !value.empty() && value.size() <= 12 &&
+          std::all_of(value.begin(), value.end(), [](char c) { return c >= '0' && c <= '9'; });
       if (!digits) return fail("a part's Content-Length is not a number: " + quoted(value));
       const std::size_t length = std::stoull(std::string(value));
       if (length > limits_.max_part) {
@@ -239,8 +239,8 @@ bool MultipartReader::parse_after_body() {
   const std::size_t at = find_delimiter(begin_ + scan_from_, need_more);
   if (at == std::string::npos) {
     if (end_ - begin_ > limits_.max_headers + delimiter_.size()) {
-      return fail("no delimiter after a part of Content-Length " +
-                  std::to_string(last_length_) + " (a wrong Content-Length?)");
+      return fail("no delimiter after a part of Content-Length " + std::to_string(last_length_) +
+                  " (a wrong Content-Length?)");
     }
     return false;
   }
@@ -256,8 +256,7 @@ bool MultipartReader::parse_body_scan(const PartCallback& on_part) {
   const std::size_t at = find_delimiter(begin_ + scan_from_, need_more);
   if (at == std::string::npos) {
     if (end_ - begin_ > limits_.max_part + delimiter_.size() + 2) {
-      return fail("a part is larger than " + size_text(limits_.max_part) +
-                  " (no delimiter found)");
+      return fail("a part is larger than " + size_text(limits_.max_part) + " (no delimiter found)");
     }
     return false;
   }

@@ -16,9 +16,9 @@
 namespace camstream::relay {
 
 struct MultipartLimits {
-  std::size_t max_part = 16u << 20;    // body bytes of one part (SPEC section 10)
+  std::size_t max_part = 16u << 20;     // body bytes of one part (SPEC section 10)
   std::size_t max_headers = 16u << 10;  // one part's header block, and any preamble
-  std::size_t max_delimiter = 256;     // RFC 2046 allows 70 characters; some cameras add dashes
+  std::size_t max_delimiter = 256;      // RFC 2046 allows 70 characters; some cameras add dashes
 };
 
 // One part, valid only during the callback (its bytes live in the reader's buffer).
@@ -79,7 +79,7 @@ class MultipartReader {
   std::size_t end_ = 0;        // one past the last byte committed
   std::size_t scan_from_ = 0;  // where the next delimiter search starts (no quadratic rescans)
   State state_ = State::preamble;
-  std::string delimiter_;  // e.g. "--myboundary" or "myboundary", as the body's first line
+  std::string delimiter_;         // e.g. "--myboundary" or "myboundary", as the body's first line
   std::size_t header_bytes_ = 0;  // of the current part's header block so far
   std::optional<std::size_t> content_length_;
   std::size_t last_length_ = 0;  // the last part's, for messages

@@ -84,8 +84,8 @@ std::optional<PictureSize> jpeg_size(std::span<const std::uint8_t> data) {
     if (marker == 0xD9 || marker == 0xDA || i + 2 > data.size()) return std::nullopt;
     const std::size_t length = static_cast<std::size_t>(data[i]) << 8 | data[i + 1];
     if (length < 2) return std::nullopt;
-    const bool sof = marker >= 0xC0 && marker <= 0xCF && marker != 0xC4 && marker != 0xC8 &&
-                     marker != 0xCC;
+    const bool sof =
+        marker >= 0xC0 && marker <= 0xCF && marker != 0xC4 && marker != 0xC8 && marker != 0xCC;
     if (sof) {
       if (i + 7 > data.size()) return std::nullopt;
       return PictureSize{data[i + 5] << 8 | data[i + 6], data[i + 3] << 8 | data[i + 4]};
@@ -179,8 +179,7 @@ struct RelayShared {
 // io_context thread; reports one error at most and then does nothing more.
 class Session : public std::enable_shared_from_this<Session> {
  public:
-  Session(asio::io_context& io, RelayShared& shared, FrameCallback on_frame,
-          ErrorCallback on_error)
+  Session(asio::io_context& io, RelayShared& shared, FrameCallback on_frame, ErrorCallback on_error)
       : shared_(shared),
         resolver_(io),
         picture_timer_(io),
@@ -292,9 +291,8 @@ class Session : public std::enable_shared_from_this<Session> {
     if (closed_) return false;
     if (ec == http::error::need_buffer) ec = {};
     const std::size_t produced = room_.size() - parser.get().body().size;
-    const bool more = reader_->commit(produced, [this](const relay::MultipartPart& part) {
-      on_part(part);
-    });
+    const bool more =
+        reader_->commit(produced, [this](const relay::MultipartPart& part) { on_part(part); });
     if (closed_) return false;
     if (!more) {
       fail(reader_->ended() ? "upstream ended the stream (close delimiter)"
@@ -325,8 +323,7 @@ class Session : public std::enable_shared_from_this<Session> {
       }
       return;
     }
-    if (size->width < 1 || size->height < 1 || size->width > kMaxSide ||
-        size->height > kMaxSide ||
+    if (size->width < 1 || size->height < 1 || size->width > kMaxSide || size->height > kMaxSide ||
         static_cast<long long>(size->width) * size->height > kMaxPixels) {
       return fail("upstream sends a " + std::to_string(size->width) + "x" +
                   std::to_string(size->height) + " picture, over the relay's limit of " +
@@ -416,22 +413,20 @@ class StreamSession final : public Session {
         stream_.set_verify_callback(ssl::host_name_verification(shared_.url.host));
       }
       lowest().expires_after(shared_.settings.stall_timeout);
-      stream_.async_handshake(ssl::stream_base::client,
-                              [self = shared(), this](boost::system::error_code ec) {
-                                if (closed_) return;
-                                if (ec) {
-                                  return fail(ec == beast::error::timeout
-                                                  ? "TLS handshake: no answer in " +
-                                                        seconds_text(
-                                                            shared_.settings.stall_timeout)
-                                                  : "TLS handshake: " + ec.message() +
-                                                        (shared_.settings.insecure
-                                                             ? ""
-                                                             : " (--source-insecure accepts a "
-                                                               "self-signed certificate)"));
-                                }
-                                send_request();
-                              });
+      stream_.async_handshake(
+          ssl::stream_base::client, [self = shared(), this](boost::system::error_code ec) {
+            if (closed_) return;
+            if (ec) {
+              return fail(ec == beast::error::timeout
+                              ? "TLS handshake: no answer in " +
+                                    seconds_text(shared_.settings.stall_timeout)
+                              : "TLS handshake: " + ec.message() +
+                                    (shared_.settings.insecure ? ""
+                                                               : " (--source-insecure accepts a "
+                                                                 "self-signed certificate)"));
+            }
+            send_request();
+          });
     } else {
       send_request();
     }
@@ -496,8 +491,7 @@ class RelaySource final : public FrameSource {
     interval_ = config.interval;
     if (shared_.url.tls) {
       tls_.set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 |
-                       ssl::context::no_sslv3 | ssl::context::no_tlsv1 |
-                       ssl::context::no_tlsv1_1);
+                       ssl::context::no_sslv3 | ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1);
       if (settings.insecure) {
         tls_.set_verify_mode(ssl::verify_none);
       } else {

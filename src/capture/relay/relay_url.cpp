@@ -12,8 +12,9 @@ namespace {
 
 bool starts_with_ci(std::string_view text, std::string_view prefix) {
   return text.size() >= prefix.size() &&
-         std::equal(prefix.begin(), prefix.end(), text.begin(),
-                    [](char a, char b) { return std::tolower(static_cast<unsigned char>(a)) == b; });
+         std::equal(prefix.begin(), prefix.end(), text.begin(), [](char a, char b) {
+           return std::tolower(static_cast<unsigned char>(a)) == b;
+         });
 }
 
 int hex_value(char c) {
@@ -57,9 +58,8 @@ bool is_relay_url(const std::string& text) {
 RelayUrl parse_relay_url(const std::string& text) {
   RelayUrl url;
   // No white space or control characters anywhere: they would end up in the request line.
-  if (std::any_of(text.begin(), text.end(), [](char c) {
-        return static_cast<unsigned char>(c) <= 0x20 || c == 0x7f;
-      })) {
+  if (std::any_of(text.begin(), text.end(),
+                  [](char c) { return static_cast<unsigned char>(c) <= 0x20 || c == 0x7f; })) {
     throw RelayUrlError("the URL holds a space or a control character (write %20)");
   }
   std::string_view rest = text;
@@ -72,7 +72,8 @@ RelayUrl parse_relay_url(const std::string& text) {
     const auto colon = rest.find("://");
     throw RelayUrlError(colon == std::string_view::npos
                             ? "not an http:// or https:// URL"
-                            : "scheme " + std::string(rest.substr(0, std::min<std::size_t>(colon, 16))) +
+                            : "scheme " +
+                                  std::string(rest.substr(0, std::min<std::size_t>(colon, 16))) +
                                   ": is not http or https");
   }
   const auto authority_end = rest.find_first_of("/?#");
@@ -82,8 +83,9 @@ RelayUrl parse_relay_url(const std::string& text) {
   if (const auto hash = target.find('#'); hash != std::string_view::npos) {
     target = target.substr(0, hash);  // a fragment is never sent
   }
-  url.target = target.empty() ? "/" : target.front() == '?' ? "/" + std::string(target)
-                                                            : std::string(target);
+  url.target = target.empty()          ? "/"
+               : target.front() == '?' ? "/" + std::string(target)
+                                       : std::string(target);
   if (const auto at = authority.rfind('@'); at != std::string_view::npos) {
     const std::string_view userinfo = authority.substr(0, at);
     authority.remove_prefix(at + 1);
@@ -109,8 +111,8 @@ RelayUrl parse_relay_url(const std::string& text) {
       port = after.substr(1);
       if (port.empty()) throw RelayUrlError("the URL has an empty port");
     }
-    if (url.host.empty() || url.host.find_first_not_of("0123456789abcdefABCDEF:.") !=
-                                std::string::npos) {
+    if (url.host.empty() ||
+        url.host.find_first_not_of("0123456789abcdefABCDEF:.") != std::string::npos) {
       throw RelayUrlError("the URL's IPv6 host is not an IPv6 address");
     }
   } else {
@@ -170,11 +172,10 @@ void check_source_header(const std::string& header) {
   // CR or LF would let a value start a header (or a request) of its own.
   if (std::any_of(header.begin() + static_cast<std::ptrdiff_t>(colon), header.end(),
                   [](char c) { return c == '\r' || c == '\n' || c == '\0'; })) {
-    throw RelayUrlError("the value of header " + std::string(name) +
-                        " holds a line break or NUL");
+    throw RelayUrlError("the value of header " + std::string(name) + " holds a line break or NUL");
   }
-  static constexpr std::string_view kReserved[] = {"host", "content-length",
-                                                    "transfer-encoding", "connection"};
+  static constexpr std::string_view kReserved[] = {"host", "content-length", "transfer-encoding",
+                                                   "connection"};
   std::string lower(name);
   std::transform(lower.begin(), lower.end(), lower.begin(),
                  [](unsigned char c) { return static_cast<char>(std::tolower(c)); });

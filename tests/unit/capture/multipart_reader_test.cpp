@@ -81,10 +81,11 @@ const std::string kJpeg1 = raw("\xFF\xD8jpeg-one\r\n--not-it\x00\xFF\xD9");
 const std::string kJpeg2 = raw("\xFF\xD8two\n\n--\r\n\xFF\xD9");
 
 TEST(MultipartReader, PartsWithContentLength) {
-  const std::string stream = "--frame\r\nContent-Type: image/jpeg\r\nContent-Length: " +
-                             std::to_string(kJpeg1.size()) + "\r\nX-Timestamp: 12.000345\r\n\r\n" +
-                             kJpeg1 + "\r\n--frame\r\nContent-Type: image/jpeg\r\nContent-Length: " +
-                             std::to_string(kJpeg2.size()) + "\r\n\r\n" + kJpeg2 + "\r\n--frame\r\n";
+  const std::string stream =
+      "--frame\r\nContent-Type: image/jpeg\r\nContent-Length: " + std::to_string(kJpeg1.size()) +
+      "\r\nX-Timestamp: 12.000345\r\n\r\n" + kJpeg1 +
+      "\r\n--frame\r\nContent-Type: image/jpeg\r\nContent-Length: " +
+      std::to_string(kJpeg2.size()) + "\r\n\r\n" + kJpeg2 + "\r\n--frame\r\n";
   expect_parts_at_every_split("frame", stream, {kJpeg1, kJpeg2});
   const auto outcome = run("frame", stream, {});
   ASSERT_EQ(outcome.parts.size(), 2u);
@@ -112,11 +113,13 @@ TEST(MultipartReader, DeclaredBoundaryDiffersFromTheOneUsed) {
                              "\r\n--ipcamera\r\nContent-Length: " + std::to_string(kJpeg2.size()) +
                              "\r\n\r\n" + kJpeg2 + "\r\n--ipcamera\r\n";
   expect_parts_at_every_split("--myboundary", stream, {kJpeg1, kJpeg2});
-  EXPECT_EQ([&] {
-    MultipartReader reader("--myboundary");
-    reader.feed(bytes(stream), nullptr);
-    return reader.delimiter();
-  }(), "--ipcamera");
+  EXPECT_EQ(
+      [&] {
+        MultipartReader reader("--myboundary");
+        reader.feed(bytes(stream), nullptr);
+        return reader.delimiter();
+      }(),
+      "--ipcamera");
 }
 
 TEST(MultipartReader, LfOnlyLinesAndLeadingBlankLinesAndHeaderCase) {
@@ -142,8 +145,8 @@ TEST(MultipartReader, CloseDelimiterEndsTheStream) {
 // Bytes between a sized part and the next delimiter (trailing junk some cameras add) are skipped.
 TEST(MultipartReader, JunkAfterASizedPartIsSkipped) {
   const std::string stream = "--f\r\nContent-Length: " + std::to_string(kJpeg1.size()) +
-                             "\r\n\r\n" + kJpeg1 + std::string("\0\0", 2) + "\r\n\r\n--f\r\n\r\n" + kJpeg2 +
-                             "\r\n--f\r\n";
+                             "\r\n\r\n" + kJpeg1 + std::string("\0\0", 2) + "\r\n\r\n--f\r\n\r\n" +
+                             kJpeg2 + "\r\n--f\r\n";
   expect_parts_at_every_split("f", stream, {kJpeg1, kJpeg2});
 }
 
@@ -191,11 +194,9 @@ TEST(MultipartReader, APartWithoutDelimiterIsRefusedAtTheLimit) {
 }
 
 TEST(MultipartReader, HugeContentLengthIsRefusedBeforeAnyBodyCame) {
-  const auto outcome =
-      run("f", "--f\r\nContent-Length: 99999999999\r\n\r\n", {}, small_limits());
+  const auto outcome = run("f", "--f\r\nContent-Length: 99999999999\r\n\r\n", {}, small_limits());
   EXPECT_FALSE(outcome.ok);
-  EXPECT_NE(outcome.error.find("99999999999 bytes is over the 1000 bytes limit"),
-            std::string::npos)
+  EXPECT_NE(outcome.error.find("99999999999 bytes is over the 1000 bytes limit"), std::string::npos)
       << outcome.error;
   const auto default_limits = run("f", "--f\r\nContent-Length: 16777217\r\n\r\n", {});
   EXPECT_NE(default_limits.error.find("over the 16 MiB limit"), std::string::npos)
