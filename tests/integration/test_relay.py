@@ -116,6 +116,8 @@ def test_relay_serves_upstream_jpegs_byte_for_byte_with_their_timestamps(
         stamp = float(relayed.header("x-timestamp"))
         assert 0 <= time.time() - stamp < 5 * scale
     assert len({p.jpeg for p in parts}) >= 3, "the relay repeats one picture"
+    snapshot = http_get(relay.port, "/snapshot", timeout=10 * scale)
+    assert snapshot.status == 200 and snapshot.body in jpegs, "/snapshot is not an upstream JPEG"
     status = get_json(relay.port)
     assert status["source"] == "relay"
     assert status["state"] == "streaming"
