@@ -14,7 +14,7 @@ import time
 
 import pytest
 
-from access_fixtures import Certificates
+from access_fixtures import Certificates, write_users
 from conftest import server_args, camstream_bin
 from fake_upstream import FakeUpstream, basic, head, make_jpegs, part
 from helpers import StreamClient, get_json, get_text, http_get
@@ -556,3 +556,30 @@ def test_relay_of_a_real_camstream_over_https(start_server, scale):
                     assert time.monotonic() < deadline, relay.stderr()[-2000:]
                     client.read_part()
                 assert client.read_part().jpeg.startswith(b"\xff\xd8")
+
+
+def test_relay_of_a_camstream_behind_users_with_url_credentials(start_server, scale):
+    """The upstream's access control sees Basic from the URL: the right password streams, a
+    wrong one is a 401 in the status and the log, and neither password is ever shown."""
+    with tempfile.TemporaryDirectory() as workdir:
+        users = write_users(workdir, {SECRET_USER: SECRET_PASSWORD})
+        upstream = start_server(extra=["--users", users])
+        good = start_relay(start_server,
+                           f"http://{SECRET_USER}:{SECRET_PASSWORD}@127.0.0.1:{upstream.port}/stream")
+        wrong = start_relay(start_server,
+                            f"http://{SECRET_USER}:wrong-{SECRET_PASSWORD}@127.0.0.1:"
+                            f"{upstream.port}/stream")
+        with StreamClient(good.port, timeout=10 * scale) as viewer, \
+                StreamClient(wrong.port, timeout=10 * scale) as refused:
+            viewer.start()
+            refused.start()
+            deadline = time.monotonic() + 10 * scale
+            while get_json(good.port)["state"] != "streaming":
+                assert time.monotonic() < deadline, good.stderr()[-2000:]
+                viewer.read_part()
+            assert viewer.read_part().jpeg.startswith(b"\xff\xd8")
+            while "401" not in (get_json(wrong.port)["error"] or ""):
+                assert time.monotonic() < deadline, wrong.stderr()[-2000:]
+                refused.read_part()
+        for relay in (good, wrong):
+            assert_secret_nowhere(relay, SECRET_PASSWORD)
