@@ -125,6 +125,30 @@ def test_relay_serves_upstream_jpegs_byte_for_byte_with_their_timestamps(
     assert status["camera"] == f"http://127.0.0.1:{upstream.port}/stream"
 
 
+def test_chunked_upstream_is_relayed(start_server, upstreams, jpegs, scale):
+    """An HTTP/1.1 upstream may send the stream chunked; the chunks do not follow the parts."""
+
+    def behave(connection):
+        connection.send(head(extra=["Transfer-Encoding: chunked"]).replace(
+            b"Connection: close\r\n", b""))
+        index = 0
+        while True:
+            data = part(jpegs[index % len(jpegs)], content_length=index % 2 == 0)
+            cut = len(data) // 3  # a chunk boundary inside a part
+            for piece in (data[:cut], data[cut:]):
+                if not connection.send(b"%x\r\n" % len(piece) + piece + b"\r\n"):
+                    return
+            if not connection.wait(0.05):
+                return
+            index += 1
+
+    relay = start_relay(start_server, upstreams(behave).url())
+    with StreamClient(relay.port, timeout=10 * scale) as client:
+        client.start()
+        read_until_upstream_picture(client, jpegs, 10 * scale)
+        assert all(p.jpeg in jpegs for p in client.read_parts(4))
+
+
 def test_upstream_timestamp_is_kept_exactly(start_server, upstreams, jpegs, scale):
     """A fixed X-Timestamp from upstream arrives unchanged: latency adds up across hops."""
 
@@ -281,6 +305,13 @@ def slowloris(connection):
         pass
 
 
+def endless_response_head(connection):
+    connection.send(b"HTTP/1.1 200 OK\r\nContent-Type: multipart/x-mixed-replace; boundary=frame\r\n")
+    for _ in range(10_000):
+        if not connection.send(b"X-Pad: " + b"a" * 100 + b"\r\n"):
+            return
+
+
 def unauthorized(connection):
     connection.send(head("text/plain", status="401 Unauthorized",
                          extra=['WWW-Authenticate: Basic realm="cam"']))
@@ -309,6 +340,8 @@ BREAKS = {
     "boundary_of_10_kb": (lambda _: long_boundary, 2, "delimiter line is longer than 256 bytes"),
     "slowloris": (lambda _: slowloris, 1, "no complete picture for 10 s"),
     "unauthorized": (lambda _: unauthorized, 2, "upstream answered 401 Unauthorized"),
+    "endless_response_head": (lambda _: endless_response_head, 2,
+                              "response header is larger than 16 KiB"),
     "parts_not_jpeg": (lambda _: parts_not_jpeg, 2, "parts that are not JPEG pictures"),
 }
 
