@@ -555,6 +555,30 @@ def test_relay_of_a_real_camstream_keeps_bytes_and_timestamps(start_server, scal
     assert p50 < 1.0 * scale
 
 
+def test_two_hops_keep_the_camera_timestamp(start_server, scale):
+    """camera -> relay -> relay: the last viewer's X-Timestamp is still the capture time."""
+    camera = start_server(interval=100)
+    first = start_relay(start_server, camera.url("/stream"))
+    second = start_relay(start_server, first.url("/stream"))
+    with StreamClient(camera.port, timeout=10 * scale) as direct, \
+            StreamClient(second.port, timeout=10 * scale) as relayed:
+        direct.start()
+        relayed.start()
+        deadline = time.monotonic() + 15 * scale
+        while get_json(second.port)["state"] != "streaming":
+            assert time.monotonic() < deadline, second.stderr()[-2000:]
+            relayed.read_part()
+        relayed_parts = relayed.read_parts(10)
+        captured = {p.header("x-timestamp"): p.jpeg for p in direct.read_parts(60)}
+    matched = [p for p in relayed_parts if p.header("x-timestamp") in captured]
+    assert len(matched) >= 5, "timestamps changed over two hops"
+    assert all(captured[p.header("x-timestamp")] == p.jpeg for p in matched)
+    latency = statistics.median(wall(p.arrived) - float(p.header("x-timestamp"))
+                                for p in relayed_parts)
+    print(f"two hops: capture-to-viewer latency p50 {latency * 1000:.1f} ms")
+    assert latency < 1.0 * scale
+
+
 def test_relay_of_a_real_camstream_over_https(start_server, scale):
     with tempfile.TemporaryDirectory() as workdir:
         certs = Certificates(workdir)
