@@ -21,7 +21,10 @@
 #include <optional>
 #include <thread>
 
-#include "camstream/relay.hpp"
+#include "camstream/capture/capture_error.hpp"
+#include "camstream/capture/relay_source.hpp"
+#include "camstream/capture/relay_url.hpp"
+#include "camstream/core/frame.hpp"
 #include "multipart_reader.hpp"
 
 namespace camstream {
