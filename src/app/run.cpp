@@ -20,6 +20,7 @@
 #include "camstream/capture/capture_error.hpp"
 #include "camstream/capture/frame_source.hpp"
 #include "camstream/capture/libcamera.hpp"
+#include "camstream/capture/relay_source.hpp"
 #include "camstream/capture/test_source.hpp"
 #include "camstream/core/controls.hpp"
 #include "camstream/http/server.hpp"
@@ -71,9 +72,19 @@ int print_cameras() {
   return 0;
 }
 
+RelaySettings relay_settings(const Options& options) {
+  RelaySettings settings;
+  settings.url = options.source_url;
+  settings.headers = options.source_headers;
+  settings.insecure = options.source_insecure;
+  return settings;
+}
+
 std::unique_ptr<FrameSource> open_source(const Options& options) {
   const CaptureConfig config = capture_config(options, options.camera);
   switch (options.source) {
+    case SourceKind::relay:
+      return make_relay_source(relay_settings(options), config);
     case SourceKind::test:
       return make_test_source(config);
     case SourceKind::libcamera:
@@ -96,8 +107,13 @@ std::unique_ptr<FrameSource> open_source(const Options& options) {
 }
 
 // The same kind of source as the one opened at start-up, for a live reconfiguration.
-CaptureService::SourceFactory reopener(const FrameSource& opened) {
+CaptureService::SourceFactory reopener(const FrameSource& opened, const Options& options) {
   if (opened.info().name == "test") return make_test_source;
+  if (opened.info().name == "relay") {
+    return [settings = relay_settings(options)](const CaptureConfig& config) {
+      return make_relay_source(settings, config);
+    };
+  }
   return make_libcamera_source;
 }
 
@@ -165,9 +181,16 @@ int run(const Options& options) {
     CaptureService::Settings capture_settings;
     capture_settings.live = options;
     capture_settings.camera = options.camera;
-    capture_settings.reopen = reopener(*source);
+    capture_settings.reopen = reopener(*source, options);
     capture_settings.lifecycle.always_on = options.always_on;
     capture_settings.lifecycle.idle_timeout = options.idle_timeout;
+    if (options.source == SourceKind::relay) {
+      // An upstream is usually back within a second (a restart): reconnect sooner and more
+      // often than a camera is reopened, and spread the retries of many relays apart.
+      capture_settings.lifecycle.first_retry = std::chrono::milliseconds(500);
+      capture_settings.lifecycle.max_retry = std::chrono::seconds(10);
+      capture_settings.lifecycle.retry_jitter = 0.2;
+    }
     CaptureService capture(io.get_executor(), std::move(source), capture_settings, hub, metrics);
     if (const auto error = capture.set_controls(controls)) throw UsageError(error->message());
 

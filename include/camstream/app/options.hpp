@@ -10,7 +10,7 @@
 
 namespace camstream {
 
-enum class SourceKind { automatic, libcamera, test };
+enum class SourceKind { automatic, libcamera, test, relay };
 
 // --control NAME=VALUE as given: checked against the camera's controls once it is open.
 struct ControlSetting {
@@ -24,6 +24,12 @@ struct ControlSetting {
 struct Options : LiveSettings {
   std::string config_file;
   SourceKind source = SourceKind::automatic;
+  // --source http(s)://...: the upstream URL as given (credentials included: never log it;
+  // RelayUrl::shown() is what may be shown), the headers sent to it, and whether an https
+  // upstream's certificate goes unchecked.
+  std::string source_url;
+  std::vector<std::string> source_headers;
+  bool source_insecure = false;
   std::string camera = "0";
   bool list_cameras = false;
   std::string bind = "::";

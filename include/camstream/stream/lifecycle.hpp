@@ -1,6 +1,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -22,6 +23,9 @@ class Lifecycle {
     Clock::duration idle_timeout = std::chrono::seconds(5);
     Clock::duration first_retry = std::chrono::seconds(1);
     Clock::duration max_retry = std::chrono::seconds(30);
+    // Each retry delay is stretched by a random 0..retry_jitter of itself, so that relays
+    // that lost one upstream do not all reconnect in the same instant.
+    double retry_jitter = 0.0;
   };
 
   explicit Lifecycle(Settings settings);
@@ -50,6 +54,7 @@ class Lifecycle {
   std::optional<TimePoint> idle_since_;
   std::optional<TimePoint> retry_at_;
   Clock::duration next_retry_delay_;
+  std::uint64_t jitter_state_;  // xorshift: cheap, and good enough to spread retries
   std::string error_;
 };
 
