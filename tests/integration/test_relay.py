@@ -14,7 +14,7 @@ import time
 
 import pytest
 
-from access_fixtures import Certificates
+from access_fixtures import Certificates, write_users
 from conftest import server_args, camstream_bin
 from fake_upstream import FakeUpstream, basic, head, make_jpegs, part
 from helpers import StreamClient, get_json, get_text, http_get
@@ -116,11 +116,37 @@ def test_relay_serves_upstream_jpegs_byte_for_byte_with_their_timestamps(
         stamp = float(relayed.header("x-timestamp"))
         assert 0 <= time.time() - stamp < 5 * scale
     assert len({p.jpeg for p in parts}) >= 3, "the relay repeats one picture"
+    snapshot = http_get(relay.port, "/snapshot", timeout=10 * scale)
+    assert snapshot.status == 200 and snapshot.body in jpegs, "/snapshot is not an upstream JPEG"
     status = get_json(relay.port)
     assert status["source"] == "relay"
     assert status["state"] == "streaming"
     assert (status["width"], status["height"]) == (320, 240)
     assert status["camera"] == f"http://127.0.0.1:{upstream.port}/stream"
+
+
+def test_chunked_upstream_is_relayed(start_server, upstreams, jpegs, scale):
+    """An HTTP/1.1 upstream may send the stream chunked; the chunks do not follow the parts."""
+
+    def behave(connection):
+        connection.send(head(extra=["Transfer-Encoding: chunked"]).replace(
+            b"Connection: close\r\n", b""))
+        index = 0
+        while True:
+            data = part(jpegs[index % len(jpegs)], content_length=index % 2 == 0)
+            cut = len(data) // 3  # a chunk boundary inside a part
+            for piece in (data[:cut], data[cut:]):
+                if not connection.send(b"%x\r\n" % len(piece) + piece + b"\r\n"):
+                    return
+            if not connection.wait(0.05):
+                return
+            index += 1
+
+    relay = start_relay(start_server, upstreams(behave).url())
+    with StreamClient(relay.port, timeout=10 * scale) as client:
+        client.start()
+        read_until_upstream_picture(client, jpegs, 10 * scale)
+        assert all(p.jpeg in jpegs for p in client.read_parts(4))
 
 
 def test_upstream_timestamp_is_kept_exactly(start_server, upstreams, jpegs, scale):
@@ -279,6 +305,13 @@ def slowloris(connection):
         pass
 
 
+def endless_response_head(connection):
+    connection.send(b"HTTP/1.1 200 OK\r\nContent-Type: multipart/x-mixed-replace; boundary=frame\r\n")
+    for _ in range(10_000):
+        if not connection.send(b"X-Pad: " + b"a" * 100 + b"\r\n"):
+            return
+
+
 def unauthorized(connection):
     connection.send(head("text/plain", status="401 Unauthorized",
                          extra=['WWW-Authenticate: Basic realm="cam"']))
@@ -307,6 +340,8 @@ BREAKS = {
     "boundary_of_10_kb": (lambda _: long_boundary, 2, "delimiter line is longer than 256 bytes"),
     "slowloris": (lambda _: slowloris, 1, "no complete picture for 10 s"),
     "unauthorized": (lambda _: unauthorized, 2, "upstream answered 401 Unauthorized"),
+    "endless_response_head": (lambda _: endless_response_head, 2,
+                              "response header is larger than 16 KiB"),
     "parts_not_jpeg": (lambda _: parts_not_jpeg, 2, "parts that are not JPEG pictures"),
 }
 
@@ -520,6 +555,30 @@ def test_relay_of_a_real_camstream_keeps_bytes_and_timestamps(start_server, scal
     assert p50 < 1.0 * scale
 
 
+def test_two_hops_keep_the_camera_timestamp(start_server, scale):
+    """camera -> relay -> relay: the last viewer's X-Timestamp is still the capture time."""
+    camera = start_server(interval=100)
+    first = start_relay(start_server, camera.url("/stream"))
+    second = start_relay(start_server, first.url("/stream"))
+    with StreamClient(camera.port, timeout=10 * scale) as direct, \
+            StreamClient(second.port, timeout=10 * scale) as relayed:
+        direct.start()
+        relayed.start()
+        deadline = time.monotonic() + 15 * scale
+        while get_json(second.port)["state"] != "streaming":
+            assert time.monotonic() < deadline, second.stderr()[-2000:]
+            relayed.read_part()
+        relayed_parts = relayed.read_parts(10)
+        captured = {p.header("x-timestamp"): p.jpeg for p in direct.read_parts(60)}
+    matched = [p for p in relayed_parts if p.header("x-timestamp") in captured]
+    assert len(matched) >= 5, "timestamps changed over two hops"
+    assert all(captured[p.header("x-timestamp")] == p.jpeg for p in matched)
+    latency = statistics.median(wall(p.arrived) - float(p.header("x-timestamp"))
+                                for p in relayed_parts)
+    print(f"two hops: capture-to-viewer latency p50 {latency * 1000:.1f} ms")
+    assert latency < 1.0 * scale
+
+
 def test_relay_of_a_real_camstream_over_https(start_server, scale):
     with tempfile.TemporaryDirectory() as workdir:
         certs = Certificates(workdir)
@@ -554,3 +613,30 @@ def test_relay_of_a_real_camstream_over_https(start_server, scale):
                     assert time.monotonic() < deadline, relay.stderr()[-2000:]
                     client.read_part()
                 assert client.read_part().jpeg.startswith(b"\xff\xd8")
+
+
+def test_relay_of_a_camstream_behind_users_with_url_credentials(start_server, scale):
+    """The upstream's access control sees Basic from the URL: the right password streams, a
+    wrong one is a 401 in the status and the log, and neither password is ever shown."""
+    with tempfile.TemporaryDirectory() as workdir:
+        users = write_users(workdir, {SECRET_USER: SECRET_PASSWORD})
+        upstream = start_server(extra=["--users", users])
+        good = start_relay(start_server,
+                           f"http://{SECRET_USER}:{SECRET_PASSWORD}@127.0.0.1:{upstream.port}/stream")
+        wrong = start_relay(start_server,
+                            f"http://{SECRET_USER}:wrong-{SECRET_PASSWORD}@127.0.0.1:"
+                            f"{upstream.port}/stream")
+        with StreamClient(good.port, timeout=10 * scale) as viewer, \
+                StreamClient(wrong.port, timeout=10 * scale) as refused:
+            viewer.start()
+            refused.start()
+            deadline = time.monotonic() + 10 * scale
+            while get_json(good.port)["state"] != "streaming":
+                assert time.monotonic() < deadline, good.stderr()[-2000:]
+                viewer.read_part()
+            assert viewer.read_part().jpeg.startswith(b"\xff\xd8")
+            while "401" not in (get_json(wrong.port)["error"] or ""):
+                assert time.monotonic() < deadline, wrong.stderr()[-2000:]
+                refused.read_part()
+        for relay in (good, wrong):
+            assert_secret_nowhere(relay, SECRET_PASSWORD)

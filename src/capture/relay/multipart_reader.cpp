@@ -149,9 +149,7 @@ bool MultipartReader::parse_preamble() {
   }
   if (!found) {
     scan_from_ = end_ - begin_;
-    if (!header && line.size() > limits_.max_delimiter) {
-      return fail("the delimiter line is longer than " + size_text(limits_.max_delimiter));
-    }
+    // (A long line is judged once it ends: it may yet turn out to be a header.)
     if (end_ - begin_ > limits_.max_headers) {
       return fail("no line end in the first " + size_text(limits_.max_headers) + " of the stream");
     }
@@ -237,13 +235,13 @@ bool MultipartReader::parse_body_sized(const PartCallback& on_part) {
 bool MultipartReader::parse_after_body() {
   bool need_more = false;
   const std::size_t at = find_delimiter(begin_ + scan_from_, need_more);
-  if (at == std::string::npos) {
-    if (end_ - begin_ > limits_.max_headers + delimiter_.size()) {
-      return fail("no delimiter after a part of Content-Length " + std::to_string(last_length_) +
-                  " (a wrong Content-Length?)");
-    }
-    return false;
+  // The same limit whether the delimiter came in this read or was still missing.
+  if (at != std::string::npos ? at - begin_ > limits_.max_headers
+                              : end_ - begin_ > limits_.max_headers + delimiter_.size() + 2) {
+    return fail("no delimiter after a part of Content-Length " + std::to_string(last_length_) +
+                " (a wrong Content-Length?)");
   }
+  if (at == std::string::npos) return false;
   const std::size_t next = delimiter_line_end(at);
   if (next == kIncomplete) return false;
   begin_ = next;
@@ -255,10 +253,14 @@ bool MultipartReader::parse_body_scan(const PartCallback& on_part) {
   bool need_more = false;
   const std::size_t at = find_delimiter(begin_ + scan_from_, need_more);
   if (at == std::string::npos) {
-    if (end_ - begin_ > limits_.max_part + delimiter_.size() + 2) {
+    // A delimiter within the limit, with the two bytes that tell what it is, would be here.
+    if (end_ - begin_ > limits_.max_part + delimiter_.size() + 4) {
       return fail("a part is larger than " + size_text(limits_.max_part) + " (no delimiter found)");
     }
     return false;
+  }
+  if (at - begin_ > limits_.max_part + 2) {  // the same limit as while it was missing
+    return fail("a part is larger than " + size_text(limits_.max_part) + " (no delimiter found)");
   }
   const std::size_t next = delimiter_line_end(at);
   if (next == kIncomplete) return false;
@@ -307,6 +309,10 @@ std::size_t MultipartReader::delimiter_line_end(std::size_t at) {
     // Transport padding (RFC 2046) is white space; a long run of it is not a stream.
     if (end_ - after > limits_.max_delimiter) fail("a delimiter line does not end");
     scan_from_ = at - begin_;
+    return kIncomplete;
+  }
+  if (newline - after > limits_.max_delimiter) {
+    fail("a delimiter line does not end");
     return kIncomplete;
   }
   scan_from_ = 0;

@@ -102,9 +102,11 @@ TEST(ShippedConfig, LoadsAndGivesExactlyTheDefaults) {
 TEST(ShippedConfig, DocumentsEveryKey) {
   std::ifstream file(kShippedConfig);
   const std::string text{std::istreambuf_iterator<char>(file), {}};
-  for (const char* key : {"source", "camera", "width", "height", "interval", "fps", "quality",
-                          "bind", "port", "always-on", "idle-timeout", "max-clients",
-                          "allow-origin", "rotation", "hflip", "vflip", "log-level", "control"}) {
+  for (const char* key :
+       {"source",       "camera",      "width",        "height",        "interval",
+        "fps",          "quality",     "bind",         "port",          "always-on",
+        "idle-timeout", "max-clients", "allow-origin", "rotation",      "hflip",
+        "vflip",        "log-level",   "control",      "source-header", "source-insecure"}) {
     const std::string set = std::string("\n").append(key).append(" = ");
     const std::string commented = std::string("\n# ").append(key).append(" = ");
     EXPECT_TRUE(text.find(set) != std::string::npos || text.find(commented) != std::string::npos)
