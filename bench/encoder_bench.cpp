@@ -28,10 +28,15 @@
 #include <string>
 #include <vector>
 
-#include "camstream/capture.hpp"
-#include "camstream/draw.hpp"
-#include "camstream/encode.hpp"
-#include "camstream/stream.hpp"
+#include "camstream/capture/capture_config.hpp"
+#include "camstream/capture/draw.hpp"
+#include "camstream/capture/owned_yuv_image.hpp"
+#include "camstream/capture/test_source.hpp"
+#include "camstream/core/frame.hpp"
+#include "camstream/encode/encoded_frame.hpp"
+#include "camstream/encode/frame_pool.hpp"
+#include "camstream/encode/jpeg_encoder.hpp"
+#include "camstream/stream/frame_hub.hpp"
 
 namespace {
 

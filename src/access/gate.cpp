@@ -1,4 +1,6 @@
 // The Gate: lockout, then the cache, then a password check on the worker thread or a token.
+#include "camstream/access/gate.hpp"
+
 #include <spdlog/spdlog.h>
 
 #include <boost/asio/execution/outstanding_work.hpp>
@@ -7,7 +9,12 @@
 #include <boost/asio/thread_pool.hpp>
 #include <set>
 
-#include "camstream/access.hpp"
+#include "basic_auth.hpp"
+#include "camstream/access/access_error.hpp"
+#include "camstream/access/token_signer.hpp"
+#include "credential_cache.hpp"
+#include "lockout.hpp"
+#include "user_table.hpp"
 
 namespace camstream::access {
 

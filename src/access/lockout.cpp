@@ -1,6 +1,6 @@
-#include <algorithm>
+#include "lockout.hpp"
 
-#include "camstream/access.hpp"
+#include <algorithm>
 
 namespace camstream::access {
 

@@ -12,7 +12,10 @@
 #include <charconv>
 #include <cstring>
 
-#include "camstream/access.hpp"
+#include "base64.hpp"
+#include "camstream/access/access_error.hpp"
+#include "camstream/access/token_signer.hpp"
+#include "crypt.hpp"
 
 namespace camstream::access {
 

@@ -10,7 +10,11 @@
 #include <fstream>
 #include <memory>
 
-#include "camstream/access.hpp"
+#include "base64.hpp"
+#include "camstream/access/access_error.hpp"
+#include "camstream/access/identity.hpp"
+#include "crypt.hpp"
+#include "user_table.hpp"
 
 namespace camstream::access {
 

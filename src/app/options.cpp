@@ -1,6 +1,8 @@
 // Command line and config file. CLI11 reads the syntax of both (flags, values, the TOML/INI
 // file); the values are then checked here, in one place, so that every message names where the
 // value came from: the flag, or the config file and key.
+#include "camstream/app/options.hpp"
+
 #include <CLI/CLI.hpp>
 #include <algorithm>
 #include <cctype>
@@ -14,10 +16,11 @@
 #include <stdexcept>
 #include <string_view>
 
-#include "camstream/app.hpp"
-#include "camstream/capture.hpp"
-#include "camstream/relay.hpp"
-#include "camstream/settings.hpp"
+#include "camstream/capture/libcamera.hpp"
+#include "camstream/capture/relay.hpp"
+#include "camstream/core/orientation.hpp"
+#include "camstream/core/settings.hpp"
+#include "camstream/core/value_text.hpp"
 #include "options_values.hpp"
 
 #ifndef CAMSTREAM_VERSION
@@ -46,7 +49,7 @@ struct Given {
 };
 
 // The settings that have a value, besides the picture settings of the live table
-// (camstream/settings.hpp: size, rate, quality, orientation, snapshot size), which come right
+// (camstream/core/settings.hpp: size, rate, quality, orientation, snapshot size), which come right
 // after "camera" in --help. Each is also a config file key of the same name.
 struct ValueSetting {
   const char* name;

@@ -1,3 +1,5 @@
+#include "camstream/app/run.hpp"
+
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 #include <sys/resource.h>
@@ -11,12 +13,24 @@
 #include <map>
 #include <stdexcept>
 
-#include "camstream/access.hpp"
-#include "camstream/app.hpp"
-#include "camstream/capture.hpp"
-#include "camstream/http.hpp"
-#include "camstream/relay.hpp"
-#include "camstream/stream.hpp"
+#include "camstream/access/access_error.hpp"
+#include "camstream/access/gate.hpp"
+#include "camstream/app/options.hpp"
+#include "camstream/capture/capture_config.hpp"
+#include "camstream/capture/capture_error.hpp"
+#include "camstream/capture/frame_source.hpp"
+#include "camstream/capture/libcamera.hpp"
+#include "camstream/capture/relay.hpp"
+#include "camstream/capture/test_source.hpp"
+#include "camstream/core/controls.hpp"
+#include "camstream/http/server.hpp"
+#include "camstream/http/server_settings.hpp"
+#include "camstream/http/tls_error.hpp"
+#include "camstream/stream/capture_service.hpp"
+#include "camstream/stream/capture_status.hpp"
+#include "camstream/stream/frame_hub.hpp"
+#include "camstream/stream/lifecycle.hpp"
+#include "camstream/stream/metrics.hpp"
 #include "systemd_notify.hpp"
 
 namespace camstream {

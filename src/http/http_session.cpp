@@ -12,7 +12,9 @@
 #include <boost/beast/websocket/rfc6455.hpp>
 #include <boost/json.hpp>
 
-#include "camstream/web_assets.hpp"
+#include "camstream/access/redact.hpp"
+#include "camstream/access/token_signer.hpp"
+#include "camstream/web/index_html.hpp"
 #include "mjpeg_viewer.hpp"
 #include "request_checks.hpp"
 #include "status.hpp"
@@ -223,7 +225,7 @@ void HttpSession::dispatch(Request request, const Route& route) {
     case Endpoint::snapshot:
       return snapshot(request);
     case Endpoint::page:
-      return send_text(http::status::ok, std::string(web::index_html), &request,
+      return send_text(http::status::ok, std::string(web::index_html()), &request,
                        "text/html; charset=utf-8");
     case Endpoint::status:
       return send_text(http::status::ok, context_->status() + "\n", &request, "application/json");

@@ -10,7 +10,8 @@
 #include <memory>
 #include <optional>
 
-#include "camstream/access.hpp"
+#include "camstream/access/gate.hpp"
+#include "camstream/access/identity.hpp"
 #include "context.hpp"
 #include "flex_stream.hpp"
 #include "route.hpp"

@@ -5,7 +5,8 @@
 #include <cstddef>
 #include <string>
 
-#include "camstream/stream.hpp"
+#include "camstream/stream/capture_status.hpp"
+#include "camstream/stream/metrics.hpp"
 
 namespace camstream {
 

@@ -8,7 +8,7 @@
 #include <stdexcept>
 #include <string>
 
-#include "camstream/http.hpp"
+#include "camstream/http/tls_error.hpp"
 
 namespace camstream {
 

@@ -11,7 +11,7 @@
 #include <memory>
 #include <string>
 
-#include "camstream/access.hpp"
+#include "camstream/access/identity.hpp"
 #include "context.hpp"
 #include "flex_stream.hpp"
 

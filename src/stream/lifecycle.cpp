@@ -1,6 +1,6 @@
-#include <algorithm>
+#include "camstream/stream/lifecycle.hpp"
 
-#include "camstream/stream.hpp"
+#include <algorithm>
 
 namespace camstream {
 

@@ -21,7 +21,8 @@
 #include <optional>
 #include <thread>
 
-#include "camstream/relay.hpp"
+#include "camstream/capture/capture_error.hpp"
+#include "camstream/capture/relay.hpp"
 #include "multipart_reader.hpp"
 
 namespace camstream {

@@ -4,7 +4,7 @@
 #include <cctype>
 #include <string_view>
 
-#include "camstream/relay.hpp"
+#include "camstream/capture/relay.hpp"
 
 namespace camstream {
 

@@ -1,7 +1,10 @@
 // The credential cache, the lockout and the redaction of logged targets.
 #include <gtest/gtest.h>
 
-#include "camstream/access.hpp"
+#include "access/credential_cache.hpp"
+#include "access/lockout.hpp"
+#include "camstream/access/identity.hpp"
+#include "camstream/access/redact.hpp"
 
 namespace camstream::access {
 namespace {

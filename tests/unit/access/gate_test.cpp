@@ -1,13 +1,18 @@
 // The Gate on a real io_context: Basic credentials checked on its worker thread, tokens,
 // roles, lockout and reload.
+#include "camstream/access/gate.hpp"
+
 #include <gtest/gtest.h>
 
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <filesystem>
 
+#include "access/base64.hpp"
+#include "access/basic_auth.hpp"
 #include "access_test_util.hpp"
-#include "camstream/access.hpp"
+#include "camstream/access/access_error.hpp"
+#include "camstream/access/identity.hpp"
 
 namespace camstream::access {
 namespace {

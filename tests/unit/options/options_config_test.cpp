@@ -10,8 +10,8 @@
 #include <string>
 #include <vector>
 
-#include "camstream/app.hpp"
-#include "camstream/settings.hpp"
+#include "camstream/app/options.hpp"
+#include "camstream/core/settings.hpp"
 
 namespace camstream {
 namespace {

@@ -6,8 +6,8 @@
 #include <string>
 #include <vector>
 
-#include "camstream/app.hpp"
-#include "camstream/relay.hpp"
+#include "camstream/app/options.hpp"
+#include "camstream/capture/relay.hpp"
 
 namespace camstream {
 namespace {

@@ -1,12 +1,14 @@
 // parse_options on the command line alone: defaults, every flag, every usage error.
+#include "camstream/app/options.hpp"
+
 #include <gtest/gtest.h>
 
 #include <initializer_list>
 #include <string>
 #include <vector>
 
-#include "camstream/app.hpp"
-#include "camstream/capture.hpp"
+#include "camstream/capture/libcamera.hpp"
+#include "camstream/core/settings.hpp"
 
 namespace camstream {
 namespace {

@@ -1,8 +1,8 @@
+#include "camstream/stream/lifecycle.hpp"
+
 #include <gtest/gtest.h>
 
 #include <set>
-
-#include "camstream/stream.hpp"
 
 namespace camstream {
 namespace {
