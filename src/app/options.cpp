@@ -17,7 +17,7 @@
 #include <string_view>
 
 #include "camstream/capture/libcamera.hpp"
-#include "camstream/capture/relay.hpp"
+#include "camstream/capture/relay_url.hpp"
 #include "camstream/core/orientation.hpp"
 #include "camstream/core/settings.hpp"
 #include "camstream/core/value_text.hpp"

@@ -20,7 +20,7 @@
 #include "camstream/capture/capture_error.hpp"
 #include "camstream/capture/frame_source.hpp"
 #include "camstream/capture/libcamera.hpp"
-#include "camstream/capture/relay.hpp"
+#include "camstream/capture/relay_source.hpp"
 #include "camstream/capture/test_source.hpp"
 #include "camstream/core/controls.hpp"
 #include "camstream/http/server.hpp"

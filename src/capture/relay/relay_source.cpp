@@ -3,6 +3,8 @@
 // The flow follows Beast's async HTTP(S) client examples: resolve, connect, (handshake),
 // write the request, read the header, then the body piece by piece into the multipart
 // reader; every step has an expiry, so a silent upstream is noticed.
+#include "camstream/capture/relay_source.hpp"
+
 #include <openssl/ssl.h>
 #include <spdlog/spdlog.h>
 
@@ -22,7 +24,8 @@
 #include <thread>
 
 #include "camstream/capture/capture_error.hpp"
-#include "camstream/capture/relay.hpp"
+#include "camstream/capture/relay_url.hpp"
+#include "camstream/core/frame.hpp"
 #include "multipart_reader.hpp"
 
 namespace camstream {

@@ -1,10 +1,10 @@
 // --source URLs and --source-header values, checked at start-up so that a bad one is a usage
 // error naming the flag, never a failure found later by the capture thread.
+#include "camstream/capture/relay_url.hpp"
+
 #include <algorithm>
 #include <cctype>
 #include <string_view>
-
-#include "camstream/capture/relay.hpp"
 
 namespace camstream {
 

@@ -7,7 +7,7 @@
 #include <vector>
 
 #include "camstream/app/options.hpp"
-#include "camstream/capture/relay.hpp"
+#include "camstream/capture/relay_url.hpp"
 
 namespace camstream {
 namespace {
