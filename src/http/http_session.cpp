@@ -14,6 +14,7 @@
 
 #include "camstream/access/redact.hpp"
 #include "camstream/access/token_signer.hpp"
+#include "camstream/core/query_string.hpp"
 #include "camstream/web/index_html.hpp"
 #include "mjpeg_viewer.hpp"
 #include "request_checks.hpp"
@@ -165,7 +166,7 @@ void HttpSession::authorize(Request request, const Route& route) {
   const std::string_view authorization = pending->first[http::field::authorization];
   std::optional<std::string_view> token;
   if (accepts_token(route.endpoint)) {
-    token = access::query_parameter(pending->first.target(), "token");
+    token = query_parameter(pending->first.target(), "token");
   }
   context_->gate.check(peer_address_, authorization, token,
                        [self = shared_from_this(), pending](access::Gate::Decision decision) {
@@ -254,7 +255,7 @@ void HttpSession::dispatch(Request request, const Route& route) {
 void HttpSession::send_token(const Request& request) {
   const std::string_view target = request.target();
   std::int64_t ttl = access::TokenSigner::kDefaultTtl;
-  if (const auto text = access::query_parameter(target, "ttl")) {
+  if (const auto text = query_parameter(target, "ttl")) {
     const auto parsed = access::parse_ttl(*text);
     if (!parsed) {
       return send_text(http::status::bad_request,
@@ -263,7 +264,7 @@ void HttpSession::send_token(const Request& request) {
     ttl = *parsed;
   }
   access::Role role = identity_.role;
-  if (const auto text = access::query_parameter(target, "role")) {
+  if (const auto text = query_parameter(target, "role")) {
     const auto wanted = access::parse_role(*text);
     if (!wanted)
       return send_text(http::status::bad_request, "role: viewer or operator\n", &request);
