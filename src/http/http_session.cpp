@@ -34,8 +34,8 @@ constexpr auto kSnapshotWait = 5s;
 // A client that starts a TLS handshake (or connects and says nothing) gets this long.
 constexpr auto kHandshakeTimeout = 10s;
 
-// Where docs/api.md (section 8) accepts ?token=. Not /api/token (a token cannot renew itself)
-// and not /metrics.
+// Where docs/api.md ("Access control and TLS") accepts ?token=. Not /api/token (a token cannot
+// renew itself) and not /metrics.
 bool accepts_token(Endpoint endpoint) {
   return endpoint == Endpoint::page || endpoint == Endpoint::stream ||
          endpoint == Endpoint::snapshot || endpoint == Endpoint::status ||
@@ -251,7 +251,7 @@ void HttpSession::dispatch(Request request, const Route& route) {
 }
 
 // GET /api/token?ttl=SECONDS&role=viewer: a signed token for the user who asked, at most of
-// their role (docs/api.md, section 8).
+// their role (docs/api.md, "Access control and TLS").
 void HttpSession::send_token(const Request& request) {
   const std::string_view target = request.target();
   std::int64_t ttl = access::TokenSigner::kDefaultTtl;
