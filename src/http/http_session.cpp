@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 #include <sys/socket.h>
 
+#include <boost/beast/core/bind_handler.hpp>
 #include <boost/beast/core/detect_ssl.hpp>
 #include <boost/beast/core/span.hpp>
 #include <boost/beast/http/empty_body.hpp>
@@ -79,27 +80,31 @@ void HttpSession::run() {
 void HttpSession::detect_tls() {
   stream_.tcp().expires_after(kHandshakeTimeout);
   beast::async_detect_ssl(
-      stream_.tcp(), buffer_, [self = shared_from_this()](beast::error_code ec, bool tls) {
-        if (ec) return self->close();
-        if (!tls) {
-          self->plain_on_tls_port_ = true;
-          return self->read();
-        }
-        self->stream_.start_tls(self->context_->tls->context());
-        self->stream_.tls().async_handshake(
-            asio::ssl::stream_base::server, self->buffer_.data(),
-            // The default argument satisfies Beast 1.81's constraint, which names the
-            // unbuffered signature for the buffered handshake.
-            [self](beast::error_code handshake_ec, std::size_t used = 0) {
-              if (handshake_ec) {
-                spdlog::debug("TLS handshake with {} failed: {}", self->peer_address_.to_string(),
-                              handshake_ec.message());
-                return self->close();
-              }
-              self->buffer_.consume(used);
-              self->read();
-            });
-      });
+      stream_.tcp(), buffer_,
+      beast::bind_front_handler(&HttpSession::on_detect_tls, shared_from_this()));
+}
+
+void HttpSession::on_detect_tls(beast::error_code ec, bool tls) {
+  if (ec) return close();
+  if (!tls) {
+    plain_on_tls_port_ = true;
+    return read();
+  }
+  stream_.start_tls(context_->tls->context());
+  // bind_front_handler's call operator takes any arguments, which satisfies Beast 1.81's
+  // constraint (it names the unbuffered signature for the buffered handshake).
+  stream_.tls().async_handshake(
+      asio::ssl::stream_base::server, buffer_.data(),
+      beast::bind_front_handler(&HttpSession::on_handshake, shared_from_this()));
+}
+
+void HttpSession::on_handshake(beast::error_code ec, std::size_t used) {
+  if (ec) {
+    spdlog::debug("TLS handshake with {} failed: {}", peer_address_.to_string(), ec.message());
+    return close();
+  }
+  buffer_.consume(used);
+  read();
 }
 
 void HttpSession::read() {
@@ -107,12 +112,11 @@ void HttpSession::read() {
   parser_->header_limit(kMaxHeaderBytes);
   parser_->body_limit(kMaxBodyBytes);
   stream_.tcp().expires_after(kRequestTimeout);
-  http::async_read(
-      stream_, buffer_, *parser_,
-      [self = shared_from_this()](beast::error_code ec, std::size_t) { self->on_read(ec); });
+  http::async_read(stream_, buffer_, *parser_,
+                   beast::bind_front_handler(&HttpSession::on_read, shared_from_this()));
 }
 
-void HttpSession::on_read(beast::error_code ec) {
+void HttpSession::on_read(beast::error_code ec, std::size_t) {
   if (ec == http::error::header_limit) {
     return send_text(http::status::request_header_fields_too_large,
                      "request header fields too large: the limit is " +
