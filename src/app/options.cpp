@@ -115,7 +115,7 @@ void apply_row(const SettingRow& row, const Given& given, Options& options) {
   const CheckedSetting checked = parse_setting(row, given.text);
   if (!checked.error.empty()) throw UsageError(given.where + ": " + checked.error);
   if (!checked.note.empty()) options.warnings.push_back(given.where + ": " + checked.note);
-  row.set(options, checked.value);
+  row.set(options.live, checked.value);
 }
 
 // "Brightness=0.2": the name as libcamera spells it; the value is checked against the camera's
