@@ -7,17 +7,11 @@
 #include <cctype>
 
 #include "base64.hpp"
+#include "camstream/core/ascii.hpp"
 
 namespace camstream::access {
 
 namespace {
-
-bool equal_ignoring_case(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return std::tolower(static_cast<unsigned char>(x)) ==
-                  std::tolower(static_cast<unsigned char>(y));
-         });
-}
 
 bool is_base64_character(char c) {
   return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '+' || c == '/';
@@ -74,7 +68,7 @@ std::optional<BasicCredentials> parse_basic(std::string_view authorization) {
   if (authorization.size() > kMaxAuthorizationBytes) return std::nullopt;
   const auto space = authorization.find(' ');
   if (space == std::string_view::npos ||
-      !equal_ignoring_case(authorization.substr(0, space), "Basic")) {
+      !equal_ignoring_ascii_case(authorization.substr(0, space), "Basic")) {
     return std::nullopt;
   }
   std::string_view encoded = authorization.substr(space + 1);

@@ -18,6 +18,7 @@
 
 #include "camstream/capture/libcamera.hpp"
 #include "camstream/capture/relay_url.hpp"
+#include "camstream/core/ascii.hpp"
 #include "camstream/core/orientation.hpp"
 #include "camstream/core/settings.hpp"
 #include "camstream/core/value_text.hpp"
@@ -48,52 +49,225 @@ struct Given {
   std::string where;
 };
 
-// The settings that have a value, besides the picture settings of the live table
-// (camstream/core/settings.hpp: size, rate, quality, orientation, snapshot size), which come right
-// after "camera" in --help. Each is also a config file key of the same name.
+// --- value checks ---
+
+int whole_number_in(const Given& given, std::int64_t min, std::int64_t max) {
+  const auto number = parse_whole_number(given.text);
+  if (!number) throw UsageError(given.where + ": '" + given.text + "' is not a whole number");
+  if (*number < min || *number > max) {
+    throw UsageError(given.where + ": " + given.text + " not in " + std::to_string(min) + ".." +
+                     std::to_string(max));
+  }
+  return static_cast<int>(*number);
+}
+
+std::string one_of(const Given& given, std::initializer_list<std::string_view> choices) {
+  if (std::find(choices.begin(), choices.end(), given.text) != choices.end()) return given.text;
+  std::string list;
+  for (const auto choice : choices) list += (list.empty() ? "" : ", ") + std::string(choice);
+  throw UsageError(given.where + ": '" + given.text + "' is not one of " + list);
+}
+
+// "alice,bob" (spaces around names allowed); names as the --users file spells them.
+std::vector<std::string> user_names(const Given& given) {
+  std::vector<std::string> names;
+  std::string_view rest = given.text;
+  while (true) {
+    const auto comma = rest.find(',');
+    std::string_view name = rest.substr(0, comma);
+    while (!name.empty() && name.front() == ' ') name.remove_prefix(1);
+    while (!name.empty() && name.back() == ' ') name.remove_suffix(1);
+    if (name.empty()) {
+      throw UsageError(given.where + ": '" + given.text +
+                       "' has an empty name; give user names separated by commas");
+    }
+    if (name.find(':') != std::string_view::npos) {
+      throw UsageError(given.where + ": '" + std::string(name) +
+                       "' cannot be a user name (no ':' in htpasswd names)");
+    }
+    names.emplace_back(name);
+    if (comma == std::string_view::npos) return names;
+    rest.remove_prefix(comma + 1);
+  }
+}
+
+// Settings that only make sense together.
+void check_combinations(const std::map<std::string, Given>& settings) {
+  const auto where = [&](const char* key) { return settings.at(key).where; };
+  const bool users = settings.count("users") != 0;
+  for (const char* needs_users : {"operators", "token-key"}) {
+    if (settings.count(needs_users) != 0 && !users) {
+      throw UsageError(where(needs_users) + ": needs --users (access control is off without it)");
+    }
+  }
+  const bool cert = settings.count("tls-cert") != 0;
+  const bool key = settings.count("tls-key") != 0;
+  if (cert && !key) throw UsageError(where("tls-cert") + ": needs --tls-key too");
+  if (key && !cert) throw UsageError(where("tls-key") + ": needs --tls-cert too");
+}
+
+bool boolean(const Given& given) {
+  const auto value = parse_boolean(given.text);
+  if (!value) throw UsageError(given.where + ": '" + given.text + "' is not true or false");
+  return *value;
+}
+
+// A picture setting, checked by its row of the live table.
+void apply_row(const SettingRow& row, const Given& given, Options& options) {
+  const CheckedSetting checked = parse_setting(row, given.text);
+  if (!checked.error.empty()) throw UsageError(given.where + ": " + checked.error);
+  if (!checked.note.empty()) options.warnings.push_back(given.where + ": " + checked.note);
+  row.set(options.live, checked.value);
+}
+
+// "Brightness=0.2": the name as libcamera spells it; the value is checked against the camera's
+// own range once the camera is open (camstream::run).
+ControlSetting control_setting(const Given& given) {
+  const auto equals = given.text.find('=');
+  const std::string name = given.text.substr(0, equals);
+  const bool name_ok = !name.empty() && std::all_of(name.begin(), name.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '_';
+  });
+  if (equals == std::string::npos || !name_ok || equals + 1 == given.text.size()) {
+    throw UsageError(given.where + ": '" + given.text +
+                     "' is not NAME=VALUE, e.g. Brightness=0.2 or AfMode=continuous");
+  }
+  return ControlSetting{name, given.text.substr(equals + 1), given.where};
+}
+
+// Stores a checked value into the options; throws UsageError naming given.where.
+using Apply = void (*)(const Given&, Options&);
+
 struct ValueSetting {
   const char* name;
   const char* value_name;
   const char* description;
+  Apply apply;
 };
 
+// A file name that must not be empty.
+std::string file_name(const Given& given) {
+  if (given.text.empty()) throw UsageError(given.where + ": empty file name");
+  return given.text;
+}
+
+// The settings that have a value, besides the picture settings of the live table
+// (camstream/core/settings.hpp: size, rate, quality, orientation, snapshot size), which come
+// right after "camera" in --help. Each is also a config file key of the same name, and each
+// row stores its own value: the keys are listed here only.
 constexpr ValueSetting kValueSettings[] = {
     {"source", "auto|libcamera|test|URL",
      "frame source; auto: a camera, else test; http(s)://[USER:PASS@]HOST[:PORT]/PATH: relay "
-     "that MJPEG stream (default: auto)"},
-    {"camera", "INDEX|ID", "libcamera camera, by index or id (default: 0)"},
-    {"bind", "ADDR", "listen address; :: is all IPv4 and IPv6 (default: ::)"},
-    {"port", "N", "listen port, 0..65535; 0: any free one (default: 8080)"},
-    {"idle-timeout", "SEC", "capture runs on after the last viewer, 0..86400 (default: 5)"},
-    {"max-clients", "N", "stream connections at once, 1..100000 (default: 256)"},
-    {"max-connections", "N", "TCP connections at once, 1..1000000; more wait (default: 1024)"},
-    {"allow-origin", "ORIGIN", "origin allowed CORS and /ws, e.g. https://host (default: none)"},
-    {"users", "FILE", "htpasswd file (htpasswd -B): every endpoint needs a login (default: none)"},
-    {"operators", "NAMES", "users who may start, stop and configure, a,b (default: all users)"},
-    {"token-key", "FILE", "key that signs /api/token tokens; made if missing (default: random)"},
-    {"tls-cert", "FILE", "PEM certificate (chain allowed): HTTPS and WSS (default: none)"},
-    {"tls-key", "FILE", "PEM private key of --tls-cert (default: none)"},
-    {"log-level", "trace|debug|info|warn|error", "log verbosity (default: info)"},
+     "that MJPEG stream (default: auto)",
+     [](const Given& given, Options& options) {
+       // A URL is never repeated in a message: it may carry a password.
+       if (given.text.find("://") != std::string::npos) {
+         try {
+           parse_relay_url(given.text);
+         } catch (const RelayUrlError& error) {
+           throw UsageError(given.where + ": " + error.what());
+         }
+         options.source = SourceKind::relay;
+         options.source_url = given.text;
+         return;
+       }
+       const std::string source = one_of(given, {"auto", "libcamera", "test"});
+       options.source = source == "auto"        ? SourceKind::automatic
+                        : source == "libcamera" ? SourceKind::libcamera
+                                                : SourceKind::test;
+     }},
+    {"camera", "INDEX|ID", "libcamera camera, by index or id (default: 0)",
+     [](const Given& given, Options& options) {
+       if (given.text.empty()) throw UsageError(given.where + ": empty camera index or id");
+       options.camera = given.text;
+     }},
+    {"bind", "ADDR", "listen address; :: is all IPv4 and IPv6 (default: ::)",
+     [](const Given& given, Options& options) {
+       const auto address = parse_bind_address(given.text);
+       if (!address) {
+         throw UsageError(given.where + ": '" + given.text + "' is not an IPv4 or IPv6 address");
+       }
+       options.bind = *address;
+     }},
+    {"port", "N", "listen port, 0..65535; 0: any free one (default: 8080)",
+     [](const Given& given, Options& options) {
+       options.port = whole_number_in(given, 0, 65'535);
+     }},
+    {"idle-timeout", "SEC", "capture runs on after the last viewer, 0..86400 (default: 5)",
+     [](const Given& given, Options& options) {
+       options.idle_timeout = std::chrono::seconds(whole_number_in(given, 0, 86'400));
+     }},
+    {"max-clients", "N", "stream connections at once, 1..100000 (default: 256)",
+     [](const Given& given, Options& options) {
+       options.max_clients = whole_number_in(given, 1, 100'000);
+     }},
+    {"max-connections", "N", "TCP connections at once, 1..1000000; more wait (default: 1024)",
+     [](const Given& given, Options& options) {
+       options.max_connections = whole_number_in(given, 1, 1'000'000);
+     }},
+    {"allow-origin", "ORIGIN", "origin allowed CORS and /ws, e.g. https://host (default: none)",
+     [](const Given& given, Options& options) {
+       if (!is_origin(given.text)) {
+         throw UsageError(given.where + ": '" + given.text +
+                          "' is not an origin like https://host or http://host:8080 (no path)");
+       }
+       options.allow_origin = given.text;
+     }},
+    {"users", "FILE", "htpasswd file (htpasswd -B): every endpoint needs a login (default: none)",
+     [](const Given& given, Options& options) { options.users_file = file_name(given); }},
+    {"operators", "NAMES", "users who may start, stop and configure, a,b (default: all users)",
+     [](const Given& given, Options& options) { options.operators = user_names(given); }},
+    {"token-key", "FILE", "key that signs /api/token tokens; made if missing (default: random)",
+     [](const Given& given, Options& options) { options.token_key_file = file_name(given); }},
+    {"tls-cert", "FILE", "PEM certificate (chain allowed): HTTPS and WSS (default: none)",
+     [](const Given& given, Options& options) { options.tls_cert_file = file_name(given); }},
+    {"tls-key", "FILE", "PEM private key of --tls-cert (default: none)",
+     [](const Given& given, Options& options) { options.tls_key_file = file_name(given); }},
+    {"log-level", "trace|debug|info|warn|error", "log verbosity (default: info)",
+     [](const Given& given, Options& options) {
+       options.log_level = one_of(given, {"trace", "debug", "info", "warn", "error"});
+     }},
 };
 
 struct FlagSetting {
   const char* name;
   const char* description;
+  Apply apply;
 };
 
 constexpr FlagSetting kFlagSettings[] = {
-    {"always-on", "capture from start to shutdown, not on demand (default: off)"},
-    {"source-insecure", "https --source: accept any certificate, e.g. self-signed (default: off)"},
+    {"always-on", "capture from start to shutdown, not on demand (default: off)",
+     [](const Given& given, Options& options) { options.always_on = boolean(given); }},
+    {"source-insecure", "https --source: accept any certificate, e.g. self-signed (default: off)",
+     [](const Given& given, Options& options) { options.source_insecure = boolean(given); }},
 };
 
 // Settings that may be given more than once (each a value setting, not a flag).
 constexpr ValueSetting kListSettings[] = {
     {"allow-host", "HOST",
-     "extra Host name for /ws besides localhost and the machine's names (repeatable)"},
+     "extra Host name for /ws besides localhost and the machine's names (repeatable)",
+     [](const Given& given, Options& options) {
+       if (!is_host_name(given.text)) {
+         throw UsageError(given.where + ": '" + given.text +
+                          "' is not a host name like camera.example (no scheme, no port)");
+       }
+       options.allow_hosts.push_back(given.text);
+     }},
     {"control", "NAME=VALUE",
-     "camera control at start-up, named as libcamera names it: Brightness=0.2 (repeatable)"},
+     "camera control at start-up, named as libcamera names it: Brightness=0.2 (repeatable)",
+     [](const Given& given, Options& options) {
+       options.controls.push_back(control_setting(given));
+     }},
     {"source-header", "'NAME: VALUE'",
-     "header sent to a relayed --source: 'Authorization: Bearer TOKEN' (repeatable)"},
+     "header sent to a relayed --source: 'Authorization: Bearer TOKEN' (repeatable)",
+     [](const Given& given, Options& options) {
+       try {
+         check_source_header(given.text);
+       } catch (const RelayUrlError& error) {
+         throw UsageError(given.where + ": " + error.what());
+       }
+       options.source_headers.push_back(given.text);
+     }},
 };
 
 bool is_list(std::string_view key) {
@@ -181,164 +355,16 @@ std::map<std::string, Given> read_config(const std::string& path,
   return settings;
 }
 
-// --- value checks ---
-
-int whole_number_in(const Given& given, std::int64_t min, std::int64_t max) {
-  const auto number = parse_whole_number(given.text);
-  if (!number) throw UsageError(given.where + ": '" + given.text + "' is not a whole number");
-  if (*number < min || *number > max) {
-    throw UsageError(given.where + ": " + given.text + " not in " + std::to_string(min) + ".." +
-                     std::to_string(max));
-  }
-  return static_cast<int>(*number);
-}
-
-std::string one_of(const Given& given, std::initializer_list<std::string_view> choices) {
-  if (std::find(choices.begin(), choices.end(), given.text) != choices.end()) return given.text;
-  std::string list;
-  for (const auto choice : choices) list += (list.empty() ? "" : ", ") + std::string(choice);
-  throw UsageError(given.where + ": '" + given.text + "' is not one of " + list);
-}
-
-// "alice,bob" (spaces around names allowed); names as the --users file spells them.
-std::vector<std::string> user_names(const Given& given) {
-  std::vector<std::string> names;
-  std::string_view rest = given.text;
-  while (true) {
-    const auto comma = rest.find(',');
-    std::string_view name = rest.substr(0, comma);
-    while (!name.empty() && name.front() == ' ') name.remove_prefix(1);
-    while (!name.empty() && name.back() == ' ') name.remove_suffix(1);
-    if (name.empty()) {
-      throw UsageError(given.where + ": '" + given.text +
-                       "' has an empty name; give user names separated by commas");
-    }
-    if (name.find(':') != std::string_view::npos) {
-      throw UsageError(given.where + ": '" + std::string(name) +
-                       "' cannot be a user name (no ':' in htpasswd names)");
-    }
-    names.emplace_back(name);
-    if (comma == std::string_view::npos) return names;
-    rest.remove_prefix(comma + 1);
-  }
-}
-
-// Settings that only make sense together.
-void check_combinations(const std::map<std::string, Given>& settings) {
-  const auto where = [&](const char* key) { return settings.at(key).where; };
-  const bool users = settings.count("users") != 0;
-  for (const char* needs_users : {"operators", "token-key"}) {
-    if (settings.count(needs_users) != 0 && !users) {
-      throw UsageError(where(needs_users) + ": needs --users (access control is off without it)");
-    }
-  }
-  const bool cert = settings.count("tls-cert") != 0;
-  const bool key = settings.count("tls-key") != 0;
-  if (cert && !key) throw UsageError(where("tls-cert") + ": needs --tls-key too");
-  if (key && !cert) throw UsageError(where("tls-key") + ": needs --tls-cert too");
-}
-
-bool boolean(const Given& given) {
-  const auto value = parse_boolean(given.text);
-  if (!value) throw UsageError(given.where + ": '" + given.text + "' is not true or false");
-  return *value;
-}
-
-// A picture setting, checked by its row of the live table.
-void apply_row(const SettingRow& row, const Given& given, Options& options) {
-  const CheckedSetting checked = parse_setting(row, given.text);
-  if (!checked.error.empty()) throw UsageError(given.where + ": " + checked.error);
-  if (!checked.note.empty()) options.warnings.push_back(given.where + ": " + checked.note);
-  row.set(options, checked.value);
-}
-
-// "Brightness=0.2": the name as libcamera spells it; the value is checked against the camera's
-// own range once the camera is open (camstream::run).
-ControlSetting control_setting(const Given& given) {
-  const auto equals = given.text.find('=');
-  const std::string name = given.text.substr(0, equals);
-  const bool name_ok = !name.empty() && std::all_of(name.begin(), name.end(), [](char c) {
-    return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '_';
-  });
-  if (equals == std::string::npos || !name_ok || equals + 1 == given.text.size()) {
-    throw UsageError(given.where + ": '" + given.text +
-                     "' is not NAME=VALUE, e.g. Brightness=0.2 or AfMode=continuous");
-  }
-  return ControlSetting{name, given.text.substr(equals + 1), given.where};
-}
-
 void apply(const std::string& key, const Given& given, Options& options) {
-  if (key == "source") {
-    // A URL is never repeated in a message: it may carry a password.
-    if (given.text.find("://") != std::string::npos) {
-      try {
-        parse_relay_url(given.text);
-      } catch (const RelayUrlError& error) {
-        throw UsageError(given.where + ": " + error.what());
-      }
-      options.source = SourceKind::relay;
-      options.source_url = given.text;
-      return;
-    }
-    const std::string source = one_of(given, {"auto", "libcamera", "test"});
-    options.source = source == "auto"        ? SourceKind::automatic
-                     : source == "libcamera" ? SourceKind::libcamera
-                                             : SourceKind::test;
-  } else if (key == "camera") {
-    if (given.text.empty()) throw UsageError(given.where + ": empty camera index or id");
-    options.camera = given.text;
-  } else if (const SettingRow* row = find_setting_by_flag(key)) {
-    apply_row(*row, given, options);
-  } else if (key == "control") {
-    options.controls.push_back(control_setting(given));
-  } else if (key == "bind") {
-    const auto address = parse_bind_address(given.text);
-    if (!address) {
-      throw UsageError(given.where + ": '" + given.text + "' is not an IPv4 or IPv6 address");
-    }
-    options.bind = *address;
-  } else if (key == "port") {
-    options.port = whole_number_in(given, 0, 65'535);
-  } else if (key == "idle-timeout") {
-    options.idle_timeout = std::chrono::seconds(whole_number_in(given, 0, 86'400));
-  } else if (key == "max-clients") {
-    options.max_clients = whole_number_in(given, 1, 100'000);
-  } else if (key == "max-connections") {
-    options.max_connections = whole_number_in(given, 1, 1'000'000);
-  } else if (key == "allow-host") {
-    if (!is_host_name(given.text)) {
-      throw UsageError(given.where + ": '" + given.text +
-                       "' is not a host name like camera.example (no scheme, no port)");
-    }
-    options.allow_hosts.push_back(given.text);
-  } else if (key == "allow-origin") {
-    if (!is_origin(given.text)) {
-      throw UsageError(given.where + ": '" + given.text +
-                       "' is not an origin like https://host or http://host:8080 (no path)");
-    }
-    options.allow_origin = given.text;
-  } else if (key == "users" || key == "token-key" || key == "tls-cert" || key == "tls-key") {
-    if (given.text.empty()) throw UsageError(given.where + ": empty file name");
-    auto& file = key == "users"       ? options.users_file
-                 : key == "token-key" ? options.token_key_file
-                 : key == "tls-cert"  ? options.tls_cert_file
-                                      : options.tls_key_file;
-    file = given.text;
-  } else if (key == "operators") {
-    options.operators = user_names(given);
-  } else if (key == "log-level") {
-    options.log_level = one_of(given, {"trace", "debug", "info", "warn", "error"});
-  } else if (key == "always-on") {
-    options.always_on = boolean(given);
-  } else if (key == "source-insecure") {
-    options.source_insecure = boolean(given);
-  } else if (key == "source-header") {
-    try {
-      check_source_header(given.text);
-    } catch (const RelayUrlError& error) {
-      throw UsageError(given.where + ": " + error.what());
-    }
-    options.source_headers.push_back(given.text);
+  if (const SettingRow* row = find_setting_by_flag(key)) return apply_row(*row, given, options);
+  for (const auto& setting : kValueSettings) {
+    if (key == setting.name) return setting.apply(given, options);
+  }
+  for (const auto& setting : kListSettings) {
+    if (key == setting.name) return setting.apply(given, options);
+  }
+  for (const auto& setting : kFlagSettings) {
+    if (key == setting.name) return setting.apply(given, options);
   }
 }
 
@@ -359,11 +385,11 @@ void check_relay(const Options& options, const std::map<std::string, Given>& set
     return;
   }
   const std::string where = settings.at("source").where;
-  const bool turned = options.rotation != 0 || options.hflip || options.vflip;
-  if (turned || options.separate_snapshot()) {
-    const char* key = options.rotation != 0                   ? "rotation"
-                      : options.hflip                         ? "hflip"
-                      : options.vflip                         ? "vflip"
+  const bool turned = options.live.rotation != 0 || options.live.hflip || options.live.vflip;
+  if (turned || options.live.separate_snapshot()) {
+    const char* key = options.live.rotation != 0                   ? "rotation"
+                      : options.live.hflip                         ? "hflip"
+                      : options.live.vflip                         ? "vflip"
                       : settings.count("snapshot-width") != 0 ? "snapshot-width"
                                                               : "snapshot-height";
     const auto it = settings.find(key);
@@ -373,10 +399,7 @@ void check_relay(const Options& options, const std::map<std::string, Given>& set
   }
   if (parse_relay_url(options.source_url).has_credentials) {
     for (const auto& header : options.source_headers) {
-      if (header.size() >= 14 && (header[0] | 0x20) == 'a' &&
-          std::equal(header.begin(), header.begin() + 14, "authorization:", [](char a, char b) {
-            return std::tolower(static_cast<unsigned char>(a)) == b;
-          })) {
+      if (equal_ignoring_ascii_case(std::string_view(header).substr(0, 14), "authorization:")) {
         throw UsageError(where +
                          ": the URL's user and password and a --source-header "
                          "Authorization cannot both be given");

@@ -81,7 +81,7 @@ RelaySettings relay_settings(const Options& options) {
 }
 
 std::unique_ptr<FrameSource> open_source(const Options& options) {
-  const CaptureConfig config = capture_config(options, options.camera);
+  const CaptureConfig config = capture_config(options.live, options.camera);
   switch (options.source) {
     case SourceKind::relay:
       return make_relay_source(relay_settings(options), config);
@@ -159,6 +159,47 @@ std::string url_host(const asio::ip::address& address) {
   return address.is_v6() ? fmt::format("[{}]", address.to_string()) : address.to_string();
 }
 
+// What each module is told of the options: the one place they are copied across.
+CaptureService::Settings capture_settings(const Options& options,
+                                          CaptureService::SourceFactory reopen) {
+  CaptureService::Settings settings;
+  settings.live = options.live;
+  settings.camera = options.camera;
+  settings.reopen = std::move(reopen);
+  settings.lifecycle.always_on = options.always_on;
+  settings.lifecycle.idle_timeout = options.idle_timeout;
+  if (options.source == SourceKind::relay) {
+    // An upstream is usually back within a second (a restart): reconnect sooner and more
+    // often than a camera is reopened, and spread the retries of many relays apart.
+    settings.lifecycle.first_retry = std::chrono::milliseconds(500);
+    settings.lifecycle.max_retry = std::chrono::seconds(10);
+    settings.lifecycle.retry_jitter = 0.2;
+  }
+  return settings;
+}
+
+ServerSettings server_settings(const Options& options) {
+  ServerSettings settings;
+  settings.bind = options.bind;
+  settings.port = static_cast<std::uint16_t>(options.port);
+  settings.max_clients = options.max_clients;
+  settings.allow_origin = options.allow_origin;
+  settings.max_connections = options.max_connections;
+  settings.allow_hosts = options.allow_hosts;
+  settings.listen_fd = systemd_listening_socket();
+  settings.tls_cert_file = options.tls_cert_file;
+  settings.tls_key_file = options.tls_key_file;
+  return settings;
+}
+
+access::Gate::Settings gate_settings(const Options& options) {
+  access::Gate::Settings settings;
+  settings.users_file = options.users_file;
+  settings.operators = options.operators;
+  settings.token_key_file = options.token_key_file;
+  return settings;
+}
+
 }  // namespace
 
 int run(const Options& options) {
@@ -178,41 +219,17 @@ int run(const Options& options) {
     FrameHub hub;
     Metrics metrics;
     const auto controls = start_up_controls(options, *source);
-    CaptureService::Settings capture_settings;
-    capture_settings.live = options;
-    capture_settings.camera = options.camera;
-    capture_settings.reopen = reopener(*source, options);
-    capture_settings.lifecycle.always_on = options.always_on;
-    capture_settings.lifecycle.idle_timeout = options.idle_timeout;
-    if (options.source == SourceKind::relay) {
-      // An upstream is usually back within a second (a restart): reconnect sooner and more
-      // often than a camera is reopened, and spread the retries of many relays apart.
-      capture_settings.lifecycle.first_retry = std::chrono::milliseconds(500);
-      capture_settings.lifecycle.max_retry = std::chrono::seconds(10);
-      capture_settings.lifecycle.retry_jitter = 0.2;
-    }
-    CaptureService capture(io.get_executor(), std::move(source), capture_settings, hub, metrics);
+    const auto reopen = reopener(*source, options);
+    CaptureService capture(io.get_executor(), std::move(source), capture_settings(options, reopen),
+                           hub, metrics);
     if (const auto error = capture.set_controls(controls)) throw UsageError(error->message());
 
-    ServerSettings server_settings;
-    server_settings.bind = options.bind;
-    server_settings.port = static_cast<std::uint16_t>(options.port);
-    server_settings.max_clients = options.max_clients;
-    server_settings.allow_origin = options.allow_origin;
-    server_settings.max_connections = options.max_connections;
-    server_settings.allow_hosts = options.allow_hosts;
-    server_settings.listen_fd = systemd_listening_socket();
-    if (server_settings.listen_fd >= 0) {
+    ServerSettings serving = server_settings(options);
+    if (serving.listen_fd >= 0) {
       spdlog::info("socket activation: serving on the socket systemd passed (bind, port unused)");
     }
-    server_settings.tls_cert_file = options.tls_cert_file;
-    server_settings.tls_key_file = options.tls_key_file;
-    access::Gate::Settings gate_settings;
-    gate_settings.users_file = options.users_file;
-    gate_settings.operators = options.operators;
-    gate_settings.token_key_file = options.token_key_file;
-    access::Gate gate(io.get_executor(), gate_settings);
-    Server server(io, server_settings, capture, hub, metrics, gate);
+    access::Gate gate(io.get_executor(), gate_settings(options));
+    Server server(io, std::move(serving), capture, hub, metrics, gate);
 
     SystemdNotifier::Probe probe;
     probe.status = [&] {

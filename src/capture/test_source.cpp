@@ -325,7 +325,7 @@ class TestSource final : public FrameSource {
 
     std::string_view lines[3];
     int line_count = 0;
-    if (config_.label_test_pattern) lines[line_count++] = "TEST PATTERN";
+    lines[line_count++] = "TEST PATTERN";
     lines[line_count++] = frame_text;
     lines[line_count++] = time_text;
 

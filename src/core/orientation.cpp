@@ -50,10 +50,6 @@ bool is_valid_rotation(int degrees) {
   return degrees == 0 || degrees == 90 || degrees == 180 || degrees == 270;
 }
 
-bool same_orientation(Orientation a, Orientation b) {
-  return matrix_of(a) == matrix_of(b);
-}
-
 bool is_identity(Orientation orientation) {
   return matrix_of(orientation) == kIdentity;
 }

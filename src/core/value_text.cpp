@@ -7,16 +7,9 @@
 #include <cmath>
 #include <string>
 
-namespace camstream {
+#include "camstream/core/ascii.hpp"
 
-namespace {
-std::string lowercase(std::string_view text) {
-  std::string lower(text);
-  std::transform(lower.begin(), lower.end(), lower.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return lower;
-}
-}  // namespace
+namespace camstream {
 
 std::optional<std::int64_t> parse_whole_number(std::string_view text) {
   std::int64_t value = 0;
@@ -44,7 +37,7 @@ std::optional<double> parse_decimal(std::string_view text) {
 std::optional<bool> parse_boolean(std::string_view text) {
   static constexpr std::array<std::string_view, 5> kTrue = {"true", "yes", "on", "1", "enable"};
   static constexpr std::array<std::string_view, 5> kFalse = {"false", "no", "off", "0", "disable"};
-  const std::string lower = lowercase(text);
+  const std::string lower = ascii_lowercase(text);
   if (std::find(kTrue.begin(), kTrue.end(), lower) != kTrue.end()) return true;
   if (std::find(kFalse.begin(), kFalse.end(), lower) != kFalse.end()) return false;
   return std::nullopt;

@@ -138,10 +138,6 @@ std::string_view to_string(MjpegStatus status) {
   return "unknown";
 }
 
-std::span<const std::uint8_t> standard_huffman_segment() noexcept {
-  return kHuffmanSegment;
-}
-
 MjpegRepair repair_mjpeg(std::span<const std::uint8_t> in, std::span<std::uint8_t> out) noexcept {
   const std::uint8_t* data = in.data();
   std::size_t end = in.size();

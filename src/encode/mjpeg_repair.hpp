@@ -57,7 +57,4 @@ inline constexpr std::size_t kMjpegRepairGrowth = 420;
 // intact markers decodes with artefacts, as it would from any streamer.
 MjpegRepair repair_mjpeg(std::span<const std::uint8_t> in, std::span<std::uint8_t> out) noexcept;
 
-// The standard tables as one DHT segment (FF C4 ...), kMjpegRepairGrowth bytes.
-std::span<const std::uint8_t> standard_huffman_segment() noexcept;
-
 }  // namespace camstream

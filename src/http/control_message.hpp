@@ -1,4 +1,4 @@
-// A control WebSocket message (docs/api.md sections 4 and 7) parsed from its JSON text: what
+// A control WebSocket message (docs/api.md, "Control WebSocket" and "Controls and live settings") parsed from its JSON text: what
 // the client asks for, or why the text is not a message we take.
 #pragma once
 

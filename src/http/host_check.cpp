@@ -4,23 +4,11 @@
 #include <boost/asio/ip/address.hpp>
 #include <cctype>
 
+#include "camstream/core/ascii.hpp"
+
 namespace camstream {
 
 namespace {
-
-std::string lower(std::string_view text) {
-  std::string out(text);
-  std::transform(out.begin(), out.end(), out.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return out;
-}
-
-bool equal_ignoring_case(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return std::tolower(static_cast<unsigned char>(x)) ==
-                  std::tolower(static_cast<unsigned char>(y));
-         });
-}
 
 bool all_digits(std::string_view text) {
   return !text.empty() && text.size() <= 5 &&
@@ -40,7 +28,7 @@ HostCheck::HostCheck(std::string allow_origin, const std::vector<std::string>& e
                      std::string_view machine_hostname)
     : allow_origin_(std::move(allow_origin)) {
   const auto add = [this](std::string_view name) {
-    std::string normal = lower(name);
+    std::string normal = ascii_lowercase(name);
     if (normal.ends_with('.')) normal.pop_back();
     if (!normal.empty()) names_.push_back(std::move(normal));
   };
@@ -69,7 +57,7 @@ bool HostCheck::host_allowed(std::string_view host_header) const {
   }
   if (name.empty() || name.find(':') != std::string_view::npos) return false;
   if (is_ip_literal(name)) return true;
-  std::string normal = lower(name);
+  std::string normal = ascii_lowercase(name);
   if (normal.ends_with('.')) normal.pop_back();
   return std::find(names_.begin(), names_.end(), normal) != names_.end();
 }
@@ -82,10 +70,11 @@ bool HostCheck::websocket_allowed(const std::string_view* origin,
   const auto scheme_end = origin->find("://");
   if (scheme_end == std::string_view::npos) return false;
   const std::string_view scheme = origin->substr(0, scheme_end);
-  if (!equal_ignoring_case(scheme, "http") && !equal_ignoring_case(scheme, "https")) return false;
+  if (!equal_ignoring_ascii_case(scheme, "http") && !equal_ignoring_ascii_case(scheme, "https"))
+    return false;
   // Same origin: the page was loaded from this Host. A DNS-rebinding page is same-origin too,
   // but under a name that is not this machine's: the Host check keeps it out.
-  return equal_ignoring_case(origin->substr(scheme_end + 3), host_header) &&
+  return equal_ignoring_ascii_case(origin->substr(scheme_end + 3), host_header) &&
          host_allowed(host_header);
 }
 

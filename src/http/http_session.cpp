@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 #include <sys/socket.h>
 
+#include <boost/beast/core/bind_handler.hpp>
 #include <boost/beast/core/detect_ssl.hpp>
 #include <boost/beast/core/span.hpp>
 #include <boost/beast/http/empty_body.hpp>
@@ -14,6 +15,7 @@
 
 #include "camstream/access/redact.hpp"
 #include "camstream/access/token_signer.hpp"
+#include "camstream/core/query_string.hpp"
 #include "camstream/web/index_html.hpp"
 #include "mjpeg_viewer.hpp"
 #include "request_checks.hpp"
@@ -36,8 +38,8 @@ constexpr auto kHandshakeTimeout = 10s;
 // first request and its retry with the login fit well within it.
 constexpr int kMaxRefusals = 3;
 
-// Where docs/api.md (section 8) accepts ?token=. Not /api/token (a token cannot renew itself)
-// and not /metrics.
+// Where docs/api.md ("Access control and TLS") accepts ?token=. Not /api/token (a token cannot
+// renew itself) and not /metrics.
 bool accepts_token(Endpoint endpoint) {
   return endpoint == Endpoint::page || endpoint == Endpoint::stream ||
          endpoint == Endpoint::snapshot || endpoint == Endpoint::status ||
@@ -83,27 +85,31 @@ void HttpSession::detect_tls() {
   reading_ = true;
   stream_.tcp().expires_after(kHandshakeTimeout);
   beast::async_detect_ssl(
-      stream_.tcp(), buffer_, [self = shared_from_this()](beast::error_code ec, bool tls) {
-        if (ec) return self->close();
-        if (!tls) {
-          self->plain_on_tls_port_ = true;
-          return self->read();
-        }
-        self->stream_.start_tls(self->context_->tls->context());
-        self->stream_.tls().async_handshake(
-            asio::ssl::stream_base::server, self->buffer_.data(),
-            // The default argument satisfies Beast 1.81's constraint, which names the
-            // unbuffered signature for the buffered handshake.
-            [self](beast::error_code handshake_ec, std::size_t used = 0) {
-              if (handshake_ec) {
-                spdlog::debug("TLS handshake with {} failed: {}", self->peer_address_.to_string(),
-                              handshake_ec.message());
-                return self->close();
-              }
-              self->buffer_.consume(used);
-              self->read();
-            });
-      });
+      stream_.tcp(), buffer_,
+      beast::bind_front_handler(&HttpSession::on_detect_tls, shared_from_this()));
+}
+
+void HttpSession::on_detect_tls(beast::error_code ec, bool tls) {
+  if (ec) return close();
+  if (!tls) {
+    plain_on_tls_port_ = true;
+    return read();
+  }
+  stream_.start_tls(context_->tls->context());
+  // bind_front_handler's call operator takes any arguments, which satisfies Beast 1.81's
+  // constraint (it names the unbuffered signature for the buffered handshake).
+  stream_.tls().async_handshake(
+      asio::ssl::stream_base::server, buffer_.data(),
+      beast::bind_front_handler(&HttpSession::on_handshake, shared_from_this()));
+}
+
+void HttpSession::on_handshake(beast::error_code ec, std::size_t used) {
+  if (ec) {
+    spdlog::debug("TLS handshake with {} failed: {}", peer_address_.to_string(), ec.message());
+    return close();
+  }
+  buffer_.consume(used);
+  read();
 }
 
 void HttpSession::read() {
@@ -112,12 +118,11 @@ void HttpSession::read() {
   parser_->header_limit(kMaxHeaderBytes);
   parser_->body_limit(kMaxBodyBytes);
   stream_.tcp().expires_after(kRequestTimeout);
-  http::async_read(
-      stream_, buffer_, *parser_,
-      [self = shared_from_this()](beast::error_code ec, std::size_t) { self->on_read(ec); });
+  http::async_read(stream_, buffer_, *parser_,
+                   beast::bind_front_handler(&HttpSession::on_read, shared_from_this()));
 }
 
-void HttpSession::on_read(beast::error_code ec) {
+void HttpSession::on_read(beast::error_code ec, std::size_t) {
   reading_ = false;
   if (ec == http::error::header_limit) {
     return send_text(http::status::request_header_fields_too_large,
@@ -174,7 +179,7 @@ void HttpSession::authorize(Request request, const Route& route) {
   const std::string_view authorization = pending->first[http::field::authorization];
   std::optional<std::string_view> token;
   if (accepts_token(route.endpoint)) {
-    token = access::query_parameter(pending->first.target(), "token");
+    token = query_parameter(pending->first.target(), "token");
   }
   context_->gate.check(peer_address_, authorization, token,
                        [self = shared_from_this(), pending](access::Gate::Decision decision) {
@@ -272,11 +277,11 @@ void HttpSession::dispatch(Request request, const Route& route) {
 }
 
 // GET /api/token?ttl=SECONDS&role=viewer: a signed token for the user who asked, at most of
-// their role (docs/api.md, section 8).
+// their role (docs/api.md, "Access control and TLS").
 void HttpSession::send_token(const Request& request) {
   const std::string_view target = request.target();
   std::int64_t ttl = access::TokenSigner::kDefaultTtl;
-  if (const auto text = access::query_parameter(target, "ttl")) {
+  if (const auto text = query_parameter(target, "ttl")) {
     const auto parsed = access::parse_ttl(*text);
     if (!parsed) {
       return send_text(http::status::bad_request,
@@ -285,7 +290,7 @@ void HttpSession::send_token(const Request& request) {
     ttl = *parsed;
   }
   access::Role role = identity_.role;
-  if (const auto text = access::query_parameter(target, "role")) {
+  if (const auto text = query_parameter(target, "role")) {
     const auto wanted = access::parse_role(*text);
     if (!wanted)
       return send_text(http::status::bad_request, "role: viewer or operator\n", &request);

@@ -41,8 +41,10 @@ class HttpSession : public Connection,
   using Request = boost::beast::http::request<boost::beast::http::string_body>;
 
   void detect_tls();
+  void on_detect_tls(boost::beast::error_code ec, bool tls);
+  void on_handshake(boost::beast::error_code ec, std::size_t used);
   void read();
-  void on_read(boost::beast::error_code ec);
+  void on_read(boost::beast::error_code ec, std::size_t bytes);
   void handle(Request request);
   void authorize(Request request, const Route& route);
   void on_decision(Request request, const Route& route, const access::Gate::Decision& decision);

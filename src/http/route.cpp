@@ -2,7 +2,7 @@
 
 #include <charconv>
 
-#include "request_target.hpp"
+#include "camstream/core/query_string.hpp"
 
 namespace camstream {
 

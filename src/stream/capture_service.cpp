@@ -112,18 +112,6 @@ struct CaptureService::Shared {
   FrameScaler snapshot_scaler;
 };
 
-DemandToken& DemandToken::operator=(DemandToken&& other) noexcept {
-  if (this != &other) {
-    reset();
-    service_ = std::exchange(other.service_, nullptr);
-  }
-  return *this;
-}
-
-void DemandToken::reset() {
-  if (auto* service = std::exchange(service_, nullptr)) service->release_demand();
-}
-
 CaptureService::CaptureService(const boost::asio::any_io_executor& executor,
                                std::unique_ptr<FrameSource> source, Settings settings,
                                FrameHub& hub, Metrics& metrics)
@@ -162,7 +150,7 @@ DemandToken CaptureService::hold_demand() {
     lifecycle_.set_demand(true, Clock::now());
     update();
   }
-  return DemandToken(this);
+  return DemandToken(alive_);
 }
 
 void CaptureService::release_demand() {

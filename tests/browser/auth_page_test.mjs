@@ -1,4 +1,4 @@
-// The viewer page behind --users and over HTTPS in Debian's Chromium (docs/api.md, section 8):
+// The viewer page behind --users and over HTTPS in Debian's Chromium (docs/api.md, "Access control and TLS"):
 // the browser logs in with Basic credentials, the picture plays, the page gets a token for its
 // WebSocket and shows the status; an operator can stop and start; a viewer's buttons are off;
 // a page opened with ?token= works without any login. Certificates are made by the openssl CLI.

@@ -1,4 +1,4 @@
-// The viewer page's Camera panel and Picture form in Debian's Chromium (docs/api.md, section 7).
+// The viewer page's Camera panel and Picture form in Debian's Chromium (docs/api.md, "Controls and live settings").
 //
 // Against a real camstream with the test source: the panel lists the test source's controls;
 // moving the Brightness slider brightens the picture and the status reports the value; a slider

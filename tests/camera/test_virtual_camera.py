@@ -312,7 +312,7 @@ def test_rotated_stream_keeps_its_rate(start_camera_server):
     assert abs(len(parts) / 3.0 - 30) <= 3, f"{len(parts)} parts in 3 s at --fps 30"
 
 
-# --- Controls (docs/api.md, section 7) -----------------------------------------------------------
+# --- Controls (docs/api.md, "Controls and live settings") ------------------------------------------
 
 def probe(*args):
     """Runs the controls probe in the root: its output and its "set ..." lines."""

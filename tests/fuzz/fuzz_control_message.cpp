@@ -1,4 +1,4 @@
-// Control WebSocket messages (docs/api.md sections 4 and 7): any text gets a message or an
+// Control WebSocket messages (docs/api.md, "Control WebSocket" and "Controls and live settings"): any text gets a message or an
 // error to send back, never a crash.
 // Boost.JSON compiled into this program, instrumented, instead of the shared library's copy
 // (which the program's definitions override): without it libFuzzer sees no coverage inside

@@ -54,11 +54,11 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       {reinterpret_cast<const char*>(data), size}, static_cast<int>(argv.size()), argv.data());
   if (result.options) {
     const camstream::Options& options = *result.options;
-    check(options.width >= 16 && options.width % 2 == 0);
-    check(options.height >= 16 && options.height % 2 == 0);
-    check(options.quality >= 1 && options.quality <= 100);
+    check(options.live.width >= 16 && options.live.width % 2 == 0);
+    check(options.live.height >= 16 && options.live.height % 2 == 0);
+    check(options.live.quality >= 1 && options.live.quality <= 100);
     check(options.port >= 0 && options.port <= 65535);
-    check(options.interval.count() > 0);
+    check(options.live.interval.count() > 0);
   } else {
     check(result.exit_code == 0 || result.exit_code == 2);
     check(!result.output.empty());

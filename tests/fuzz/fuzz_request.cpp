@@ -10,10 +10,10 @@
 #include <cstdlib>
 #include <string_view>
 
+#include "camstream/core/query_string.hpp"
 #include "http/host_check.hpp"
 #include "http/http_session.hpp"
 #include "http/request_checks.hpp"
-#include "http/request_target.hpp"
 #include "http/route.hpp"
 
 namespace {

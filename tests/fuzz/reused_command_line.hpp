@@ -63,10 +63,9 @@ inline bool same_controls(const std::vector<ControlSetting>& a,
 }
 
 inline bool same_options(const Options& a, const Options& b) {
-  return static_cast<const LiveSettings&>(a) == static_cast<const LiveSettings&>(b) &&
-         a.config_file == b.config_file && a.source == b.source && a.camera == b.camera &&
-         a.list_cameras == b.list_cameras && a.bind == b.bind && a.port == b.port &&
-         a.always_on == b.always_on && a.idle_timeout == b.idle_timeout &&
+  return a.live == b.live && a.config_file == b.config_file && a.source == b.source &&
+         a.camera == b.camera && a.list_cameras == b.list_cameras && a.bind == b.bind &&
+         a.port == b.port && a.always_on == b.always_on && a.idle_timeout == b.idle_timeout &&
          a.max_clients == b.max_clients && a.max_connections == b.max_connections &&
          a.allow_hosts == b.allow_hosts && a.allow_origin == b.allow_origin &&
          same_controls(a.controls, b.controls) && a.users_file == b.users_file &&

@@ -1,4 +1,4 @@
-"""docs/api.md section 8 over plain HTTP: users (bcrypt, yescrypt, SHA-512), operators and
+"""docs/api.md, "Access control and TLS", over plain HTTP: users (bcrypt, yescrypt, SHA-512), operators and
 viewers, tokens, lockout, secrets kept out of the log, and abuse of every new input.
 
 Real clients: curl --user, Python's http.client and websockets, the byte-exact StreamClient.
@@ -190,7 +190,7 @@ def test_tampered_and_garbage_tokens_get_401(secured):
 
 
 def python_token(key, user, role, expires):
-    """The token format of docs/api.md section 8, made independently of camstream."""
+    """The token format of docs/api.md, "Access control and TLS", made independently of camstream."""
     payload = f"v1|{role}|{expires}|{user}".encode()
     mac = hmac.new(key, payload, hashlib.sha256).digest()
     encode = lambda data: base64.urlsafe_b64encode(data).decode().rstrip("=")

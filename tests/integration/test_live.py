@@ -1,4 +1,4 @@
-"""docs/api.md section 7 on the test source: camera controls (`controls`, `set`, --control),
+"""docs/api.md, "Controls and live settings", on the test source: camera controls (`controls`, `set`, --control),
 live settings (`configure`) while viewers watch, and a snapshot larger than the stream.
 
 Every change is checked where a user sees it: in the picture (decoded by ffmpeg), in the parts

@@ -1,4 +1,4 @@
-"""docs/api.md sections 1 and 7: --rotation 90/270 (and 180, flips) in software before encoding.
+"""docs/api.md, "Frames and sources" and "Controls and live settings": --rotation 90/270 (and 180, flips) in software before encoding.
 
 The stream, the snapshot, the status and the STOPPED placeholder all have the turned size, and
 the picture itself is turned: ffmpeg decodes it and the test pattern's dark label panel (top-left

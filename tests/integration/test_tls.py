@@ -1,4 +1,4 @@
-"""docs/api.md section 8, TLS: HTTPS and WSS on the same port with real clients (curl, ffmpeg,
+"""docs/api.md, "Access control and TLS": HTTPS and WSS on the same port with real clients (curl, ffmpeg,
 ffprobe, VLC, Python's ssl and websockets), plain HTTP to the TLS port, SIGHUP reloads.
 
 Certificates are made at test time by the openssl CLI (access_fixtures.Certificates).

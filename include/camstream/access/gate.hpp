@@ -1,4 +1,4 @@
-// Access module: who may watch and who may steer (docs/api.md, section 8). Users from an
+// Access module: who may watch and who may steer (docs/api.md, "Access control and TLS"). Users from an
 // htpasswd file checked with the system's crypt library, signed expiring tokens (HMAC-SHA256),
 // a cache of verified credentials, and the lockout per address and per user. It knows nothing of
 // HTTP sessions: the http module asks the Gate and answers 401, 429 or goes on.

@@ -19,9 +19,10 @@ struct ControlSetting {
   std::string where;  // "--control" or "config file F: key 'control'", for messages
 };
 
-// The picture settings (size, rate, quality, orientation, snapshot size) and their defaults
-// come from the live table (camstream/core/settings.hpp); the rest are the server's.
-struct Options : LiveSettings {
+struct Options {
+  // The picture settings (size, rate, quality, orientation, snapshot size) and their defaults,
+  // from the live table (camstream/core/settings.hpp); the rest are the server's.
+  LiveSettings live;
   std::string config_file;
   SourceKind source = SourceKind::automatic;
   // --source http(s)://...: the upstream URL as given (credentials included: never log it;

@@ -16,8 +16,7 @@ struct CaptureConfig {
       0;  // 0, 90, 180 or 270 clockwise, after the flips (camstream/core/orientation.hpp)
   bool hflip = false;
   bool vflip = false;
-  std::string camera = "0";        // libcamera: index or id
-  bool label_test_pattern = true;  // the test source draws "TEST PATTERN"
+  std::string camera = "0";  // libcamera: index or id
 };
 
 // What the source is asked for: the larger of the stream and snapshot sizes (one capture

@@ -1,4 +1,4 @@
-// Camera controls as a source describes them (docs/api.md, section 7): a name, a type, the
+// Camera controls as a source describes them (docs/api.md, "Controls and live settings"): a name, a type, the
 // range, the default and the value in force. Shaped after libcamera's ControlInfoMap, so that
 // the libcamera source and the test source fill the same description.
 #pragma once

@@ -16,8 +16,6 @@ struct Orientation {
 };
 
 bool is_valid_rotation(int degrees);  // 0, 90, 180 or 270
-// True when a and b move every pixel to the same place (e.g. rotate 180 and both flips).
-bool same_orientation(Orientation a, Orientation b);
 bool is_identity(Orientation orientation);
 // Rotation by 90 or 270: the picture's width and height swap.
 bool swaps_size(Orientation orientation);

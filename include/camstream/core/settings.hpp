@@ -1,4 +1,4 @@
-// The picture settings that can change while viewers watch (docs/api.md, section 7), as one
+// The picture settings that can change while viewers watch (docs/api.md, "Controls and live settings"), as one
 // table: each row holds a setting's flag and config key, its configure/status field, help
 // text, range and setter. The command line, the config file, the `configure` message and the
 // status are all generated from it, so a setting is named, bounded and defaulted once.

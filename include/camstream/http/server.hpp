@@ -20,8 +20,8 @@ class Listener;
 
 class Server {
  public:
-  // The gate decides who may do what (docs/api.md, section 8); it must outlive the server.
-  // Throws TlsError (tls.hpp) naming the file when the certificate or key cannot be used.
+  // The gate decides who may do what (docs/api.md, "Access control and TLS"); it must outlive the server.
+  // Throws TlsError (tls_error.hpp) naming the file when the certificate or key cannot be used.
   Server(boost::asio::io_context& io, ServerSettings settings, CaptureService& capture,
          FrameHub& hub, Metrics& metrics, access::Gate& gate);
   ~Server();

@@ -113,6 +113,9 @@ class CaptureService {
   std::chrono::steady_clock::time_point supervised_at_{};
   std::unique_ptr<JpegEncoder> placeholder_encoder_;
   FramePtr placeholder_;
+  // What DemandTokens hold: they expire with the service instead of dangling.
+  const std::shared_ptr<CaptureService* const> alive_ =
+      std::make_shared<CaptureService* const>(this);
 };
 
 }  // namespace camstream

@@ -1,4 +1,4 @@
-// A camera's controls as camstream describes them (docs/api.md, section 7) and the way back:
+// A camera's controls as camstream describes them (docs/api.md, "Controls and live settings") and the way back:
 // checked values into a libcamera ControlList. Names are libcamera's (ControlId::name()); the
 // controls camstream manages itself (FrameDurationLimits) and those it cannot express (arrays,
 // rectangles, sizes, text) are left out, except ScalerCrop, offered as a Zoom factor.
@@ -58,7 +58,7 @@ class SourceControls {
   explicit SourceControls(CameraControls camera) : camera_(std::move(camera)) {}
 
   ControlMap controls() const;
-  // docs/api.md section 7: all or nothing, the error names the control.
+  // docs/api.md, "Controls and live settings": all or nothing, the error names the control.
   std::optional<ControlError> set(const std::map<std::string, ControlValue>& values);
   // Every value set so far, for Camera::start(); what was waiting for a request is in it.
   void add_all_to(libcamera::ControlList& list);

@@ -222,13 +222,5 @@ TEST(Redact, TokenValuesNeverReachTheLog) {
   EXPECT_EQ(redact_target("/x?token="), "/x?token=\xE2\x80\xA6");
 }
 
-TEST(QueryParameter, FindsAValueUndecoded) {
-  EXPECT_EQ(query_parameter("/stream?token=a.b", "token"), "a.b");
-  EXPECT_EQ(query_parameter("/stream?fps=2&token=x%41", "token"), "x%41");
-  EXPECT_EQ(query_parameter("/stream?token", "token"), "");
-  EXPECT_EQ(query_parameter("/stream?tokens=1", "token"), std::nullopt);
-  EXPECT_EQ(query_parameter("/stream", "token"), std::nullopt);
-}
-
 }  // namespace
 }  // namespace camstream::access

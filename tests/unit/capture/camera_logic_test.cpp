@@ -11,8 +11,12 @@
 #include <string>
 #include <vector>
 
+#include "same_orientation.hpp"
+
 namespace camstream::camera_logic {
 namespace {
+
+using test::same_orientation;
 
 using std::chrono::microseconds;
 using std::chrono::milliseconds;

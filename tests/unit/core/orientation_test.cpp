@@ -4,8 +4,12 @@
 
 #include <vector>
 
+#include "same_orientation.hpp"
+
 namespace camstream {
 namespace {
+
+using test::same_orientation;
 
 std::vector<Orientation> every_orientation() {
   std::vector<Orientation> all;

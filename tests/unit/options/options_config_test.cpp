@@ -73,19 +73,19 @@ void expect_same_settings(const Options& actual, const Options& expected) {
   EXPECT_EQ(actual.source, expected.source);
   EXPECT_EQ(actual.camera, expected.camera);
   EXPECT_EQ(actual.list_cameras, expected.list_cameras);
-  EXPECT_EQ(actual.width, expected.width);
-  EXPECT_EQ(actual.height, expected.height);
-  EXPECT_EQ(actual.interval, expected.interval);
-  EXPECT_EQ(actual.quality, expected.quality);
+  EXPECT_EQ(actual.live.width, expected.live.width);
+  EXPECT_EQ(actual.live.height, expected.live.height);
+  EXPECT_EQ(actual.live.interval, expected.live.interval);
+  EXPECT_EQ(actual.live.quality, expected.live.quality);
   EXPECT_EQ(actual.bind, expected.bind);
   EXPECT_EQ(actual.port, expected.port);
   EXPECT_EQ(actual.always_on, expected.always_on);
   EXPECT_EQ(actual.idle_timeout, expected.idle_timeout);
   EXPECT_EQ(actual.max_clients, expected.max_clients);
   EXPECT_EQ(actual.allow_origin, expected.allow_origin);
-  EXPECT_EQ(actual.rotation, expected.rotation);
-  EXPECT_EQ(actual.hflip, expected.hflip);
-  EXPECT_EQ(actual.vflip, expected.vflip);
+  EXPECT_EQ(actual.live.rotation, expected.live.rotation);
+  EXPECT_EQ(actual.live.hflip, expected.live.hflip);
+  EXPECT_EQ(actual.live.vflip, expected.live.vflip);
   EXPECT_EQ(actual.log_level, expected.log_level);
   EXPECT_EQ(actual.warnings, expected.warnings);
 }
@@ -145,30 +145,30 @@ TEST_F(ConfigFiles, EveryKeyIsApplied) {
   EXPECT_EQ(options.config_file, path);
   EXPECT_EQ(options.source, SourceKind::test);
   EXPECT_EQ(options.camera, "/base/soc/i2c0mux/i2c@1/imx219@10");
-  EXPECT_EQ(options.width, 1280);
-  EXPECT_EQ(options.height, 720);
-  EXPECT_EQ(options.interval, 40ms);
-  EXPECT_EQ(options.quality, 60);
+  EXPECT_EQ(options.live.width, 1280);
+  EXPECT_EQ(options.live.height, 720);
+  EXPECT_EQ(options.live.interval, 40ms);
+  EXPECT_EQ(options.live.quality, 60);
   EXPECT_EQ(options.bind, "127.0.0.1");
   EXPECT_EQ(options.port, 0);
   EXPECT_TRUE(options.always_on);
   EXPECT_EQ(options.idle_timeout, 30s);
   EXPECT_EQ(options.max_clients, 8);
   EXPECT_EQ(options.allow_origin, "http://octopi.local");
-  EXPECT_EQ(options.rotation, 180);
-  EXPECT_TRUE(options.hflip);
-  EXPECT_TRUE(options.vflip);
+  EXPECT_EQ(options.live.rotation, 180);
+  EXPECT_TRUE(options.live.hflip);
+  EXPECT_TRUE(options.live.vflip);
   EXPECT_EQ(options.log_level, "warn");
 }
 
 TEST_F(ConfigFiles, FpsInAFileBecomesMicroseconds) {
-  EXPECT_EQ(parse_ok({"-c", write("fps.conf", "fps = 30\n")}).interval, 33333us);
+  EXPECT_EQ(parse_ok({"-c", write("fps.conf", "fps = 30\n")}).live.interval, 33333us);
 }
 
 TEST_F(ConfigFiles, CommentsBlankLinesAndWindowsLineEndsAreFine) {
   const std::string path =
       write("comments.conf", "# a comment\r\n\r\n; an INI comment\r\nquality = 42  # why\r\n");
-  EXPECT_EQ(parse_ok({"-c", path}).quality, 42);
+  EXPECT_EQ(parse_ok({"-c", path}).live.quality, 42);
 }
 
 TEST_F(ConfigFiles, AnEmptyFileGivesTheDefaults) {
@@ -182,7 +182,7 @@ TEST_F(ConfigFiles, TheDefaultSectionIsTheTopLevel) {
 TEST_F(ConfigFiles, OddSizesWarnNamingFileAndKey) {
   const std::string path = write("odd.conf", "width = 333\n");
   const Options options = parse_ok({"-c", path});
-  EXPECT_EQ(options.width, 332);
+  EXPECT_EQ(options.live.width, 332);
   ASSERT_EQ(options.warnings.size(), 1u);
   EXPECT_EQ(options.warnings[0],
             "config file " + path + ": key 'width': 333 is odd, rounded down to 332");
@@ -256,30 +256,30 @@ TEST_F(ConfigFiles, FpsAndIntervalTogetherAreAUsageError) {
 TEST_F(ConfigFiles, TheCommandLineBeatsTheFile) {
   const std::string path = write("base.conf", "quality = 90\nport = 81\nhflip = true\n");
   const Options options = parse_ok({"--quality", "50", "-c", path, "--hflip=false"});
-  EXPECT_EQ(options.quality, 50);
+  EXPECT_EQ(options.live.quality, 50);
   EXPECT_EQ(options.port, 81);  // not on the command line: from the file
-  EXPECT_FALSE(options.hflip);
+  EXPECT_FALSE(options.live.hflip);
 }
 
 TEST_F(ConfigFiles, AFileValueOverriddenOnTheCommandLineIsNotChecked) {
   // The command line wins, so the file's value is never used, and it is not checked either:
   // the override is how one runs despite a broken setting.
   const std::string path = write("override.conf", "quality = 500\n");
-  EXPECT_EQ(parse_ok({"-c", path, "--quality", "70"}).quality, 70);
+  EXPECT_EQ(parse_ok({"-c", path, "--quality", "70"}).live.quality, 70);
 }
 
 TEST_F(ConfigFiles, FpsOrIntervalOnTheCommandLineReplacesEitherInTheFile) {
   const std::string interval_file = write("interval.conf", "interval = 500\n");
-  EXPECT_EQ(parse_ok({"-c", interval_file, "--fps", "25"}).interval, 40ms);
+  EXPECT_EQ(parse_ok({"-c", interval_file, "--fps", "25"}).live.interval, 40ms);
   const std::string fps_file = write("fps.conf", "fps = 2\n");
-  EXPECT_EQ(parse_ok({"-c", fps_file, "--interval", "20"}).interval, 20ms);
-  EXPECT_EQ(parse_ok({"-c", fps_file}).interval, 500ms);
+  EXPECT_EQ(parse_ok({"-c", fps_file, "--interval", "20"}).live.interval, 20ms);
+  EXPECT_EQ(parse_ok({"-c", fps_file}).live.interval, 500ms);
 }
 
 TEST_F(ConfigFiles, OddSizeOverriddenOnTheCommandLineDoesNotWarn) {
   const std::string path = write("odd.conf", "width = 333\n");
   const Options options = parse_ok({"-c", path, "--width", "320"});
-  EXPECT_EQ(options.width, 320);
+  EXPECT_EQ(options.live.width, 320);
   EXPECT_TRUE(options.warnings.empty());
 }
 

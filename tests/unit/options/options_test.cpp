@@ -50,19 +50,19 @@ TEST(Options, NoArgumentsGiveTheDefaultsOfTheSpec) {
   EXPECT_EQ(options.source, SourceKind::automatic);
   EXPECT_EQ(options.camera, "0");
   EXPECT_FALSE(options.list_cameras);
-  EXPECT_EQ(options.width, 640);
-  EXPECT_EQ(options.height, 480);
-  EXPECT_EQ(options.interval, 100ms);
-  EXPECT_EQ(options.quality, 80);
+  EXPECT_EQ(options.live.width, 640);
+  EXPECT_EQ(options.live.height, 480);
+  EXPECT_EQ(options.live.interval, 100ms);
+  EXPECT_EQ(options.live.quality, 80);
   EXPECT_EQ(options.bind, "::");
   EXPECT_EQ(options.port, 8080);
   EXPECT_FALSE(options.always_on);
   EXPECT_EQ(options.idle_timeout, 5s);
   EXPECT_EQ(options.max_clients, 256);
   EXPECT_EQ(options.allow_origin, "");
-  EXPECT_EQ(options.rotation, 0);
-  EXPECT_FALSE(options.hflip);
-  EXPECT_FALSE(options.vflip);
+  EXPECT_EQ(options.live.rotation, 0);
+  EXPECT_FALSE(options.live.hflip);
+  EXPECT_FALSE(options.live.vflip);
   EXPECT_EQ(options.log_level, "info");
   EXPECT_TRUE(options.warnings.empty());
 }
@@ -89,16 +89,16 @@ TEST(Options, EveryValueFlagIsStored) {
                                     "--log-level",    "debug"});
   EXPECT_EQ(options.source, SourceKind::test);
   EXPECT_EQ(options.camera, "/base/soc/i2c0mux/i2c@1/imx219@10");
-  EXPECT_EQ(options.width, 1280);
-  EXPECT_EQ(options.height, 720);
-  EXPECT_EQ(options.interval, 250ms);
-  EXPECT_EQ(options.quality, 95);
+  EXPECT_EQ(options.live.width, 1280);
+  EXPECT_EQ(options.live.height, 720);
+  EXPECT_EQ(options.live.interval, 250ms);
+  EXPECT_EQ(options.live.quality, 95);
   EXPECT_EQ(options.bind, "127.0.0.1");
   EXPECT_EQ(options.port, 9000);
   EXPECT_EQ(options.idle_timeout, 0s);
   EXPECT_EQ(options.max_clients, 1);
   EXPECT_EQ(options.allow_origin, "https://printer.example:8443");
-  EXPECT_EQ(options.rotation, 180);
+  EXPECT_EQ(options.live.rotation, 180);
   EXPECT_EQ(options.log_level, "debug");
   EXPECT_TRUE(options.warnings.empty());
 }
@@ -106,15 +106,15 @@ TEST(Options, EveryValueFlagIsStored) {
 TEST(Options, EveryBooleanFlagIsStored) {
   const Options options = parse_ok({"--always-on", "--hflip", "--vflip", "--list-cameras"});
   EXPECT_TRUE(options.always_on);
-  EXPECT_TRUE(options.hflip);
-  EXPECT_TRUE(options.vflip);
+  EXPECT_TRUE(options.live.hflip);
+  EXPECT_TRUE(options.live.vflip);
   EXPECT_TRUE(options.list_cameras);
 }
 
 TEST(Options, BooleanFlagsTakeAnExplicitValue) {
   const Options options = parse_ok({"--hflip=false", "--vflip=yes", "--always-on=off"});
-  EXPECT_FALSE(options.hflip);
-  EXPECT_TRUE(options.vflip);
+  EXPECT_FALSE(options.live.hflip);
+  EXPECT_TRUE(options.live.vflip);
   EXPECT_FALSE(options.always_on);
   EXPECT_EQ(usage_error({"--hflip=maybe"}), "camstream: --hflip: 'maybe' is not true or false");
 }
@@ -126,14 +126,14 @@ TEST(Options, EverySourceAndLogLevelIsAccepted) {
   for (const char* level : {"trace", "debug", "info", "warn", "error"}) {
     EXPECT_EQ(parse_ok({"--log-level", level}).log_level, level);
   }
-  EXPECT_EQ(parse_ok({"--rotation", "0"}).rotation, 0);
-  EXPECT_EQ(parse_ok({"--rotation", "90"}).rotation, 90);
-  EXPECT_EQ(parse_ok({"--rotation", "270"}).rotation, 270);
+  EXPECT_EQ(parse_ok({"--rotation", "0"}).live.rotation, 0);
+  EXPECT_EQ(parse_ok({"--rotation", "90"}).live.rotation, 90);
+  EXPECT_EQ(parse_ok({"--rotation", "270"}).live.rotation, 270);
 }
 
 TEST(Options, EqualsSignAndShortConfigFlagWork) {
-  EXPECT_EQ(parse_ok({"--width=320"}).width, 320);
-  EXPECT_EQ(parse_ok({"--quality=+70"}).quality, 70);
+  EXPECT_EQ(parse_ok({"--width=320"}).live.width, 320);
+  EXPECT_EQ(parse_ok({"--quality=+70"}).live.quality, 70);
   // -c takes the file; a missing file is reported, which proves -c was understood as --config.
   EXPECT_EQ(usage_error({"-c", "/nonexistent/camstream-test.conf"})
                 .rfind("camstream: config file /nonexistent/camstream-test.conf: cannot read", 0),
@@ -141,18 +141,18 @@ TEST(Options, EqualsSignAndShortConfigFlagWork) {
 }
 
 TEST(Options, ARepeatedFlagTakesTheLastValue) {
-  EXPECT_EQ(parse_ok({"--width", "320", "--width", "800"}).width, 800);
+  EXPECT_EQ(parse_ok({"--width", "320", "--width", "800"}).live.width, 800);
 }
 
 TEST(Options, RangeEdgesAreAccepted) {
-  EXPECT_EQ(parse_ok({"--width", "16", "--height", "16"}).width, 16);
+  EXPECT_EQ(parse_ok({"--width", "16", "--height", "16"}).live.width, 16);
   const Options largest = parse_ok({"--width", "7680", "--height", "4320"});
-  EXPECT_EQ(largest.width, 7680);
-  EXPECT_EQ(largest.height, 4320);
-  EXPECT_EQ(parse_ok({"--interval", "1"}).interval, 1ms);
-  EXPECT_EQ(parse_ok({"--interval", "60000"}).interval, 60s);
-  EXPECT_EQ(parse_ok({"--quality", "1"}).quality, 1);
-  EXPECT_EQ(parse_ok({"--quality", "100"}).quality, 100);
+  EXPECT_EQ(largest.live.width, 7680);
+  EXPECT_EQ(largest.live.height, 4320);
+  EXPECT_EQ(parse_ok({"--interval", "1"}).live.interval, 1ms);
+  EXPECT_EQ(parse_ok({"--interval", "60000"}).live.interval, 60s);
+  EXPECT_EQ(parse_ok({"--quality", "1"}).live.quality, 1);
+  EXPECT_EQ(parse_ok({"--quality", "100"}).live.quality, 100);
   EXPECT_EQ(parse_ok({"--port", "0"}).port, 0);
   EXPECT_EQ(parse_ok({"--port", "65535"}).port, 65535);
   EXPECT_EQ(parse_ok({"--idle-timeout", "86400"}).idle_timeout, 86400s);
@@ -162,8 +162,8 @@ TEST(Options, RangeEdgesAreAccepted) {
 
 TEST(Options, OddSizesAreRoundedDownWithAWarningNamingTheFlag) {
   const Options options = parse_ok({"--width", "641", "--height", "17"});
-  EXPECT_EQ(options.width, 640);
-  EXPECT_EQ(options.height, 16);
+  EXPECT_EQ(options.live.width, 640);
+  EXPECT_EQ(options.live.height, 16);
   ASSERT_EQ(options.warnings.size(), 2u);
   EXPECT_EQ(options.warnings[0], "--width: 641 is odd, rounded down to 640");
   EXPECT_EQ(options.warnings[1], "--height: 17 is odd, rounded down to 16");
@@ -180,11 +180,11 @@ TEST(Options, SizesOutsideTheSaneRangeAreUsageErrors) {
 // --- frame pacing ---
 
 TEST(Options, FpsBecomesAnIntervalInMicroseconds) {
-  EXPECT_EQ(parse_ok({"--fps", "30"}).interval, 33333us);
-  EXPECT_EQ(parse_ok({"--fps", "10"}).interval, 100ms);
-  EXPECT_EQ(parse_ok({"--fps", "7.5"}).interval, 133333us);
-  EXPECT_EQ(parse_ok({"--fps", "1000"}).interval, 1ms);
-  EXPECT_EQ(parse_ok({"--fps", "0.5"}).interval, 2s);
+  EXPECT_EQ(parse_ok({"--fps", "30"}).live.interval, 33333us);
+  EXPECT_EQ(parse_ok({"--fps", "10"}).live.interval, 100ms);
+  EXPECT_EQ(parse_ok({"--fps", "7.5"}).live.interval, 133333us);
+  EXPECT_EQ(parse_ok({"--fps", "1000"}).live.interval, 1ms);
+  EXPECT_EQ(parse_ok({"--fps", "0.5"}).live.interval, 2s);
 }
 
 TEST(Options, FpsAndIntervalTogetherAreAUsageError) {
@@ -352,7 +352,7 @@ TEST(Options, NothingIsPrinted) {
 namespace camstream {
 namespace {
 
-// --- access control and TLS (docs/api.md, section 8) ---
+// --- access control and TLS (docs/api.md, "Access control and TLS") ---
 
 TEST(AccessOptions, AreStored) {
   const Options options =
