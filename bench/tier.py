@@ -56,7 +56,7 @@ frontend viewers
 backend relays
     balance leastconn
     option httpchk GET /api/status
-    default-server check inter 1s fall 2 rise 1
+    default-server check inter 500ms fall 2 rise 1
 {servers}
 """
 DELIMITER = b"--camstreamframe\r\n"

@@ -8,11 +8,13 @@ missing haproxy is a failure, not a skip. Every process started here is stopped 
 """
 
 import os
+import pathlib
 import shutil
 import signal
 import socket
 import statistics
 import subprocess
+import sys
 import tempfile
 import time
 
@@ -20,29 +22,14 @@ import pytest
 
 from helpers import PartCounter, StreamClient, get_json, open_viewers
 
+# The HAProxy configuration is the benchmark's (bench/tier.py), so that the test and the bench
+# measure one topology.
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[2] / "bench"))
+from tier import HAPROXY_CONFIG  # noqa: E402
+
 VIEWERS = 50
 WIDTH, HEIGHT, INTERVAL_MS = 320, 240, 33  # 30 frames/s
 
-HAPROXY_CONFIG = """\
-global
-    maxconn 4096
-defaults
-    mode http
-    option redispatch
-    retries 3
-    timeout connect 2s
-    timeout client 30s
-    timeout server 30s
-    timeout tunnel 1h
-frontend viewers
-    bind 127.0.0.1:{port}
-    default_backend relays
-backend relays
-    balance leastconn
-    option httpchk GET /api/status
-    default-server check inter 500ms fall 2 rise 1
-{servers}
-"""
 
 
 def haproxy_binary():

@@ -12,6 +12,7 @@
 
 #include "camstream/app/options.hpp"
 #include "camstream/core/settings.hpp"
+#include "parse_arguments.hpp"
 
 namespace camstream {
 namespace {
@@ -45,14 +46,7 @@ class ConfigFiles : public testing::Test {
   std::filesystem::path directory_;
 };
 
-ParseResult parse(std::initializer_list<std::string> arguments) {
-  std::vector<std::string> words{"camstream"};
-  words.insert(words.end(), arguments.begin(), arguments.end());
-  std::vector<const char*> argv;
-  for (const auto& word : words) argv.push_back(word.c_str());
-  argv.push_back(nullptr);
-  return parse_options(static_cast<int>(words.size()), argv.data());
-}
+using test::parse;
 
 Options parse_ok(std::initializer_list<std::string> arguments) {
   ParseResult result = parse(arguments);

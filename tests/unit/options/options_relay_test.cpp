@@ -8,18 +8,12 @@
 
 #include "camstream/app/options.hpp"
 #include "camstream/capture/relay_url.hpp"
+#include "parse_arguments.hpp"
 
 namespace camstream {
 namespace {
 
-ParseResult parse(std::initializer_list<std::string> arguments) {
-  std::vector<std::string> words{"camstream"};
-  words.insert(words.end(), arguments.begin(), arguments.end());
-  std::vector<const char*> argv;
-  for (const auto& word : words) argv.push_back(word.c_str());
-  argv.push_back(nullptr);
-  return parse_options(static_cast<int>(words.size()), argv.data());
-}
+using test::parse;
 
 std::string usage_error(std::initializer_list<std::string> arguments) {
   const ParseResult result = parse(arguments);
