@@ -179,6 +179,7 @@ class CaptureService {
     LiveSettings live;
     std::string camera = "0";
     SourceFactory reopen;
+    int encode_threads = 1;  // stripes of one picture (--encode-threads)
   };
   using StatusListener = std::function<void()>;
 
@@ -250,6 +251,8 @@ class CaptureService {
   std::uint64_t frames_at_last_second_ = 0;
   double fps_ = 0;
   std::chrono::steady_clock::time_point supervised_at_{};
+  bool scale_stream_ = false;    // the stream is scaled down from a larger snapshot capture
+  PictureSize stream_picture_;  // its size then, after rotation
   std::unique_ptr<JpegEncoder> placeholder_encoder_;
   FramePtr placeholder_;
 };

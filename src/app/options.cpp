@@ -1,6 +1,8 @@
 // Command line and config file. CLI11 reads the syntax of both (flags, values, the TOML/INI
 // file); the values are then checked here, in one place, so that every message names where the
 // value came from: the flag, or the config file and key.
+#include <unistd.h>
+
 #include <CLI/CLI.hpp>
 #include <algorithm>
 #include <cctype>
@@ -16,6 +18,7 @@
 
 #include "camstream/app.hpp"
 #include "camstream/capture.hpp"
+#include "camstream/encode.hpp"
 #include "camstream/settings.hpp"
 #include "options_values.hpp"
 
@@ -24,6 +27,13 @@
 #endif
 
 namespace camstream {
+
+int default_encode_threads() {
+  // Stripes beyond 4 gain little at camera sizes and take cores from the server and the
+  // camera stack.
+  const long online = ::sysconf(_SC_NPROCESSORS_ONLN);
+  return static_cast<int>(std::clamp<long>(online, 1, 4));
+}
 
 namespace {
 
@@ -61,6 +71,8 @@ constexpr ValueSetting kValueSettings[] = {
     {"idle-timeout", "SEC", "capture runs on after the last viewer, 0..86400 (default: 5)"},
     {"max-clients", "N", "stream connections at once, 1..100000 (default: 256)"},
     {"max-connections", "N", "TCP connections at once, 1..1000000; more wait (default: 1024)"},
+    {"encode-threads", "N",
+     "threads encoding each frame as stripes, 1..16 (default: the online cores, at most 4)"},
     {"allow-origin", "ORIGIN", "origin allowed CORS and /ws, e.g. https://host (default: none)"},
     {"users", "FILE", "htpasswd file (htpasswd -B): every endpoint needs a login (default: none)"},
     {"operators", "NAMES", "users who may start, stop and configure, a,b (default: all users)"},
@@ -285,6 +297,8 @@ void apply(const std::string& key, const Given& given, Options& options) {
     options.max_clients = whole_number_in(given, 1, 100'000);
   } else if (key == "max-connections") {
     options.max_connections = whole_number_in(given, 1, 1'000'000);
+  } else if (key == "encode-threads") {
+    options.encode_threads = whole_number_in(given, 1, JpegEncoder::kMaxEncodeThreads);
   } else if (key == "allow-host") {
     if (!is_host_name(given.text)) {
       throw UsageError(given.where + ": '" + given.text +

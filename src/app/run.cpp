@@ -154,6 +154,9 @@ int run(const Options& options) {
     capture_settings.reopen = reopener(*source);
     capture_settings.lifecycle.always_on = options.always_on;
     capture_settings.lifecycle.idle_timeout = options.idle_timeout;
+    capture_settings.encode_threads = options.encode_threads;
+    spdlog::info("encoding: {} thread{} (stripes of each frame)", options.encode_threads,
+                 options.encode_threads == 1 ? "" : "s");
     CaptureService capture(io.get_executor(), std::move(source), capture_settings, hub, metrics);
     if (const auto error = capture.set_controls(controls)) throw UsageError(error->message());
 
