@@ -75,6 +75,46 @@ debroot_run "$work/root" '
   wait "$pid" || fail "camstream exited with $? after SIGTERM"
   echo "installed: ok (streams as user camstream from its config file)"
 
+  # One process per camera: camstream@INSTANCE.service reads /etc/camstream/INSTANCE.conf. Two
+  # instances run at once from the template'"'"'s own ExecStart; stopping one leaves the other.
+  template=/usr/lib/systemd/system/camstream@.service
+  [ -f "$template" ] || fail "no $template"
+  [ ! -e /etc/systemd/system/multi-user.target.wants/camstream@.service ] || fail "the template is enabled"
+  cp "$template" /tmp/camstream@nozzle.service
+  systemd-analyze verify --man=no /tmp/camstream@nozzle.service || fail "systemd-analyze verify rejects camstream@nozzle"
+  exec_start=$(sed -n "s/^ExecStart=//p" "$template")
+  [ "$exec_start" = "/usr/bin/camstream -c /etc/camstream/%i.conf" ] || fail "template ExecStart: $exec_start"
+  declare -A pids ports
+  for instance in nozzle bed; do
+    printf "source = \"test\"\nbind = \"127.0.0.1\"\nport = 0\nwidth = 320\nheight = 240\n" \
+      >/etc/camstream/$instance.conf
+    setpriv --reuid=camstream --regid=camstream --init-groups ${exec_start//%i/$instance} \
+      >/tmp/$instance.out 2>/tmp/$instance.err &
+    pids[$instance]=$!
+  done
+  for instance in nozzle bed; do
+    for _ in $(seq 100); do grep -q "^listening on" /tmp/$instance.out && break; sleep 0.1; done
+    ports[$instance]=$(sed -n "s|^listening on http://127.0.0.1:\([0-9]*\)/|\1|p" /tmp/$instance.out)
+    [ -n "${ports[$instance]}" ] || { cat /tmp/$instance.err; fail "camstream@$instance did not listen"; }
+  done
+  [ "${ports[nozzle]}" != "${ports[bed]}" ] || fail "both instances on one port"
+  snapshot() {
+    exec 3<>"/dev/tcp/127.0.0.1/$1"
+    printf "GET /snapshot HTTP/1.0\r\n\r\n" >&3
+    head -c 200 <&3 | tr -d "\0" || true
+    exec 3<&-
+  }
+  for instance in nozzle bed; do
+    [[ "$(snapshot "${ports[$instance]}")" == "HTTP/1."[01]" 200 "* ]] || fail "no snapshot from camstream@$instance"
+  done
+  kill -TERM "${pids[nozzle]}"
+  wait "${pids[nozzle]}" || fail "camstream@nozzle exited with $? after SIGTERM"
+  [[ "$(snapshot "${ports[bed]}")" == "HTTP/1."[01]" 200 "* ]] || fail "camstream@bed stopped with nozzle"
+  kill -TERM "${pids[bed]}"
+  wait "${pids[bed]}" || fail "camstream@bed exited with $? after SIGTERM"
+  rm /etc/camstream/nozzle.conf /etc/camstream/bed.conf
+  echo "template: ok (camstream@nozzle and camstream@bed from their own config files)"
+
   echo "# edited by the administrator" >>/etc/camstream/camstream.conf
   apt-get remove -y -qq camstream >/dev/null
   [ ! -e /usr/bin/camstream ] || fail "remove left /usr/bin/camstream"
