@@ -13,7 +13,12 @@
 #include <jerror.h>
 // clang-format on
 
+#include <pthread.h>
+#include <sched.h>
+
 #include <algorithm>
+#include <atomic>
+#include <chrono>
 #include <csetjmp>
 #include <cstring>
 #include <stdexcept>
@@ -50,10 +55,31 @@ void StripeWorkers::loop(int index) {
       self.error = std::current_exception();
     }
     done_.release();
+    finished_.fetch_add(1, std::memory_order_release);  // after the release: see run()
+  }
+}
+
+// Linux wakes a thread on the CPU of the thread that woke it when no other CPU is idle
+// (wake-affine). On a busy machine the workers would then queue behind the caller, which is
+// encoding its own stripe, and the stripes would run one after the other. So the workers may
+// run anywhere but on the caller's CPU, set again only when the caller moved. A hint: when it
+// fails (a cpuset that allows only that CPU) the scheduler places them as it likes.
+void StripeWorkers::keep_off_callers_cpu() {
+  const int cpu = ::sched_getcpu();
+  if (cpu < 0 || cpu == caller_cpu_) return;
+  caller_cpu_ = cpu;
+  cpu_set_t allowed;
+  CPU_ZERO(&allowed);
+  if (::sched_getaffinity(0, sizeof allowed, &allowed) != 0) return;
+  if (CPU_COUNT(&allowed) < 2) return;
+  CPU_CLR(cpu, &allowed);
+  for (auto& worker : workers_) {
+    ::pthread_setaffinity_np(worker->thread.native_handle(), sizeof allowed, &allowed);
   }
 }
 
 void StripeWorkers::run(const std::function<void(int)>& job) {
+  if (!workers_.empty()) keep_off_callers_cpu();
   job_ = &job;
   // The semaphores order these writes before the workers' reads, and the workers' writes
   // (their stripes, their errors) before this thread's reads after acquire.
@@ -64,7 +90,16 @@ void StripeWorkers::run(const std::function<void(int)>& job) {
   } catch (...) {
     error = std::current_exception();
   }
-  for (std::size_t i = 0; i < workers_.size(); ++i) done_.acquire();
+  // The stripes are the same size, so the workers finish within microseconds of the caller:
+  // a short spin saves the caller the wake-up after a futex sleep, which on a busy machine
+  // can wait for a time slice. Past the spin (a worker descheduled), sleep.
+  const int workers = static_cast<int>(workers_.size());
+  const auto spin_until = std::chrono::steady_clock::now() + std::chrono::microseconds(200);
+  while (finished_.load(std::memory_order_acquire) < workers &&
+         std::chrono::steady_clock::now() < spin_until) {
+  }
+  for (int i = 0; i < workers; ++i) done_.acquire();  // at once when the spin saw them all
+  finished_.store(0, std::memory_order_relaxed);
   job_ = nullptr;
   for (auto& worker : workers_) {
     if (!error && worker->error) error = worker->error;
@@ -368,6 +403,7 @@ std::size_t StripedCompressor::compress(const PlanarPicture& picture, int qualit
                                 static_cast<std::size_t>(layout.stripes) +
                             4096;
 
+  std::atomic<int> next_stripe{0};
   workers_.run([&](int thread) {
     Context& context = *contexts_[static_cast<std::size_t>(thread)];
     const std::size_t padded_row = static_cast<std::size_t>((picture.width + 15) / 16 * 16);
@@ -375,8 +411,11 @@ std::size_t StripedCompressor::compress(const PlanarPicture& picture, int qualit
     for (auto& plane_rows : context.rows) plane_rows.resize(16);
     JSAMPROW* const rows[3] = {context.rows[0].data(), context.rows[1].data(),
                                context.rows[2].data()};
-    // Stripe i on thread i % threads: as many stripes as threads but for giant pictures.
-    for (int stripe = thread; stripe < layout.stripes; stripe += workers_.threads()) {
+    // Each thread takes the next stripe nobody has taken: a worker the scheduler starts late
+    // (a busy machine) leaves its stripe to the caller, so striping is never slower than one
+    // thread by more than the joining.
+    for (int stripe = next_stripe.fetch_add(1, std::memory_order_relaxed); stripe < layout.stripes;
+         stripe = next_stripe.fetch_add(1, std::memory_order_relaxed)) {
       const auto index = static_cast<std::size_t>(stripe);
       auto& jpeg = stripe_jpegs_[index];
       if (jpeg.size() < bound) jpeg.resize(bound);

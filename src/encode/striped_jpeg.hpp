@@ -4,6 +4,7 @@
 // so the stripes go through the libjpeg API of the same library (jpeglib.h, raw data in).
 #pragma once
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <exception>
@@ -47,10 +48,13 @@ class StripeWorkers {
     std::thread thread;
   };
   void loop(int index);
+  void keep_off_callers_cpu();
 
+  int caller_cpu_ = -1;                            // the CPU the workers were last kept off
   const std::function<void(int)>* job_ = nullptr;  // set before the workers are released
   bool stopping_ = false;
   std::counting_semaphore<> done_{0};
+  std::atomic<int> finished_{0};  // workers done with the current job
   std::vector<std::unique_ptr<Worker>> workers_;
 };
 
