@@ -54,8 +54,10 @@ void StripeWorkers::loop(int index) {
     } catch (...) {
       self.error = std::current_exception();
     }
+    // Counted before the release, so that run() can reset the count once it has acquired
+    // every release, with no increment of this job still to come.
+    finished_.fetch_add(1, std::memory_order_release);
     done_.release();
-    finished_.fetch_add(1, std::memory_order_release);  // after the release: see run()
   }
 }
 
