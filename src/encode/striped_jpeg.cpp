@@ -33,31 +33,53 @@ namespace camstream {
 StripeWorkers::StripeWorkers(int threads) {
   if (threads < 1) throw std::invalid_argument("stripe workers need at least one thread");
   for (int index = 1; index < threads; ++index) {
-    workers_.push_back(std::make_unique<Worker>());
-    workers_.back()->thread = std::thread([this, index] { loop(index); });
+    workers_.emplace_back([this, index] { loop(index); });
   }
 }
 
 StripeWorkers::~StripeWorkers() {
-  stopping_ = true;  // published to each worker by its semaphore's release
-  for (auto& worker : workers_) worker->start.release();
-  for (auto& worker : workers_) worker->thread.join();
+  {
+    std::lock_guard lock(mutex_);
+    stopping_ = true;
+  }
+  wake_cv_.notify_all();
+  for (auto& worker : workers_) worker.join();
 }
 
 void StripeWorkers::loop(int index) {
-  Worker& self = *workers_[static_cast<std::size_t>(index - 1)];
+  std::unique_lock lock(mutex_);
+  std::uint64_t seen = wake_;
   for (;;) {
-    self.start.acquire();
+    wake_cv_.wait(lock, [&] { return stopping_ || wake_ != seen; });
     if (stopping_) return;
-    try {
-      (*job_)(index);
-    } catch (...) {
-      self.error = std::current_exception();
+    seen = wake_;
+    lock.unlock();
+    claim_tasks(index);
+    lock.lock();
+  }
+}
+
+void StripeWorkers::claim_tasks(int thread) {
+  std::uint64_t state = claim_.load(std::memory_order_acquire);
+  for (;;) {
+    const auto next = static_cast<int>((state >> 16) & 0xFFFF);
+    const auto count = static_cast<int>(state & 0xFFFF);
+    if (next >= count) return;
+    if (!claim_.compare_exchange_weak(state, state + (std::uint64_t{1} << 16),
+                                      std::memory_order_acq_rel, std::memory_order_acquire)) {
+      continue;  // another thread claimed it, or a new generation began: `state` is fresh
     }
-    // Counted before the release, so that run() can reset the count once it has acquired
-    // every release, with no increment of this job still to come.
-    finished_.fetch_add(1, std::memory_order_release);
-    done_.release();
+    try {
+      (*task_)(next, thread);
+    } catch (...) {
+      errors_[static_cast<std::size_t>(next)] = std::current_exception();
+    }
+    // The task's writes (its stripe, its error) are released to the caller with the count.
+    if (completed_.fetch_add(1, std::memory_order_acq_rel) + 1 == count) {
+      std::lock_guard lock(mutex_);  // the caller checks the count under it: no lost wake-up
+      done_cv_.notify_one();
+    }
+    state = claim_.load(std::memory_order_acquire);
   }
 }
 
@@ -76,38 +98,44 @@ void StripeWorkers::keep_off_callers_cpu() {
   if (CPU_COUNT(&allowed) < 2) return;
   CPU_CLR(cpu, &allowed);
   for (auto& worker : workers_) {
-    ::pthread_setaffinity_np(worker->thread.native_handle(), sizeof allowed, &allowed);
+    ::pthread_setaffinity_np(worker.native_handle(), sizeof allowed, &allowed);
   }
 }
 
-void StripeWorkers::run(const std::function<void(int)>& job) {
+void StripeWorkers::run(int count, const Task& task) {
+  if (count < 0 || count > 0xFFFF) throw std::invalid_argument("0..65535 tasks");
+  if (count == 0) return;
   if (!workers_.empty()) keep_off_callers_cpu();
-  job_ = &job;
-  // The semaphores order these writes before the workers' reads, and the workers' writes
-  // (their stripes, their errors) before this thread's reads after acquire.
-  for (auto& worker : workers_) worker->start.release();
-  std::exception_ptr error;
-  try {
-    job(0);
-  } catch (...) {
-    error = std::current_exception();
+  task_ = &task;
+  errors_.assign(static_cast<std::size_t>(count), nullptr);
+  completed_.store(0, std::memory_order_relaxed);
+  ++generation_;
+  claim_.store((std::uint64_t{generation_} << 32) | static_cast<std::uint64_t>(count),
+               std::memory_order_release);
+  if (!workers_.empty()) {
+    {
+      std::lock_guard lock(mutex_);
+      ++wake_;
+    }
+    wake_cv_.notify_all();
   }
-  // The stripes are the same size, so the workers finish within microseconds of the caller:
-  // a short spin saves the caller the wake-up after a futex sleep, which on a busy machine
-  // can wait for a time slice. Past the spin (a worker descheduled), sleep.
-  const int workers = static_cast<int>(workers_.size());
+  claim_tasks(0);
+  // Every task is claimed now; wait for the ones workers still run. They are the same size as
+  // the caller's, so they end within microseconds: a short spin saves the caller the wake-up
+  // after a futex sleep, which on a busy machine can wait for a time slice.
   const auto spin_until = std::chrono::steady_clock::now() + std::chrono::microseconds(200);
-  while (finished_.load(std::memory_order_acquire) < workers &&
-         std::chrono::steady_clock::now() < spin_until) {
+  int done = completed_.load(std::memory_order_acquire);
+  while (done < count && std::chrono::steady_clock::now() < spin_until) {
+    done = completed_.load(std::memory_order_acquire);
   }
-  for (int i = 0; i < workers; ++i) done_.acquire();  // at once when the spin saw them all
-  finished_.store(0, std::memory_order_relaxed);
-  job_ = nullptr;
-  for (auto& worker : workers_) {
-    if (!error && worker->error) error = worker->error;
-    worker->error = nullptr;
+  if (done < count) {
+    std::unique_lock lock(mutex_);
+    done_cv_.wait(lock, [&] { return completed_.load(std::memory_order_acquire) >= count; });
   }
-  if (error) std::rethrow_exception(error);
+  task_ = nullptr;
+  for (auto& error : errors_) {
+    if (error) std::rethrow_exception(error);
+  }
 }
 
 // --- layout and joining ---
@@ -405,27 +433,23 @@ std::size_t StripedCompressor::compress(const PlanarPicture& picture, int qualit
                                 static_cast<std::size_t>(layout.stripes) +
                             4096;
 
-  std::atomic<int> next_stripe{0};
-  workers_.run([&](int thread) {
+  // Each thread takes the next stripe nobody has taken (StripeWorkers): a worker the
+  // scheduler starts late leaves its stripe to the caller, so on a busy machine striping costs
+  // little more than one thread.
+  workers_.run(layout.stripes, [&](int stripe, int thread) {
     Context& context = *contexts_[static_cast<std::size_t>(thread)];
     const std::size_t padded_row = static_cast<std::size_t>((picture.width + 15) / 16 * 16);
     context.padded.resize(padded_row * 2 * 16);  // Y, U, V rows of one MCU row, widened
     for (auto& plane_rows : context.rows) plane_rows.resize(16);
     JSAMPROW* const rows[3] = {context.rows[0].data(), context.rows[1].data(),
                                context.rows[2].data()};
-    // Each thread takes the next stripe nobody has taken: a worker the scheduler starts late
-    // (a busy machine) leaves its stripe to the caller, so striping is never slower than one
-    // thread by more than the joining.
-    for (int stripe = next_stripe.fetch_add(1, std::memory_order_relaxed); stripe < layout.stripes;
-         stripe = next_stripe.fetch_add(1, std::memory_order_relaxed)) {
-      const auto index = static_cast<std::size_t>(stripe);
-      auto& jpeg = stripe_jpegs_[index];
-      if (jpeg.size() < bound) jpeg.resize(bound);
-      if (!encode_stripe(&context.cinfo, context.errors, context.dest, jpeg, stripe_sizes_[index],
-                         picture, layout, stripe, quality, context.padded.data(), rows)) {
-        throw EncodeError(std::string("JPEG compression of stripe ") + std::to_string(stripe) +
-                          " failed: " + context.errors.message);
-      }
+    const auto index = static_cast<std::size_t>(stripe);
+    auto& jpeg = stripe_jpegs_[index];
+    if (jpeg.size() < bound) jpeg.resize(bound);
+    if (!encode_stripe(&context.cinfo, context.errors, context.dest, jpeg, stripe_sizes_[index],
+                       picture, layout, stripe, quality, context.padded.data(), rows)) {
+      throw EncodeError(std::string("JPEG compression of stripe ") + std::to_string(stripe) +
+                        " failed: " + context.errors.message);
     }
   });
 

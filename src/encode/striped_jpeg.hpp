@@ -5,12 +5,13 @@
 #pragma once
 
 #include <atomic>
+#include <condition_variable>
 #include <cstddef>
 #include <cstdint>
 #include <exception>
 #include <functional>
 #include <memory>
-#include <semaphore>
+#include <mutex>
 #include <span>
 #include <thread>
 #include <vector>
@@ -27,35 +28,46 @@ struct PlanarPicture {
   bool chroma_422 = false;
 };
 
-// Threads that run one job at a time, each on its own index: run(job) calls job(0) on the
-// caller's thread and job(1..threads-1) on the workers, and returns once all have returned.
-// Threads are started once and joined by the destructor; no thread is created per frame.
+// Threads that share out the tasks of one job: run(count, task) calls task(i, thread) once for
+// each i in 0..count-1, each on whichever thread claims i first, the caller's (thread 0)
+// among them, and returns once every task has returned. The caller waits only for tasks a
+// worker has claimed: a worker the scheduler has not started yet (a busy machine) claims
+// nothing, and the caller does its tasks itself. Threads are started once and joined by the
+// destructor; no thread is created per frame.
 class StripeWorkers {
  public:
+  using Task = std::function<void(int task, int thread)>;
   explicit StripeWorkers(int threads);  // 1..: one is the caller's own
   ~StripeWorkers();
   StripeWorkers(const StripeWorkers&) = delete;
   StripeWorkers& operator=(const StripeWorkers&) = delete;
 
   int threads() const { return static_cast<int>(workers_.size()) + 1; }
-  // Rethrows the first exception a job threw, after every job has finished.
-  void run(const std::function<void(int)>& job);
+  // count 0..65535. Rethrows the first exception (lowest task) a task threw, after all ended.
+  void run(int count, const Task& task);
 
  private:
-  struct Worker {
-    std::binary_semaphore start{0};
-    std::exception_ptr error;
-    std::thread thread;
-  };
   void loop(int index);
+  void claim_tasks(int thread);
   void keep_off_callers_cpu();
 
-  int caller_cpu_ = -1;                            // the CPU the workers were last kept off
-  const std::function<void(int)>* job_ = nullptr;  // set before the workers are released
-  bool stopping_ = false;
-  std::counting_semaphore<> done_{0};
-  std::atomic<int> finished_{0};  // workers done with the current job
-  std::vector<std::unique_ptr<Worker>> workers_;
+  int caller_cpu_ = -1;  // the CPU the workers were last kept off
+  // What a claim reads is written before claim_ is published (release) and stays until every
+  // claimed task has completed: task_, errors_.
+  const Task* task_ = nullptr;
+  std::vector<std::exception_ptr> errors_;  // by task
+  // generation (32 bits) | next task to claim (16) | task count (16); a claim is a CAS on it,
+  // so a worker that read an older generation's value can never claim in the new one.
+  std::atomic<std::uint64_t> claim_{0};
+  std::atomic<int> completed_{0};  // tasks of the current generation that returned
+  // Sleeping and waking (not on the I/O thread; the tasks themselves run unlocked).
+  std::mutex mutex_;
+  std::condition_variable wake_cv_;  // the workers: a new job or stopping
+  std::condition_variable done_cv_;  // the caller: the last claimed task returned
+  std::uint64_t wake_ = 0;           // jobs started, under mutex_
+  bool stopping_ = false;            // under mutex_
+  std::uint32_t generation_ = 0;
+  std::vector<std::thread> workers_;
 };
 
 // Where a picture is cut: stripes of `mcu_rows_per_stripe` MCU rows, only the last shorter.

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -141,21 +142,56 @@ TEST(JoinStripes, TooSmallAnOutputGivesZeroAndABrokenStripeThrows) {
 
 // --- workers ---
 
-TEST(StripeWorkers, EveryIndexRunsOncePerJobAndErrorsComeBack) {
+TEST(StripeWorkers, EveryTaskRunsOnceOnSomeThreadAndErrorsComeBack) {
   StripeWorkers workers(4);
-  for (int round = 0; round < 200; ++round) {
-    std::atomic<int> seen[4] = {};
-    workers.run([&](int index) { seen[index].fetch_add(1); });
-    for (auto& count : seen) ASSERT_EQ(count.load(), 1);
+  for (int round = 0; round < 300; ++round) {
+    const int count = 1 + round % 9;  // fewer and more tasks than threads
+    std::vector<std::atomic<int>> seen(static_cast<std::size_t>(count));
+    std::atomic<int> bad_thread{0};
+    workers.run(count, [&](int task, int thread) {
+      seen[static_cast<std::size_t>(task)].fetch_add(1);
+      if (thread < 0 || thread >= 4) bad_thread.fetch_add(1);
+    });
+    for (auto& times : seen) ASSERT_EQ(times.load(), 1) << "round " << round;
+    ASSERT_EQ(bad_thread.load(), 0);
   }
-  EXPECT_THROW(workers.run([](int index) {
-    if (index == 2) throw std::runtime_error("stripe 2");
-  }),
+  EXPECT_THROW(workers.run(5,
+                           [](int task, int) {
+                             if (task == 2) throw std::runtime_error("stripe 2");
+                           }),
                std::runtime_error);
   // The workers are still there after a failed job.
   std::atomic<int> total{0};
-  workers.run([&](int) { total.fetch_add(1); });
+  workers.run(4, [&](int, int) { total.fetch_add(1); });
   EXPECT_EQ(total.load(), 4);
+}
+
+TEST(StripeWorkers, TheCallerDoesTheTasksNoWorkerClaimed) {
+  // A task that waits for another task: it ends only if that one is claimed by the caller or
+  // by the worker, whichever is free, never left to a thread that is busy.
+  StripeWorkers workers(2);
+  for (int round = 0; round < 50; ++round) {
+    std::atomic<bool> first_done{false};
+    workers.run(2, [&](int task, int) {
+      if (task == 0) {
+        first_done.store(true);
+        return;
+      }
+      const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+      while (!first_done.load() && std::chrono::steady_clock::now() < deadline) {
+      }
+      ASSERT_TRUE(first_done.load());
+    });
+  }
+  for (int round = 0; round < 50; ++round) {
+    std::atomic<int> done{0};
+    workers.run(6, [&](int, int) { done.fetch_add(1); });
+    ASSERT_EQ(done.load(), 6);
+  }
+  StripeWorkers alone(1);  // no worker at all: the caller runs everything
+  std::vector<int> threads;
+  alone.run(3, [&](int, int thread) { threads.push_back(thread); });
+  EXPECT_EQ(threads, (std::vector<int>{0, 0, 0}));
 }
 
 // --- pixels ---

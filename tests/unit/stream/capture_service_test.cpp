@@ -200,7 +200,9 @@ TEST_F(StripedCaptureServiceTest, FramesAreEncodedInStripesAndPublishedInOrder) 
     EXPECT_EQ(restarts, 2) << "frame " << i;
     EXPECT_EQ(frames[i]->width, 64);
     EXPECT_EQ(frames[i]->height, 48);
-    if (i > 0) EXPECT_GT(frames[i]->sequence, frames[i - 1]->sequence);
+    if (i > 0) {
+      EXPECT_GT(frames[i]->sequence, frames[i - 1]->sequence);
+    }
   }
   EXPECT_EQ(metrics.frames_encoded.load(), metrics.frames_captured.load());
 }
