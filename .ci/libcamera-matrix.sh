@@ -109,17 +109,17 @@ unpack() {
 }
 
 # --- Compiling --------------------------------------------------------------------------
-# camera_logic.cpp is among the libcamera/*.cpp; controls.cpp holds the checks every source's
-# FrameSource::set_controls uses, value_text.cpp the number forms they read; the orientation and
-# transform files (libyuv) the software rotation the libcamera source does where the camera
-# cannot.
+# camera_logic.cpp is among the libcamera/*.cpp; from core, controls.cpp holds the checks every
+# source's FrameSource::set_controls uses, value_text.cpp the number forms they read; the
+# orientation and transform files (libyuv) the software rotation the libcamera source does where
+# the camera cannot.
 sources=(
   "$root"/src/capture/libcamera/*.cpp
-  "$root/src/capture/controls.cpp"
-  "$root/src/capture/value_text.cpp"
-  "$root/src/capture/orientation.cpp"
-  "$root/src/capture/frame_transform.cpp"
-  "$root/src/capture/frame_scale.cpp"
+  "$root/src/core/controls.cpp"
+  "$root/src/core/value_text.cpp"
+  "$root/src/core/orientation.cpp"
+  "$root/src/core/frame_transform.cpp"
+  "$root/src/core/frame_scale.cpp"
 )
 common_flags=(-std=c++20 -O0 -Wall -Wextra -Wpedantic -I"$root/include" -I"$root/src")
 read -r -a spdlog_cflags <<<"$(pkg-config --cflags spdlog)"
@@ -181,7 +181,9 @@ cat >"$work/obj-$version/list_main.cpp" <<'EOF'
 // Links the libcamera source and lists the cameras: proves the library loads and starts.
 #include <cstdio>
 
-#include "camstream/capture.hpp"
+#include "camstream/capture/capture_config.hpp"
+#include "camstream/capture/capture_error.hpp"
+#include "camstream/capture/libcamera.hpp"
 
 int main() {
   const auto cameras = camstream::list_cameras();

@@ -10,7 +10,11 @@
 #include <stdexcept>
 #include <string>
 
-#include "camstream/access.hpp"
+#include "access/basic_auth.hpp"
+#include "access/credential_cache.hpp"
+#include "access/user_table.hpp"
+#include "camstream/access/identity.hpp"
+#include "camstream/access/token_signer.hpp"
 
 namespace {
 

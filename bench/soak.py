@@ -2,9 +2,15 @@
 """Soak benchmark: a release camstream under churn for some minutes; does anything leak?
 
     bench/soak.py [--binary build/release/src/camstream] [--minutes 10] [--json FILE]
+                  [--relay] [-- more camstream flags, e.g. --source libcamera]
 
 Starts camstream (test source, 127.0.0.1, port 0) and keeps a bounded crowd of clients
-coming and going on loopback, each kind in its own loop:
+coming and going on loopback. With --relay, the camstream under test is a relay
+(--source http://127.0.0.1:PORT/stream) of a second, origin camstream, and the origin is
+killed (SIGKILL) and started again on the same port every --upstream-restart seconds (60).
+The crowd comes in waves (--on seconds of clients, then --off seconds of none), so capture
+(or the relay's upstream connection) stops and starts on demand every few seconds. Each kind
+of client runs in its own loop:
   viewers         GET /stream, read 1..40 parts, leave (some close half-way through a part)
   capped viewers  GET /stream?fps=1, read 1..3 parts, leave
   stalled readers GET /stream with a 4 KiB receive buffer, never read, leave after 5..40 s
@@ -12,10 +18,15 @@ coming and going on loopback, each kind in its own loop:
   snapshot polls  GET /snapshot (and HEAD), one request per connection, or keep-alive
   control clients /ws: status, start, stop + start, status; stay 0..5 s, leave
   junk            connect and close, half a request head, an unknown path
+  configures      /ws: a live configure every few seconds (size and rate; the quality alone
+                  for a relay, which passes the upstream's JPEGs on)
 
-It samples the server's RSS (VmRSS, /proc/PID/status) and open descriptors (/proc/PID/fd)
-at start, every minute, and at the end once every client is gone and capture is idle again,
-and says whether descriptors or memory were lost. Loopback only; the server and every
+It samples the server's RSS (VmRSS, /proc/PID/status), threads and open descriptors
+(/proc/PID/fd; a libcamera camera's buffers are dmabuf descriptors, counted apart as
+"dmabufs") at start, every minute, and at the end once every client is gone and capture is
+idle again, and says whether descriptors, threads or memory were lost: at the end the
+descriptors, threads and dmabufs must be those of the start or of minute 1, and RSS within
+10% of minute 1's. Loopback only; the server and every
 client stop by themselves (the script kills the server on exit).
 """
 
@@ -44,12 +55,41 @@ def proc_sample(pid):
             key, _, value = line.partition(":")
             status[key] = value.strip()
     kib = lambda key: int(status[key].split()[0])
+    fds = dmabufs = 0
+    for fd in os.listdir(f"/proc/{pid}/fd"):
+        fds += 1
+        try:
+            dmabufs += os.readlink(f"/proc/{pid}/fd/{fd}").startswith(("/dmabuf", "anon_inode:dmabuf"))
+        except OSError:
+            pass
     return {
         "rss_kib": kib("VmRSS"),
         "hwm_kib": kib("VmHWM"),
         "threads": int(status["Threads"]),
-        "fds": len(os.listdir(f"/proc/{pid}/fd")),
+        "fds": fds,
+        "dmabufs": dmabufs,
     }
+
+
+class Waves:
+    """Clients come for `on` seconds, then none for `off` seconds (off 0: always on)."""
+
+    def __init__(self, on, off):
+        self.on, self.off, self.start = on, off, time.monotonic()
+
+    def left(self):
+        """Seconds left in the current on phase (0 in an off phase)."""
+        if self.off <= 0:
+            return float("inf")
+        phase = (time.monotonic() - self.start) % (self.on + self.off)
+        return max(0.0, self.on - phase)
+
+    async def wait_on(self):
+        while self.left() <= 0.5:
+            await asyncio.sleep(0.1)
+
+
+WAVES = Waves(1, 0)
 
 
 class Counters:
@@ -122,7 +162,7 @@ async def stalled(port, rng, counters):
     reader, writer = await open_http(port, rcvbuf=4096)
     try:
         writer.write(request("GET", "/stream"))
-        await asyncio.sleep(rng.uniform(5, 40))
+        await asyncio.sleep(min(rng.uniform(5, 40), WAVES.left()))
     finally:
         writer.transport.abort()
     counters.add("stalled")
@@ -159,7 +199,7 @@ async def control(port, rng, counters):
             counters.add("control_messages")
             await asyncio.sleep(rng.uniform(0, 1))
         # Stay a while, mostly without reading; websockets' own queue absorbs the statuses.
-        await asyncio.sleep(rng.uniform(0, 5))
+        await asyncio.sleep(min(rng.uniform(0, 5), WAVES.left()))
     counters.add("controls")
 
 
@@ -178,9 +218,29 @@ async def junk(port, rng, counters):
     counters.add("junk")
 
 
+CONFIGURES = [dict(width=640, height=480, fps=30), dict(width=320, height=240, fps=15),
+              dict(width=1280, height=720, fps=10), dict(width=640, height=360, fps=25)]
+
+
+async def configure(port, rng, counters, relay=False):
+    async with websockets.connect(f"ws://127.0.0.1:{port}/ws", open_timeout=10,
+                                  close_timeout=2, max_queue=64) as ws:
+        await asyncio.wait_for(ws.recv(), 10)  # the status on connect
+        for _ in range(rng.randint(1, 3)):
+            fields = {"quality": rng.choice([60, 75, 85])}
+            if not relay:
+                fields.update(rng.choice(CONFIGURES))
+            await ws.send(json.dumps({"type": "configure", **fields}))
+            counters.add("configures")
+            await asyncio.sleep(min(rng.uniform(1, 4), WAVES.left()))
+
+
 async def churn(kind, body, port, seed, counters, until):
     rng = random.Random(seed)
     while time.monotonic() < until:
+        await WAVES.wait_on()
+        if time.monotonic() >= until:
+            break
         try:
             await body(port, rng, counters)
         except (OSError, asyncio.TimeoutError, asyncio.IncompleteReadError,
@@ -201,7 +261,36 @@ async def get_json(port, path):
     return json.loads(data.split(b"\r\n\r\n", 1)[1])
 
 
-async def soak(args, pid, port):
+async def watch_capture(port, counters, until):
+    """Counts the capture's starts and stops (polling /api/status twice a second)."""
+    last = None
+    while time.monotonic() < until:
+        try:
+            state = (await get_json(port, "/api/status")).get("state")
+        except (OSError, asyncio.TimeoutError, ValueError, IndexError):
+            counters.add("status_errors")
+            state = last
+        if last is not None and state != last:
+            if state in ("idle", "stopped"):
+                counters.add("capture_stops")
+            elif last in ("idle", "stopped"):
+                counters.add("capture_starts")
+        last = state
+        await asyncio.sleep(0.5)
+
+
+async def restart_upstream(origin, counters, until, every):
+    while True:
+        await asyncio.sleep(max(0.0, min(every, until - time.monotonic())))
+        if time.monotonic() >= until:
+            return
+        await asyncio.to_thread(origin.kill)
+        await asyncio.sleep(random.uniform(0.5, 3))  # the relay sees it gone, then back
+        await asyncio.to_thread(origin.start)
+        counters.add("upstream_restarts")
+
+
+async def soak(args, pid, port, origin=None):
     counters = Counters()
     samples = [dict(t=0.0, label="start", **proc_sample(pid))]
     started = time.monotonic()
@@ -211,18 +300,26 @@ async def soak(args, pid, port):
              [("stalled", stalled)] * args.stalled +
              [("snapshot", snapshots)] * args.snapshots +
              [("control", control)] * args.controls +
-             [("junk", junk)] * args.junk)
+             [("junk", junk)] * args.junk +
+             [("configure", lambda p, r, c: configure(p, r, c, relay=origin is not None))] *
+             args.configures)
     tasks = [asyncio.create_task(churn(kind, body, port, args.seed * 1000 + i, counters, until))
              for i, (kind, body) in enumerate(crowd)]
+    tasks.append(asyncio.create_task(watch_capture(port, counters, until)))
+    if origin is not None:
+        tasks.append(asyncio.create_task(
+            restart_upstream(origin, counters, until, args.upstream_restart)))
     minute = 1
-    while time.monotonic() < until:
+    while minute <= args.minutes:
         await asyncio.sleep(min(1.0, max(0.0, until - time.monotonic())))
-        if time.monotonic() >= started + minute * 60 and minute <= args.minutes:
+        if time.monotonic() >= min(until, started + minute * 60):
             sample = dict(t=round(time.monotonic() - started, 1), label=f"minute {minute}",
                           **proc_sample(pid))
             samples.append(sample)
             print(f"soak: {sample['label']}: RSS {sample['rss_kib']} KiB, "
-                  f"{sample['fds']} fds, {sample['threads']} threads", flush=True)
+                  f"{sample['fds']} fds ({sample['dmabufs']} dmabufs), "
+                  f"{sample['threads']} threads; {dict(sorted(counters.counts.items()))}",
+                  flush=True)
             minute += 1
     await asyncio.gather(*tasks)  # each finishes its current client (stalled: <= 40 s)
 
@@ -232,12 +329,51 @@ async def soak(args, pid, port):
     while time.monotonic() < settle_deadline:
         status = await get_json(port, "/api/status")
         if status.get("state") in ("idle", "stopped") and status.get("clients") == 0 and \
-                status.get("controls") == 0 and proc_sample(pid)["fds"] <= samples[0]["fds"]:
+                status.get("controls") == 0 and \
+                proc_sample(pid)["fds"] <= max(s["fds"] for s in samples[:2]):
             break
         await asyncio.sleep(1)
     samples.append(dict(t=round(time.monotonic() - started, 1), label="end",
                         **proc_sample(pid)))
     return samples, counters.counts, status
+
+
+class Origin:
+    """The relay's upstream: a test-source camstream on one port, killed and started again."""
+
+    def __init__(self, binary):
+        self.binary, self.port, self.proc = binary, 0, None
+
+    def start(self):
+        command = [self.binary, "--source", "test", "--bind", "127.0.0.1", "--port",
+                   str(self.port), "--width", "640", "--height", "480", "--interval", "33",
+                   "--idle-timeout", "1", "--log-level", "warn"]
+        deadline = time.monotonic() + 20
+        while True:  # the port may stay taken a moment after a kill
+            self.proc = subprocess.Popen(command, stdout=subprocess.PIPE,
+                                         stderr=subprocess.DEVNULL, text=True)
+            line = self.proc.stdout.readline()
+            match = re.search(r"listening on http://[^ ]*:(\d+)/", line)
+            if match:
+                self.port = int(match.group(1))
+                return
+            self.proc.wait(5)
+            if time.monotonic() > deadline:
+                sys.exit(f"soak: the origin did not start: {line!r}")
+            time.sleep(0.5)
+
+    def kill(self):
+        self.proc.kill()
+        self.proc.wait(10)
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(10)
 
 
 def main():
@@ -250,13 +386,29 @@ def main():
     parser.add_argument("--snapshots", type=int, default=2)
     parser.add_argument("--controls", type=int, default=2)
     parser.add_argument("--junk", type=int, default=1)
+    parser.add_argument("--configures", type=int, default=1)
+    parser.add_argument("--on", type=float, default=8, help="seconds of clients in a wave")
+    parser.add_argument("--off", type=float, default=3,
+                        help="seconds without clients between waves (0: no waves)")
+    parser.add_argument("--relay", action="store_true",
+                        help="soak a relay of an origin camstream that is killed and restarted")
+    parser.add_argument("--upstream-restart", type=float, default=60,
+                        help="seconds between the origin's restarts (--relay)")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--json", help="write the samples and counts here")
     parser.add_argument("server_args", nargs="*",
                         help="more camstream flags (after --), e.g. -- --interval 33")
     args = parser.parse_args()
+    global WAVES
+    WAVES = Waves(args.on, args.off)
 
-    command = [args.binary, "--source", "test", "--bind", "127.0.0.1", "--port", "0",
+    origin = None
+    source = ["--source", "test"]
+    if args.relay:
+        origin = Origin(args.binary)
+        origin.start()
+        source = ["--source", f"http://127.0.0.1:{origin.port}/stream"]
+    command = [args.binary, *source, "--bind", "127.0.0.1", "--port", "0",
                "--idle-timeout", "1", "--log-level", "warn", *args.server_args]
     server = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
                               text=True)
@@ -266,9 +418,11 @@ def main():
         if not match:
             sys.exit(f"soak: camstream did not start: {line!r}")
         port = int(match.group(1))
-        samples, counts, status = asyncio.run(soak(args, server.pid, port))
+        samples, counts, status = asyncio.run(soak(args, server.pid, port, origin))
         alive = server.poll() is None
     finally:
+        if origin is not None:
+            origin.stop()
         server.send_signal(signal.SIGTERM)
         try:
             exit_code = server.wait(10)
@@ -280,29 +434,37 @@ def main():
     warm = samples[1] if len(samples) > 2 else start
     minutes = [s for s in samples if s["label"].startswith("minute")]
     rss_growth = end["rss_kib"] - warm["rss_kib"]
-    fd_lost = end["fds"] - start["fds"]
-    # Flat: no descriptor lost, and RSS after the first minute moved by less than 10%.
-    flat = alive and fd_lost <= 0 and abs(rss_growth) < 0.10 * warm["rss_kib"]
+    # Against the start or minute 1, whichever is higher: a relay's TLS context or a
+    # camera's buffers may be made on first use and kept.
+    fd_lost = end["fds"] - max(start["fds"], warm["fds"])
+    threads_lost = end["threads"] - max(start["threads"], warm["threads"])
+    dmabufs_lost = end["dmabufs"] - max(start["dmabufs"], warm["dmabufs"])
+    # Flat: no descriptor, thread or buffer lost, and RSS after the first minute moved by
+    # less than 10%.
+    flat = alive and fd_lost <= 0 and threads_lost <= 0 and dmabufs_lost <= 0 and \
+        abs(rss_growth) < 0.10 * warm["rss_kib"]
     report = {
         "machine": f"{platform.node()} {platform.machine()} {os.cpu_count()} cpus, "
                    f"{platform.release()}",
         "command": " ".join(command), "minutes": args.minutes, "samples": samples,
         "counts": dict(sorted(counts.items())), "final_status": status,
         "server_alive_at_end": alive, "exit_code_after_sigterm": exit_code,
-        "fds_lost": fd_lost, "rss_growth_after_minute_1_kib": rss_growth, "flat": flat,
+        "fds_lost": fd_lost, "threads_lost": threads_lost, "dmabufs_lost": dmabufs_lost,
+        "rss_growth_after_minute_1_kib": rss_growth, "flat": flat,
     }
     if args.json:
         with open(args.json, "w") as f:
             json.dump(report, f, indent=1)
-    print("| when | RSS KiB | peak RSS KiB | fds | threads |")
-    print("|---|---|---|---|---|")
+    print("| when | RSS KiB | peak RSS KiB | fds | dmabufs | threads |")
+    print("|---|---|---|---|---|---|")
     for s in [start] + minutes + [end]:
         print(f"| {s['label']} ({s['t']} s) | {s['rss_kib']} | {s['hwm_kib']} | {s['fds']} | "
-              f"{s['threads']} |")
+              f"{s['dmabufs']} | {s['threads']} |")
     print("clients served:", ", ".join(f"{k} {v}" for k, v in sorted(counts.items())))
     print(f"end state: {status.get('state')}, clients {status.get('clients')}, "
           f"controls {status.get('controls')}; exit code after SIGTERM: {exit_code}")
-    print(f"descriptors lost: {fd_lost}; RSS change after minute 1: {rss_growth} KiB; "
+    print(f"descriptors lost: {fd_lost}; threads lost: {threads_lost}; dmabufs lost: "
+          f"{dmabufs_lost}; RSS change after minute 1: {rss_growth} KiB; "
           f"{'FLAT: nothing leaked' if flat else 'NOT FLAT: something leaked or died'}")
     sys.exit(0 if flat and exit_code == 0 else 1)
 

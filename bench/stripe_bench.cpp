@@ -23,9 +23,8 @@
 #include <thread>
 #include <vector>
 
-#include "camstream/capture.hpp"
-#include "camstream/draw.hpp"
-#include "camstream/encode.hpp"
+#include "camstream/capture/owned_yuv_image.hpp"
+#include "camstream/encode/jpeg_encoder.hpp"
 #include "test_picture.hpp"
 
 namespace {

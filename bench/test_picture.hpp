@@ -8,8 +8,9 @@
 #include <mutex>
 #include <stdexcept>
 
-#include "camstream/capture.hpp"
-#include "camstream/draw.hpp"
+#include "camstream/capture/capture_config.hpp"
+#include "camstream/capture/owned_yuv_image.hpp"
+#include "camstream/capture/test_source.hpp"
 
 namespace camstream::bench {
 

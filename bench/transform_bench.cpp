@@ -17,8 +17,10 @@
 #include <utility>
 #include <vector>
 
-#include "camstream/frame.hpp"
-#include "camstream/transform.hpp"
+#include "camstream/core/frame.hpp"
+#include "camstream/core/frame_scaler.hpp"
+#include "camstream/core/frame_transformer.hpp"
+#include "camstream/core/orientation.hpp"
 
 namespace {
 

@@ -23,6 +23,7 @@ test_packages=(
   clang-14 libclang-rt-14-dev  # the libFuzzer targets (fuzz preset)
   help2man mmdebstrap qemu-user-static binfmt-support
   openssl apache2-utils whois
+  haproxy  # the relay tier test (tests/integration/test_tier.py, bench/tier.py)
 )
 
 # What packaging/build-deb.sh needs besides the build dependencies.

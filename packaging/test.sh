@@ -39,4 +39,11 @@ packaging/build-deb.sh
 package_build=$(find build/deb -mindepth 2 -maxdepth 2 -type d -name 'obj-*' -print -quit)
 [ -n "$package_build" ] || { echo "test: no obj-* build tree under build/deb" >&2; exit 1; }
 ctest --test-dir "$package_build" --output-on-failure -j2 --timeout 300 -L 'integration|browser|man'
+# The soak (bench/soak.py, docs/performance.md) for a minute on the test source and a minute
+# on a relay whose upstream is killed and restarted every 20 s, on the same release binary:
+# descriptors, threads and RSS at the end must be those after the first minute.
+for soak_args in "" "--relay --upstream-restart 20"; do
+  # shellcheck disable=SC2086
+  /usr/bin/python3 bench/soak.py --binary "$package_build/src/camstream" --minutes 1 $soak_args
+done
 as_root packaging/test-deb.sh

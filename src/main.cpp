@@ -1,6 +1,7 @@
 #include <cstdio>
 
-#include "camstream/app.hpp"
+#include "camstream/app/options.hpp"
+#include "camstream/app/run.hpp"
 
 int main(int argc, char** argv) {
   auto parsed = camstream::parse_options(argc, argv);

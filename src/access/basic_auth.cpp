@@ -1,10 +1,12 @@
 // Base64 through OpenSSL, and the Basic scheme of the Authorization header (RFC 7617).
+#include "basic_auth.hpp"
+
 #include <openssl/evp.h>
 
 #include <algorithm>
 #include <cctype>
 
-#include "camstream/access.hpp"
+#include "base64.hpp"
 
 namespace camstream::access {
 

@@ -1,6 +1,6 @@
-#include <openssl/sha.h>
+#include "credential_cache.hpp"
 
-#include "camstream/access.hpp"
+#include <openssl/sha.h>
 
 namespace camstream::access {
 

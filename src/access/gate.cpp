@@ -1,4 +1,7 @@
 // The Gate: lockout, then the cache, then a password check on the worker thread or a token.
+#include "camstream/access/gate.hpp"
+
+#include <openssl/crypto.h>
 #include <spdlog/spdlog.h>
 
 #include <boost/asio/execution/outstanding_work.hpp>
@@ -6,8 +9,16 @@
 #include <boost/asio/prefer.hpp>
 #include <boost/asio/thread_pool.hpp>
 #include <set>
+#include <unordered_map>
 
-#include "camstream/access.hpp"
+#include "basic_auth.hpp"
+#include "camstream/access/access_error.hpp"
+#include "camstream/access/token_signer.hpp"
+#include "check_queue.hpp"
+#include "credential_cache.hpp"
+#include "crypt.hpp"
+#include "lockout.hpp"
+#include "user_table.hpp"
 
 namespace camstream::access {
 
@@ -50,20 +61,131 @@ struct Gate::State {
       if (at_start) signer = std::make_shared<const TokenSigner>(TokenSigner::random());
       return;  // a random key lives as long as the process
     }
-    signer = std::make_shared<const TokenSigner>(
+    auto next = std::make_shared<const TokenSigner>(
         TokenSigner::load_or_create(settings.token_key_file, warnings));
+    if (signer && !signer->same_key(*next)) ++key_generation;  // every token is revoked
+    signer = std::move(next);
     for (const auto& warning : warnings) spdlog::warn("{}", warning);
   }
 
-  void failed(const asio::ip::address& peer, std::string_view why) {
-    spdlog::debug("access denied to {}: {}", peer.to_string(), why);
-    if (lockout.failure(peer, Lockout::Clock::now())) {
-      spdlog::warn(
-          "{}: {} failed logins within {} s: answering 429 for {} s", Lockout::key(peer),
-          settings.lockout.max_failures,
-          std::chrono::duration_cast<std::chrono::seconds>(settings.lockout.window).count(),
-          std::chrono::duration_cast<std::chrono::seconds>(settings.lockout.lock).count());
+  // The user name as the log may show it: printable, at most 64 bytes.
+  static std::string printable(std::string_view user) {
+    std::string out(user.substr(0, 64));
+    for (char& c : out) {
+      if (static_cast<unsigned char>(c) < 0x20 || c == '\x7f') c = '?';
     }
+    return out;
+  }
+
+  void note(Lockout::Started started, const asio::ip::address& peer, std::string_view user) {
+    if (started == Lockout::Started::none) return;
+    ++counters.lockouts;
+    const auto seconds = [](Lockout::Clock::duration d) {
+      return std::chrono::duration_cast<std::chrono::seconds>(d).count();
+    };
+    const auto& lockout_settings = settings.lockout;
+    if (started == Lockout::Started::address) {
+      spdlog::warn("{}: {} failed logins within {} s: answering 429 for {} s", Lockout::key(peer),
+                   lockout_settings.max_failures, seconds(lockout_settings.window),
+                   seconds(lockout_settings.lock));
+    } else {
+      spdlog::warn(
+          "user '{}': {} failed logins within {} s from several addresses: answering 429 for {} s "
+          "to the addresses that failed (others may still log in)",
+          printable(user), lockout_settings.max_user_failures, seconds(lockout_settings.window),
+          seconds(lockout_settings.lock));
+    }
+  }
+
+  void failed(const asio::ip::address& peer, std::string_view user, std::string_view why) {
+    spdlog::debug("access denied to {}: {}", peer.to_string(), why);
+    ++counters.failures;
+    note(lockout.failure(peer, user, Lockout::Clock::now()), peer, user);
+  }
+
+  // One password check: queued per address, run on the worker, answered to every request
+  // that sent the same header from the same address meanwhile.
+  struct Job {
+    asio::ip::address peer;
+    BasicCredentials credentials;
+    std::string waiting_key;  // address key and header
+    std::shared_ptr<const UserTable> users;
+    Lockout::Ticket ticket = 0;
+  };
+
+  static std::string waiting_key_of(const asio::ip::address& peer, std::string_view header) {
+    return Lockout::key(peer) + '\n' + std::string(header);
+  }
+
+  // The same header from the same address while its check runs: answered with that check.
+  // This makes no new guess, so it needs no share of the queue and counts no failure.
+  bool join_waiting(const asio::ip::address& peer, std::string_view header, Handler& done) {
+    const auto found = waiting.find(waiting_key_of(peer, header));
+    if (found == waiting.end()) return false;
+    found->second.push_back(std::move(done));
+    return true;
+  }
+
+  Outcome enqueue(std::shared_ptr<State> self, const asio::ip::address& peer,
+                  BasicCredentials credentials, std::string_view header, Handler& done) {
+    const std::string address_key = Lockout::key(peer);
+    std::string waiting_key = waiting_key_of(peer, header);
+    if (queue.queued(address_key) >= settings.max_pending_per_address ||
+        queue.size() >= settings.max_pending) {
+      return Outcome::busy;
+    }
+    const auto ticket = lockout.begin(peer, credentials.user, Lockout::Clock::now());
+    waiting[waiting_key].push_back(std::move(done));
+    queue.push(address_key,
+               Job{peer, std::move(credentials), std::move(waiting_key), users, ticket});
+    run_next(std::move(self));
+    return Outcome::allowed;
+  }
+
+  void run_next(std::shared_ptr<State> self) {
+    if (running) return;
+    auto job = queue.pop();
+    if (!job) return;
+    running = true;
+    std::weak_ptr<State> weak = self;
+    // The executor counts the check as work, so its run() waits for the answer.
+    auto executor = asio::prefer(self->executor, asio::execution::outstanding_work.tracked);
+    asio::post(workers, [weak, executor = std::move(executor), job = std::move(*job)]() mutable {
+      const bool verified = job.users->verify(job.credentials.user, job.credentials.password);
+      asio::post(executor, [weak, verified, job = std::move(job)]() mutable {
+        if (const auto state = weak.lock()) state->checked(state, std::move(job), verified);
+      });
+    });
+  }
+
+  void checked(const std::shared_ptr<State>& self, Job job, bool verified) {
+    running = false;
+    const std::string& user = job.credentials.user;
+    // A reload in between: the user must still be there with the same hash.
+    const std::string* verified_hash = job.users->hash_of(user);
+    const std::string* current_hash = users->hash_of(user);
+    const bool ok = verified && verified_hash != nullptr && current_hash != nullptr &&
+                    *verified_hash == *current_hash;
+    const auto now = Lockout::Clock::now();
+    note(lockout.finish(job.peer, user, job.ticket, ok, now), job.peer, user);
+    Decision decision;
+    if (ok) {
+      decision.outcome = Outcome::allowed;
+      decision.identity.user = user;
+      decision.identity.role = role_of(user);
+      decision.identity.basis = Identity::Basis::password;
+      decision.identity.hash = *current_hash;
+      const auto newline = job.waiting_key.find('\n');
+      cache.insert(std::string_view(job.waiting_key).substr(newline + 1), decision.identity, now);
+    } else {
+      spdlog::debug("access denied to {}: wrong user name or password", job.peer.to_string());
+      ++counters.failures;
+    }
+    auto handlers = std::move(waiting[job.waiting_key]);
+    waiting.erase(job.waiting_key);
+    OPENSSL_cleanse(job.credentials.password.data(), job.credentials.password.size());
+    for (auto& handler : handlers) handler(decision);
+    run_next(self);
   }
 
   asio::any_io_executor executor;
@@ -71,9 +193,13 @@ struct Gate::State {
   std::shared_ptr<const UserTable> users;  // null: no access control
   std::set<std::string, std::less<>> operators;
   std::shared_ptr<const TokenSigner> signer;
+  std::uint64_t key_generation = 1;  // grows when a reload brings another key
   CredentialCache cache;
   Lockout lockout;
-  std::size_t pending = 0;
+  CheckQueue<Job> queue{settings.max_pending_per_address, settings.max_pending};
+  std::unordered_map<std::string, std::vector<Handler>> waiting;
+  bool running = false;  // a check is on the worker
+  Counters counters;
   // Last, so it is joined before the rest goes: crypt() runs here, off the I/O thread.
   asio::thread_pool workers{1};
 };
@@ -116,66 +242,67 @@ void Gate::check(const asio::ip::address& peer, std::string_view authorization,
       done(std::move(decision));
     });
   };
-  if (!state.users) return finish({Outcome::allowed, {"", Role::operator_}, {}});
-
-  const auto now = Lockout::Clock::now();
-  if (const auto left = state.lockout.locked(peer, now)) {
-    return finish({Outcome::locked, {}, *left});
+  if (!state.users) {
+    Identity anyone;
+    anyone.role = Role::operator_;
+    return finish({Outcome::allowed, std::move(anyone), {}});
   }
 
+  // The lockout first: a locked address gets 429 even with good credentials.
+  const auto now = Lockout::Clock::now();
   if (!authorization.empty()) {
+    auto credentials = parse_basic(authorization);
+    const std::string_view user = credentials ? std::string_view(credentials->user) : "";
+    if (const auto left = state.lockout.locked(peer, "", now)) {
+      return finish({Outcome::locked, {}, *left});
+    }
+    // Neither a remembered header nor one being checked is a new guess: the user's lock
+    // (which refuses guesses) does not apply to them.
     if (auto identity = state.cache.find(authorization, now)) {
       return finish({Outcome::allowed, std::move(*identity), {}});
     }
-    auto credentials = parse_basic(authorization);
+    if (state.join_waiting(peer, authorization, done)) return;
+    if (const auto left = state.lockout.locked(peer, user, now)) {
+      return finish({Outcome::locked, {}, *left});
+    }
     if (!credentials) {
-      state.failed(peer, "an Authorization header that is not Basic credentials");
+      state.failed(peer, "", "an Authorization header that is not Basic credentials");
       return finish({Outcome::unauthorized, {}, {}});
     }
-    if (state.pending >= state.settings.max_pending) {
+    if (state.enqueue(state_, peer, std::move(*credentials), authorization, done) ==
+        Outcome::busy) {
       return finish({Outcome::busy, {}, std::chrono::seconds(1)});
     }
-    ++state.pending;
-    std::weak_ptr<State> weak = state_;
-    // The executor counts the check as work, so its run() waits for the answer.
-    auto executor = asio::prefer(state.executor, asio::execution::outstanding_work.tracked);
-    asio::post(
-        state.workers, [weak, executor = std::move(executor), users = state.users, peer,
-                        credentials = std::move(*credentials), header = std::string(authorization),
-                        done = std::move(done)]() mutable {
-          const bool verified = users->verify(credentials.user, credentials.password);
-          asio::post(executor, [weak, users, peer, verified, user = std::move(credentials.user),
-                                header = std::move(header), done = std::move(done)]() mutable {
-            const auto state = weak.lock();
-            if (!state) return;
-            --state->pending;
-            // A reload in between: the user must still be there; the new file is checked next time.
-            const bool current = users == state->users;
-            if (!verified || !state->users->contains(user)) {
-              state->failed(peer, "wrong user name or password");
-              return done({Outcome::unauthorized, {}, {}});
-            }
-            state->lockout.success(peer);
-            Identity identity{user, state->role_of(user)};
-            if (current) state->cache.insert(header, identity, Lockout::Clock::now());
-            done({Outcome::allowed, std::move(identity), {}});
-          });
-        });
     return;
   }
 
   if (token) {
     auto result = state.signer->check(*token, unix_now());
+    const std::string user = result.claims ? result.claims->user : std::string();
+    if (const auto left = state.lockout.locked(peer, user, now)) {
+      return finish({Outcome::locked, {}, *left});
+    }
     if (!result.claims) {
-      state.failed(peer, std::string("a token that is ") + std::string(to_string(result.problem)));
+      state.failed(peer, "",
+                   std::string("a token that is ") + std::string(to_string(result.problem)));
       return finish({Outcome::unauthorized, {}, {}});
     }
-    if (!state.users->contains(result.claims->user)) {
-      state.failed(peer, "a token of a user no longer in --users");
+    if (!state.users->contains(user)) {
+      state.failed(peer, user, "a token of a user no longer in --users");
       return finish({Outcome::unauthorized, {}, {}});
     }
-    const Role role = narrower(result.claims->role, state.role_of(result.claims->user));
-    return finish({Outcome::allowed, {std::move(result.claims->user), role}, {}});
+    const auto& claims = *result.claims;
+    Identity identity{user,
+                      narrower(claims.role, state.role_of(user)),
+                      Identity::Basis::token,
+                      {},
+                      state.key_generation,
+                      claims.role,
+                      claims.expires};
+    return finish({Outcome::allowed, std::move(identity), {}});
+  }
+  if (const auto left = state.lockout.locked(peer, "", now)) {
+    return finish({Outcome::locked, {}, *left});
   }
   // No credentials at all: a browser's first request before its login prompt, not a failure.
   finish({Outcome::unauthorized, {}, {}});
@@ -184,6 +311,31 @@ void Gate::check(const asio::ip::address& peer, std::string_view authorization,
 std::string Gate::issue_token(const Identity& identity, std::int64_t expires_unix) const {
   const Role role = narrower(identity.role, state_->role_of(identity.user));
   return state_->signer->issue(TokenClaims{identity.user, role, expires_unix});
+}
+
+std::optional<Role> Gate::recheck(const Identity& identity) const {
+  const auto& state = *state_;
+  if (!state.users) return identity.role;
+  switch (identity.basis) {
+    case Identity::Basis::open:
+      return identity.role;
+    case Identity::Basis::password: {
+      const std::string* hash = state.users->hash_of(identity.user);
+      if (hash == nullptr || !equal_constant_time(*hash, identity.hash)) return std::nullopt;
+      return state.role_of(identity.user);
+    }
+    case Identity::Basis::token:
+      if (identity.key_generation != state.key_generation ||
+          !state.users->contains(identity.user) || identity.expires <= unix_now()) {
+        return std::nullopt;
+      }
+      return narrower(identity.granted, state.role_of(identity.user));
+  }
+  return std::nullopt;
+}
+
+Gate::Counters Gate::counters() const {
+  return state_->counters;
 }
 
 void Gate::reload() {

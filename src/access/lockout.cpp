@@ -1,13 +1,27 @@
+#include "lockout.hpp"
+
 #include <algorithm>
 
-#include "camstream/access.hpp"
+#include "user_table.hpp"
 
 namespace camstream::access {
 
-Lockout::Lockout(Settings settings) : settings_(settings) {
-  settings_.max_failures = std::max(settings_.max_failures, 1);
-  settings_.max_addresses = std::max<std::size_t>(settings_.max_addresses, 1);
+namespace {
+// Names longer than any in a users file (UserTable::kMaxNameBytes) are all unknown: counted
+// by their start, so a flood of long names costs no more memory than short ones.
+std::string user_key(std::string_view user) {
+  return std::string(user.substr(0, UserTable::kMaxNameBytes));
 }
+
+FailureTable::Settings table(int limit, const Lockout::Settings& s, std::size_t capacity) {
+  return {limit, s.window, s.lock, capacity};
+}
+}  // namespace
+
+Lockout::Lockout(Settings settings)
+    : settings_(settings),
+      addresses_(table(settings.max_failures, settings, settings.max_addresses)),
+      users_(table(settings.max_user_failures, settings, settings.max_users)) {}
 
 std::string Lockout::key(const boost::asio::ip::address& address) {
   if (address.is_v4()) return address.to_v4().to_string();
@@ -20,70 +34,47 @@ std::string Lockout::key(const boost::asio::ip::address& address) {
   return boost::asio::ip::address_v6(bytes).to_string() + "/64";
 }
 
-bool Lockout::quiet(const Entry& entry, Clock::time_point now) const {
-  const bool locked = entry.locked_until && *entry.locked_until > now;
-  return !locked && now - entry.last_seen >= settings_.window;
-}
-
-// The list is ordered by last_seen, so the quiet ones are at its front.
-void Lockout::forget_quiet(Clock::time_point now) {
-  while (!entries_.empty() && quiet(entries_.front(), now)) {
-    index_.erase(entries_.front().key);
-    entries_.pop_front();
-  }
-}
-
 std::optional<std::chrono::seconds> Lockout::locked(const boost::asio::ip::address& address,
-                                                    Clock::time_point now) {
-  const auto it = index_.find(key(address));
-  if (it == index_.end()) return std::nullopt;
-  const Entry& entry = *it->second;
-  if (!entry.locked_until || *entry.locked_until <= now) return std::nullopt;
-  const auto left = *entry.locked_until - now;
-  auto seconds = std::chrono::ceil<std::chrono::seconds>(left);
-  return std::max(seconds, std::chrono::seconds(1));
+                                                    std::string_view user,
+                                                    Clock::time_point now) const {
+  const std::string address_key = key(address);
+  if (auto left = addresses_.refusal(address_key, now)) return left;
+  if (user.empty()) return std::nullopt;
+  // A user under attack is refused only where failures come from: the user logging in from
+  // an address that has not failed is let in.
+  if (!addresses_.known(address_key, now)) return std::nullopt;
+  return users_.refusal(user_key(user), now);
 }
 
-bool Lockout::failure(const boost::asio::ip::address& address, Clock::time_point now) {
-  forget_quiet(now);
-  std::string address_key = key(address);
-  auto it = index_.find(address_key);
-  if (it == index_.end()) {
-    if (entries_.size() >= settings_.max_addresses) {
-      // Full of addresses failing right now: the one seen longest ago goes, unless it is
-      // locked and a newer one is not.
-      auto victim = std::find_if(entries_.begin(), entries_.end(), [now](const Entry& entry) {
-        return !entry.locked_until || *entry.locked_until <= now;
-      });
-      if (victim == entries_.end()) victim = entries_.begin();
-      index_.erase(victim->key);
-      entries_.erase(victim);
-    }
-    entries_.push_back(Entry{address_key, {}, std::nullopt, now});
-    it = index_.emplace(std::move(address_key), std::prev(entries_.end())).first;
-  } else {
-    entries_.splice(entries_.end(), entries_, it->second);
-  }
-  Entry& entry = *it->second;
-  entry.last_seen = now;
-  if (entry.locked_until && *entry.locked_until > now) return false;  // already locked
-  entry.locked_until.reset();
-  auto& failures = entry.failures;
-  failures.erase(std::remove_if(failures.begin(), failures.end(),
-                                [&](Clock::time_point at) { return now - at >= settings_.window; }),
-                 failures.end());
-  failures.push_back(now);
-  if (failures.size() < static_cast<std::size_t>(settings_.max_failures)) return false;
-  failures.clear();
-  entry.locked_until = now + settings_.lock;
-  return true;
+Lockout::Ticket Lockout::begin(const boost::asio::ip::address& address, std::string_view user,
+                               Clock::time_point now) {
+  const Ticket ticket = next_ticket_++;
+  const std::string address_key = key(address);
+  addresses_.add(address_key, user_key(user), ticket, now);
+  if (!user.empty()) users_.add(user_key(user), address_key, ticket, now);
+  return ticket;
 }
 
-void Lockout::success(const boost::asio::ip::address& address) {
-  const auto it = index_.find(key(address));
-  if (it == index_.end()) return;
-  entries_.erase(it->second);
-  index_.erase(it);
+Lockout::Started Lockout::finish(const boost::asio::ip::address& address, std::string_view user,
+                                 Ticket ticket, bool succeeded, Clock::time_point now) {
+  const std::string address_key = key(address);
+  const bool by_address = addresses_.resolve(address_key, ticket, !succeeded, now);
+  const bool by_user = !user.empty() && users_.resolve(user_key(user), ticket, !succeeded, now);
+  return by_address ? Started::address : by_user ? Started::user : Started::none;
+}
+
+Lockout::Started Lockout::failure(const boost::asio::ip::address& address, std::string_view user,
+                                  Clock::time_point now) {
+  const std::string address_key = key(address);
+  const bool by_address = addresses_.add(address_key, user_key(user), 0, now);
+  const bool by_user = !user.empty() && users_.add(user_key(user), address_key, 0, now);
+  return by_address ? Started::address : by_user ? Started::user : Started::none;
+}
+
+void Lockout::success(const boost::asio::ip::address& address, std::string_view user) {
+  const std::string address_key = key(address);
+  addresses_.clear(address_key, user_key(user));
+  if (!user.empty()) users_.clear(user_key(user), address_key);
 }
 
 }  // namespace camstream::access

@@ -1,4 +1,4 @@
-#include "camstream/access.hpp"
+#include "camstream/access/redact.hpp"
 
 namespace camstream::access {
 

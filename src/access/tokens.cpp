@@ -12,7 +12,10 @@
 #include <charconv>
 #include <cstring>
 
-#include "camstream/access.hpp"
+#include "base64.hpp"
+#include "camstream/access/access_error.hpp"
+#include "camstream/access/token_signer.hpp"
+#include "crypt.hpp"
 
 namespace camstream::access {
 
@@ -205,6 +208,10 @@ TokenCheck TokenSigner::check(std::string_view token, std::int64_t now_unix) con
   if (!claims) return {std::nullopt, TokenProblem::malformed};
   if (claims->expires <= now_unix) return {std::nullopt, TokenProblem::expired};
   return {std::move(claims), TokenProblem::none};
+}
+
+bool TokenSigner::same_key(const TokenSigner& other) const {
+  return equal_constant_time(key_, other.key_);
 }
 
 std::optional<std::int64_t> parse_ttl(std::string_view text) {

@@ -5,12 +5,18 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <memory>
 
-#include "camstream/access.hpp"
+#include "base64.hpp"
+#include "camstream/access/access_error.hpp"
+#include "camstream/access/identity.hpp"
+#include "crypt.hpp"
+#include "user_table.hpp"
 
 namespace camstream::access {
 
@@ -39,6 +45,25 @@ std::string random_bytes(std::size_t count) {
 // A hash the users file may hold: one libcrypt takes as current (not legacy DES or MD5).
 bool usable_hash(const std::string& hash) {
   return hash.size() > 1 && hash.front() == '$' && crypt_checksalt(hash.c_str()) == CRYPT_SALT_OK;
+}
+
+// The method and its cost parameters, without salt and hash: "$2y$11", "$y$j9T",
+// "$6$rounds=9000", "$6".
+std::string hash_kind(std::string_view hash) {
+  std::vector<std::string_view> fields;
+  while (!hash.empty() && fields.size() < 3) {
+    const auto dollar = hash.find('$');
+    fields.push_back(hash.substr(0, dollar));
+    hash.remove_prefix(dollar == std::string_view::npos ? hash.size() : dollar + 1);
+  }
+  if (fields.size() < 2) return std::string(hash);
+  std::string kind = "$" + std::string(fields[1]);
+  if (fields.size() < 3) return kind;
+  const std::string_view method = fields[1];
+  const bool parameters_follow = method == "2a" || method == "2b" || method == "2y" ||
+                                 method == "y" || method == "gy" || method == "7";
+  if (parameters_follow || fields[2].starts_with("rounds=")) kind += "$" + std::string(fields[2]);
+  return kind;
 }
 
 }  // namespace
@@ -120,12 +145,27 @@ UserTable UserTable::parse(std::string_view text, const std::string& where) {
   }
   if (table.hashes_.empty()) throw AccessError(where + ": no users in the file");
 
-  // Unknown users are checked against this, so they cost what a real user costs. The setting
-  // of the first hash gives the same method and cost; the password is random and forgotten.
-  const std::string& model = table.hashes_.begin()->second;
-  auto dummy = crypt_hash(base64url_encode(random_bytes(18)), model);
+  // Unknown users are checked against this, so they cost what the most expensive user
+  // costs: one user of each kind (method and cost) is timed, and the slowest kind is the
+  // model. The password is random and forgotten.
+  std::map<std::string, const std::pair<const std::string, std::string>*> kinds;
+  for (const auto& entry : table.hashes_) kinds.emplace(hash_kind(entry.second), &entry);
+  const auto* model = kinds.begin()->second;
+  if (kinds.size() > 1) {
+    auto slowest = std::chrono::steady_clock::duration::min();
+    for (const auto& [kind, entry] : kinds) {
+      const auto started = std::chrono::steady_clock::now();
+      crypt_hash("not the password", entry->second);
+      const auto took = std::chrono::steady_clock::now() - started;
+      if (took > slowest) {
+        slowest = took;
+        model = entry;
+      }
+    }
+  }
+  auto dummy = crypt_hash(base64url_encode(random_bytes(18)), model->second);
   if (!dummy) {
-    throw AccessError(where + ": user '" + table.hashes_.begin()->first +
+    throw AccessError(where + ": user '" + model->first +
                       "': the crypt library cannot use this hash");
   }
   table.dummy_hash_ = std::move(*dummy);
@@ -137,6 +177,11 @@ std::vector<std::string> UserTable::names() const {
   names.reserve(hashes_.size());
   for (const auto& [name, hash] : hashes_) names.push_back(name);
   return names;
+}
+
+const std::string* UserTable::hash_of(std::string_view user) const {
+  const auto it = hashes_.find(user);
+  return it == hashes_.end() ? nullptr : &it->second;
 }
 
 bool UserTable::verify(std::string_view user, std::string_view password) const {

@@ -1,6 +1,8 @@
 // Command line and config file. CLI11 reads the syntax of both (flags, values, the TOML/INI
 // file); the values are then checked here, in one place, so that every message names where the
 // value came from: the flag, or the config file and key.
+#include "camstream/app/options.hpp"
+
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
@@ -16,10 +18,12 @@
 #include <stdexcept>
 #include <string_view>
 
-#include "camstream/app.hpp"
-#include "camstream/capture.hpp"
-#include "camstream/encode.hpp"
-#include "camstream/settings.hpp"
+#include "camstream/capture/libcamera.hpp"
+#include "camstream/capture/relay_url.hpp"
+#include "camstream/core/orientation.hpp"
+#include "camstream/core/settings.hpp"
+#include "camstream/core/value_text.hpp"
+#include "camstream/encode/jpeg_encoder.hpp"
 #include "options_values.hpp"
 
 #ifndef CAMSTREAM_VERSION
@@ -55,7 +59,7 @@ struct Given {
 };
 
 // The settings that have a value, besides the picture settings of the live table
-// (camstream/settings.hpp: size, rate, quality, orientation, snapshot size), which come right
+// (camstream/core/settings.hpp: size, rate, quality, orientation, snapshot size), which come right
 // after "camera" in --help. Each is also a config file key of the same name.
 struct ValueSetting {
   const char* name;
@@ -64,7 +68,9 @@ struct ValueSetting {
 };
 
 constexpr ValueSetting kValueSettings[] = {
-    {"source", "auto|libcamera|test", "frame source; auto: a camera, else test (default: auto)"},
+    {"source", "auto|libcamera|test|URL",
+     "frame source; auto: a camera, else test; http(s)://[USER:PASS@]HOST[:PORT]/PATH: relay "
+     "that MJPEG stream (default: auto)"},
     {"camera", "INDEX|ID", "libcamera camera, by index or id (default: 0)"},
     {"bind", "ADDR", "listen address; :: is all IPv4 and IPv6 (default: ::)"},
     {"port", "N", "listen port, 0..65535; 0: any free one (default: 8080)"},
@@ -89,6 +95,7 @@ struct FlagSetting {
 
 constexpr FlagSetting kFlagSettings[] = {
     {"always-on", "capture from start to shutdown, not on demand (default: off)"},
+    {"source-insecure", "https --source: accept any certificate, e.g. self-signed (default: off)"},
 };
 
 // Settings that may be given more than once (each a value setting, not a flag).
@@ -97,6 +104,8 @@ constexpr ValueSetting kListSettings[] = {
      "extra Host name for /ws besides localhost and the machine's names (repeatable)"},
     {"control", "NAME=VALUE",
      "camera control at start-up, named as libcamera names it: Brightness=0.2 (repeatable)"},
+    {"source-header", "'NAME: VALUE'",
+     "header sent to a relayed --source: 'Authorization: Bearer TOKEN' (repeatable)"},
 };
 
 bool is_list(std::string_view key) {
@@ -272,6 +281,17 @@ ControlSetting control_setting(const Given& given) {
 
 void apply(const std::string& key, const Given& given, Options& options) {
   if (key == "source") {
+    // A URL is never repeated in a message: it may carry a password.
+    if (given.text.find("://") != std::string::npos) {
+      try {
+        parse_relay_url(given.text);
+      } catch (const RelayUrlError& error) {
+        throw UsageError(given.where + ": " + error.what());
+      }
+      options.source = SourceKind::relay;
+      options.source_url = given.text;
+      return;
+    }
     const std::string source = one_of(given, {"auto", "libcamera", "test"});
     options.source = source == "auto"        ? SourceKind::automatic
                      : source == "libcamera" ? SourceKind::libcamera
@@ -324,6 +344,58 @@ void apply(const std::string& key, const Given& given, Options& options) {
     options.log_level = one_of(given, {"trace", "debug", "info", "warn", "error"});
   } else if (key == "always-on") {
     options.always_on = boolean(given);
+  } else if (key == "source-insecure") {
+    options.source_insecure = boolean(given);
+  } else if (key == "source-header") {
+    try {
+      check_source_header(given.text);
+    } catch (const RelayUrlError& error) {
+      throw UsageError(given.where + ": " + error.what());
+    }
+    options.source_headers.push_back(given.text);
+  }
+}
+
+// A relayed stream is passed on as it comes: what would need its pixels is refused here, and
+// the relay's own settings need a relay.
+void check_relay(const Options& options, const std::map<std::string, Given>& settings,
+                 const std::map<std::string, std::vector<Given>>& lists) {
+  const bool relay = options.source == SourceKind::relay;
+  if (!relay) {
+    if (settings.count("source-insecure") != 0 && options.source_insecure) {
+      throw UsageError(settings.at("source-insecure").where +
+                       ": needs --source https://... (a relayed stream)");
+    }
+    if (const auto it = lists.find("source-header"); it != lists.end() && !it->second.empty()) {
+      throw UsageError(it->second.front().where +
+                       ": needs --source http(s)://... (a relayed stream)");
+    }
+    return;
+  }
+  const std::string where = settings.at("source").where;
+  const bool turned = options.rotation != 0 || options.hflip || options.vflip;
+  if (turned || options.separate_snapshot()) {
+    const char* key = options.rotation != 0                   ? "rotation"
+                      : options.hflip                         ? "hflip"
+                      : options.vflip                         ? "vflip"
+                      : settings.count("snapshot-width") != 0 ? "snapshot-width"
+                                                              : "snapshot-height";
+    const auto it = settings.find(key);
+    throw UsageError((it != settings.end() ? it->second.where : "--" + std::string(key)) +
+                     ": a relayed --source is passed on without decoding its JPEGs, so it "
+                     "cannot be turned, flipped or given another snapshot size");
+  }
+  if (parse_relay_url(options.source_url).has_credentials) {
+    for (const auto& header : options.source_headers) {
+      if (header.size() >= 14 && (header[0] | 0x20) == 'a' &&
+          std::equal(header.begin(), header.begin() + 14, "authorization:", [](char a, char b) {
+            return std::tolower(static_cast<unsigned char>(a)) == b;
+          })) {
+        throw UsageError(where +
+                         ": the URL's user and password and a --source-header "
+                         "Authorization cannot both be given");
+      }
+    }
   }
 }
 
@@ -510,6 +582,7 @@ static ParseResult parse_command_line(CommandLine& command_line, int argc,
     for (const auto& [name, values] : lists) {
       for (const auto& given : values) apply(name, given, options);
     }
+    check_relay(options, settings, lists);
     return ParseResult{std::move(options), 0, {}};
   } catch (const UsageError& error) {
     return usage_error(error.what());

@@ -7,7 +7,7 @@
 #include <string>
 #include <string_view>
 
-#include "camstream/value_text.hpp"
+#include "camstream/core/value_text.hpp"
 
 namespace camstream::options_detail {
 

@@ -1,3 +1,5 @@
+#include "camstream/app/run.hpp"
+
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 #include <sys/resource.h>
@@ -11,11 +13,24 @@
 #include <map>
 #include <stdexcept>
 
-#include "camstream/access.hpp"
-#include "camstream/app.hpp"
-#include "camstream/capture.hpp"
-#include "camstream/http.hpp"
-#include "camstream/stream.hpp"
+#include "camstream/access/access_error.hpp"
+#include "camstream/access/gate.hpp"
+#include "camstream/app/options.hpp"
+#include "camstream/capture/capture_config.hpp"
+#include "camstream/capture/capture_error.hpp"
+#include "camstream/capture/frame_source.hpp"
+#include "camstream/capture/libcamera.hpp"
+#include "camstream/capture/relay_source.hpp"
+#include "camstream/capture/test_source.hpp"
+#include "camstream/core/controls.hpp"
+#include "camstream/http/server.hpp"
+#include "camstream/http/server_settings.hpp"
+#include "camstream/http/tls_error.hpp"
+#include "camstream/stream/capture_service.hpp"
+#include "camstream/stream/capture_status.hpp"
+#include "camstream/stream/frame_hub.hpp"
+#include "camstream/stream/lifecycle.hpp"
+#include "camstream/stream/metrics.hpp"
 #include "systemd_notify.hpp"
 
 namespace camstream {
@@ -57,9 +72,19 @@ int print_cameras() {
   return 0;
 }
 
+RelaySettings relay_settings(const Options& options) {
+  RelaySettings settings;
+  settings.url = options.source_url;
+  settings.headers = options.source_headers;
+  settings.insecure = options.source_insecure;
+  return settings;
+}
+
 std::unique_ptr<FrameSource> open_source(const Options& options) {
   const CaptureConfig config = capture_config(options, options.camera);
   switch (options.source) {
+    case SourceKind::relay:
+      return make_relay_source(relay_settings(options), config);
     case SourceKind::test:
       return make_test_source(config);
     case SourceKind::libcamera:
@@ -82,8 +107,13 @@ std::unique_ptr<FrameSource> open_source(const Options& options) {
 }
 
 // The same kind of source as the one opened at start-up, for a live reconfiguration.
-CaptureService::SourceFactory reopener(const FrameSource& opened) {
+CaptureService::SourceFactory reopener(const FrameSource& opened, const Options& options) {
   if (opened.info().name == "test") return make_test_source;
+  if (opened.info().name == "relay") {
+    return [settings = relay_settings(options)](const CaptureConfig& config) {
+      return make_relay_source(settings, config);
+    };
+  }
   return make_libcamera_source;
 }
 
@@ -151,12 +181,19 @@ int run(const Options& options) {
     CaptureService::Settings capture_settings;
     capture_settings.live = options;
     capture_settings.camera = options.camera;
-    capture_settings.reopen = reopener(*source);
+    capture_settings.reopen = reopener(*source, options);
     capture_settings.lifecycle.always_on = options.always_on;
     capture_settings.lifecycle.idle_timeout = options.idle_timeout;
     capture_settings.encode_threads = options.encode_threads;
     spdlog::info("encoding: {} thread{} (stripes of each frame)", options.encode_threads,
                  options.encode_threads == 1 ? "" : "s");
+    if (options.source == SourceKind::relay) {
+      // An upstream is usually back within a second (a restart): reconnect sooner and more
+      // often than a camera is reopened, and spread the retries of many relays apart.
+      capture_settings.lifecycle.first_retry = std::chrono::milliseconds(500);
+      capture_settings.lifecycle.max_retry = std::chrono::seconds(10);
+      capture_settings.lifecycle.retry_jitter = 0.2;
+    }
     CaptureService capture(io.get_executor(), std::move(source), capture_settings, hub, metrics);
     if (const auto error = capture.set_controls(controls)) throw UsageError(error->message());
 
@@ -206,6 +243,7 @@ int run(const Options& options) {
         if (ec) return;
         spdlog::info("SIGHUP: reloading the users, the token key and the certificate");
         gate.reload();
+        server.recheck_access();
         server.reload_tls();
         wait_for_reload();
       });

@@ -1,10 +1,11 @@
-#include "camstream/draw.hpp"
+#include "camstream/capture/draw.hpp"
 
 #include <algorithm>
 #include <cstring>
 #include <stdexcept>
 #include <string>
 
+#include "camstream/capture/owned_yuv_image.hpp"
 #include "font.hpp"
 
 namespace camstream {

@@ -1,6 +1,8 @@
 // The built-in test source: a moving picture drawn straight into I420 planes, paced on the
 // steady clock by its own worker thread. Its controls (Brightness, Contrast, Zoom) change the
 // picture as a camera's would, and the software step turns it as --rotation/--hflip/--vflip say.
+#include "camstream/capture/test_source.hpp"
+
 #include <libyuv/scale.h>
 
 #include <algorithm>
@@ -18,9 +20,15 @@
 #include <thread>
 #include <vector>
 
-#include "camstream/capture.hpp"
-#include "camstream/draw.hpp"
-#include "camstream/transform.hpp"
+#include "camstream/capture/capture_config.hpp"
+#include "camstream/capture/capture_error.hpp"
+#include "camstream/capture/draw.hpp"
+#include "camstream/capture/frame_source.hpp"
+#include "camstream/capture/owned_yuv_image.hpp"
+#include "camstream/core/controls.hpp"
+#include "camstream/core/frame.hpp"
+#include "camstream/core/frame_transformer.hpp"
+#include "camstream/core/orientation.hpp"
 
 namespace camstream {
 

@@ -1,11 +1,13 @@
 // JPEG encoding straight from YUV planes with TurboJPEG: no RGB step, no copy for full-range
 // I420; camera MJPEG passed through (mjpeg_repair).
+#include "camstream/encode/jpeg_encoder.hpp"
+
 #include <libyuv/planar_functions.h>
 #include <turbojpeg.h>
 
 #include <string>
 
-#include "camstream/encode.hpp"
+#include "camstream/encode/encode_error.hpp"
 #include "mjpeg_repair.hpp"
 #include "range_expansion.hpp"
 #include "striped_jpeg.hpp"

@@ -24,7 +24,8 @@
 #include <stdexcept>
 #include <string>
 
-#include "camstream/encode.hpp"
+#include "camstream/encode/encode_error.hpp"
+#include "camstream/encode/jpeg_encoder.hpp"
 
 namespace camstream {
 

@@ -2,9 +2,11 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <boost/asio/post.hpp>
 
+#include "http_session.hpp"
 #include "ws_session.hpp"
 
 namespace camstream {
@@ -46,6 +48,9 @@ ServerStatus Server::Context::status_snapshot() const {
   status.control_clients = controls_->size();
   status.connections = connections_->size();
   status.snapshots_waiting = broadcaster.waiters();
+  const auto counters = gate.counters();
+  status.auth_failures = counters.failures;
+  status.lockouts = counters.lockouts;
   return status;
 }
 
@@ -84,6 +89,38 @@ bool Server::Context::stop() {
   if (!capture.command_stop()) return false;
   controls_->for_each([](WsSession& session) { session.release_start(); });
   return true;
+}
+
+namespace {
+std::size_t unproven_share(int max_connections) {
+  return std::max<std::size_t>(1, static_cast<std::size_t>(max_connections) / 2);
+}
+}  // namespace
+
+void Server::Context::make_room() {
+  const auto max = static_cast<std::size_t>(settings_.max_connections);
+  if (connections_->size() < max && unproven_->size() < unproven_share(settings_.max_connections)) {
+    return;
+  }
+  bool freed = false;
+  unproven_->for_each([&freed](HttpSession& session) {
+    if (!freed) freed = session.evict();
+  });
+  if (freed || connections_->size() < max) return;
+  connections_->for_each([&freed](Connection& connection) {
+    if (!freed) freed = connection.close_if_idle();
+  });
+}
+
+bool Server::Context::can_make_room() {
+  bool found = false;
+  unproven_->for_each([&found](HttpSession& session) { found = found || session.evictable(); });
+  connections_->for_each([&found](Connection& connection) { found = found || connection.idle(); });
+  return found;
+}
+
+void Server::Context::recheck_access() {
+  connections_->for_each([this](Connection& connection) { connection.recheck_access(gate); });
 }
 
 void Server::Context::begin_shutdown(std::function<void()> closed) {

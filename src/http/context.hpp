@@ -1,4 +1,5 @@
-// What the server's sessions share, and the narrow interface each kind of session sees.
+// What the server's sessions share, behind the narrow interface each kind of session sees
+// (viewer_hub.hpp, controller.hpp).
 // Everything here runs on the one I/O thread.
 //
 // Ownership (see registry.hpp): a session owns itself through its pending operations; the
@@ -14,103 +15,24 @@
 #include <memory>
 #include <string>
 
-#include "camstream/http.hpp"
+#include "broadcaster.hpp"
+#include "camstream/access/gate.hpp"
+#include "camstream/http/server.hpp"
+#include "camstream/stream/capture_service.hpp"
+#include "camstream/stream/frame_hub.hpp"
+#include "camstream/stream/metrics.hpp"
+#include "connection.hpp"
+#include "controller.hpp"
 #include "host_check.hpp"
-#include "multipart.hpp"
+#include "part.hpp"
 #include "registry.hpp"
 #include "status.hpp"
 #include "tls.hpp"
+#include "viewer_hub.hpp"
 
 namespace camstream {
 
-// A frame dressed for the stream: the part header is formatted once, shared by all viewers.
-struct Part {
-  FramePtr frame;
-  multipart::PartHeader header{};
-  std::size_t header_size = 0;
-};
-using PartPtr = std::shared_ptr<const Part>;
-
-// Any open connection, so shutdown can reach it and the watchdog can check it.
-class Connection {
- public:
-  virtual ~Connection() = default;
-  virtual void close_for_shutdown() = 0;
-  virtual void check_stalled(std::chrono::steady_clock::time_point) {}
-};
-using ConnectionRegistry = Registry<Connection>;
-
-// A request waiting for the next camera frame (/snapshot).
-class FrameWaiter {
- public:
-  virtual ~FrameWaiter() = default;
-  // The next camera frame (not a placeholder), or nullptr when the wait is cancelled.
-  virtual void on_frame(const FramePtr& frame) = 0;
-};
-
-class MjpegViewer;
-class WsSession;
-
-// Hands each new frame to every viewer and to the snapshots waiting for one.
-class Broadcaster {
- public:
-  void publish(const FramePtr& frame);
-  const PartPtr& latest() const { return latest_; }
-  Registry<MjpegViewer>::Membership add_viewer(std::weak_ptr<MjpegViewer> viewer) {
-    return viewers_->join(std::move(viewer));
-  }
-  std::size_t viewers() const { return viewers_->size(); }
-  // The waiter leaves when its membership ends, or after it got a frame (it must then reset
-  // its membership, which is already harmless).
-  Registry<FrameWaiter>::Membership wait_for_frame(std::weak_ptr<FrameWaiter> waiter) {
-    return waiters_->join(std::move(waiter));
-  }
-  std::size_t waiters() const { return waiters_->size(); }
-  void cancel_waiters();
-
- private:
-  PartPtr latest_;
-  std::shared_ptr<Registry<MjpegViewer>> viewers_ = Registry<MjpegViewer>::create();
-  std::shared_ptr<Registry<FrameWaiter>> waiters_ = Registry<FrameWaiter>::create();
-};
-
-// What a stream viewer needs from the server.
-class ViewerHub {
- public:
-  virtual ~ViewerHub() = default;
-  virtual const ServerSettings& settings() const = 0;
-  virtual ConnectionRegistry& connections() = 0;
-  virtual Registry<MjpegViewer>::Membership add_viewer(std::weak_ptr<MjpegViewer> viewer) = 0;
-  virtual std::size_t viewers() const = 0;
-  // The part a new viewer starts with: the newest, if capture is live; else nullptr.
-  virtual PartPtr first_part() const = 0;
-  virtual DemandToken hold_demand() = 0;
-  virtual Metrics& metrics() = 0;
-};
-
-// What a control WebSocket client needs from the server.
-class Controller {
- public:
-  virtual ~Controller() = default;
-  virtual ConnectionRegistry& connections() = 0;
-  virtual Registry<WsSession>::Membership add_control_client(std::weak_ptr<WsSession> session) = 0;
-  virtual std::size_t control_clients() const = 0;
-  virtual bool shutting_down() const = 0;
-  virtual std::string status() = 0;  // the serialized status message
-  // Sends a status to every control client once the current handler has returned (many
-  // calls in a row send one), so no client gets it before a message already on its way.
-  virtual void announce_status() = 0;
-  virtual DemandToken hold_demand() = 0;
-  virtual void start() = 0;
-  virtual bool stop() = 0;  // false: refused (--always-on); else every client's start ends
-  virtual std::string controls_message() const = 0;  // serialized, "type":"controls"
-  // All or none; the error names the control and why.
-  virtual std::optional<ControlError> set_controls(
-      const std::map<std::string, ControlValue>& values) = 0;
-  virtual const LiveSettings& live_settings() const = 0;
-  virtual std::string configure(const LiveSettings& next) = 0;  // why not, or ""
-};
-
+class HttpSession;
 struct Server::Context : ViewerHub, Controller, std::enable_shared_from_this<Server::Context> {
   Context(boost::asio::io_context& io, ServerSettings settings, CaptureService& capture,
           FrameHub& hub, Metrics& metrics, access::Gate& gate);
@@ -147,6 +69,18 @@ struct Server::Context : ViewerHub, Controller, std::enable_shared_from_this<Ser
   std::string configure(const LiveSettings& next) override { return capture.reconfigure(next); }
 
   const HostCheck& host_check() const { return host_check_; }
+  // Connections that have not yet sent an allowed request: at most a share of
+  // --max-connections, so they can never take every slot (docs/security.md).
+  Registry<HttpSession>::Membership add_unproven(std::weak_ptr<HttpSession> session) {
+    return unproven_->join(std::move(session));
+  }
+  // Before accepting: when the unproven connections hold their share, or every connection is
+  // taken, the oldest unproven one still waiting for its request is closed; failing that, at
+  // the limit, the oldest connection idle between requests.
+  void make_room();
+  // Whether make_room() can free a slot at --max-connections.
+  bool can_make_room();
+  void recheck_access();
   void broadcast_status();  // to every control client, now
   ServerStatus status_snapshot() const;
   void begin_shutdown(std::function<void()> closed);
@@ -166,6 +100,7 @@ struct Server::Context : ViewerHub, Controller, std::enable_shared_from_this<Ser
   HostCheck host_check_;
   std::shared_ptr<ConnectionRegistry> connections_ = ConnectionRegistry::create();
   std::shared_ptr<Registry<WsSession>> controls_ = Registry<WsSession>::create();
+  std::shared_ptr<Registry<HttpSession>> unproven_ = Registry<HttpSession>::create();
   bool shutting_down_ = false;
   bool status_announced_ = false;
   bool broadcasting_ = false;

@@ -9,8 +9,8 @@
 #include <utility>
 #include <vector>
 
-#include "camstream/controls.hpp"
-#include "camstream/settings.hpp"
+#include "camstream/core/controls.hpp"
+#include "camstream/core/settings.hpp"
 
 namespace camstream {
 

@@ -12,7 +12,9 @@
 #include <boost/beast/websocket/rfc6455.hpp>
 #include <boost/json.hpp>
 
-#include "camstream/web_assets.hpp"
+#include "camstream/access/redact.hpp"
+#include "camstream/access/token_signer.hpp"
+#include "camstream/web/index_html.hpp"
 #include "mjpeg_viewer.hpp"
 #include "request_checks.hpp"
 #include "status.hpp"
@@ -30,6 +32,9 @@ constexpr auto kRequestTimeout = 30s;
 constexpr auto kSnapshotWait = 5s;
 // A client that starts a TLS handshake (or connects and says nothing) gets this long.
 constexpr auto kHandshakeTimeout = 10s;
+// A connection that never authenticates is closed with its third 401 (or 429): a browser's
+// first request and its retry with the login fit well within it.
+constexpr int kMaxRefusals = 3;
 
 // Where docs/api.md (section 8) accepts ?token=. Not /api/token (a token cannot renew itself)
 // and not /metrics.
@@ -67,6 +72,7 @@ HttpSession::HttpSession(asio::ip::tcp::socket socket, std::shared_ptr<Server::C
 
 void HttpSession::run() {
   connection_ = context_->connections().join(weak_from_this());
+  unproven_ = context_->add_unproven(weak_from_this());
   if (context_->tls) return detect_tls();
   read();
 }
@@ -74,6 +80,7 @@ void HttpSession::run() {
 // On the TLS port the first bytes say whether the client speaks TLS. One that speaks plain
 // HTTP gets a 400 that says so, rather than a handshake error it cannot show.
 void HttpSession::detect_tls() {
+  reading_ = true;
   stream_.tcp().expires_after(kHandshakeTimeout);
   beast::async_detect_ssl(
       stream_.tcp(), buffer_, [self = shared_from_this()](beast::error_code ec, bool tls) {
@@ -100,6 +107,7 @@ void HttpSession::detect_tls() {
 }
 
 void HttpSession::read() {
+  reading_ = true;
   parser_.emplace();
   parser_->header_limit(kMaxHeaderBytes);
   parser_->body_limit(kMaxBodyBytes);
@@ -110,6 +118,7 @@ void HttpSession::read() {
 }
 
 void HttpSession::on_read(beast::error_code ec) {
+  reading_ = false;
   if (ec == http::error::header_limit) {
     return send_text(http::status::request_header_fields_too_large,
                      "request header fields too large: the limit is " +
@@ -147,6 +156,8 @@ void HttpSession::handle(Request request) {
   const Route route = parse_route(request.target());
   if (!context_->gate.required() || route.endpoint == Endpoint::health) {
     identity_ = access::Identity{"anonymous", access::Role::operator_};
+    // /healthz proves nothing: a flood of connections asking it stays unproven.
+    if (route.endpoint != Endpoint::health) proven();
     return dispatch(std::move(request), route);
   }
   authorize(std::move(request), route);
@@ -176,14 +187,17 @@ void HttpSession::on_decision(Request request, const Route& route,
   using Outcome = access::Gate::Outcome;
   if (decision.outcome == Outcome::allowed) {
     identity_ = decision.identity;
+    proven();
     return dispatch(std::move(request), route);
   }
   const auto retry_after = std::to_string(decision.retry_after.count());
+  const bool last_chance = decision.outcome != Outcome::busy && ++refused_ >= kMaxRefusals;
   if (decision.outcome == Outcome::locked) {
     auto response = text_response(
         http::status::too_many_requests,
         "too many failed logins from this address: try again in " + retry_after + " s\n", &request);
     response->set(http::field::retry_after, retry_after);
+    if (last_chance) response->keep_alive(false);
     return send(response);
   }
   if (decision.outcome == Outcome::busy) {
@@ -198,6 +212,7 @@ void HttpSession::on_decision(Request request, const Route& route,
                                 "?token= from /api/token\n",
                                 &request);
   response->set(http::field::www_authenticate, R"(Basic realm="camstream", charset="UTF-8")");
+  if (last_chance) response->keep_alive(false);
   send(response);
 }
 
@@ -222,9 +237,18 @@ void HttpSession::dispatch(Request request, const Route& route) {
       return start_stream(request, route);
     case Endpoint::snapshot:
       return snapshot(request);
-    case Endpoint::page:
-      return send_text(http::status::ok, std::string(web::index_html), &request,
-                       "text/html; charset=utf-8");
+    case Endpoint::page: {
+      auto response = text_response(http::status::ok, std::string(web::index_html()), &request,
+                                    "text/html; charset=utf-8");
+      // Its Start and Stop buttons must not be clickjacked: only this server, and the
+      // --allow-origin site (not "*", which is for reading the stream), may frame it.
+      const std::string& origin = context_->settings().allow_origin;
+      std::string ancestors = "frame-ancestors 'self'";
+      if (!origin.empty() && origin != "*") ancestors += " " + origin;
+      response->set("Content-Security-Policy", ancestors);
+      response->set("X-Frame-Options", "SAMEORIGIN");
+      return send(response);
+    }
     case Endpoint::status:
       return send_text(http::status::ok, context_->status() + "\n", &request, "application/json");
     case Endpoint::metrics:
@@ -301,11 +325,12 @@ void HttpSession::start_stream(const Request& request, const Route& route) {
     return send(response);
   }
   handed_on_ = true;
+  unproven_.reset();
   stream_.tcp().expires_never();
   // The target goes to the log: without the token.
   auto viewer =
       std::make_shared<MjpegViewer>(std::move(stream_), std::shared_ptr<ViewerHub>(context_), route,
-                                    access::redact_target(request.target()));
+                                    access::redact_target(request.target()), identity_);
   connection_.reset();  // the viewer counts the connection from now on
   viewer->start();
 }
@@ -325,9 +350,9 @@ void HttpSession::start_websocket(Request request) {
                      nullptr);
   }
   handed_on_ = true;
+  unproven_.reset();
   connection_.reset();  // the WebSocket counts the connection from now on
-  std::make_shared<WsSession>(std::move(stream_), std::shared_ptr<Controller>(context_),
-                              identity_.role)
+  std::make_shared<WsSession>(std::move(stream_), std::shared_ptr<Controller>(context_), identity_)
       ->run(request);
 }
 
@@ -457,6 +482,40 @@ void HttpSession::send(std::shared_ptr<Response> response) {
                       if (ec || !response->keep_alive()) return self->close();
                       self->read();
                     });
+}
+
+void HttpSession::proven() {
+  unproven_.reset();
+  refused_ = 0;
+}
+
+bool HttpSession::evict() {
+  if (!evictable()) return false;
+  spdlog::debug(
+      "closing an unauthenticated connection from {} that sent no request: room for a "
+      "new one",
+      peer_address_.to_string());
+  unproven_.reset();
+  connection_.reset();
+  close();
+  return true;
+}
+
+bool HttpSession::close_if_idle() {
+  if (!idle()) return false;
+  spdlog::debug("--max-connections reached: closing an idle connection from {}",
+                peer_address_.to_string());
+  unproven_.reset();
+  connection_.reset();
+  close();
+  return true;
+}
+
+// A snapshot waiting for a frame for a credential that no longer holds gets none.
+void HttpSession::recheck_access(const access::Gate& gate) {
+  if (!waiting_for_snapshot_ || gate.recheck(identity_)) return;
+  stop_waiting();
+  close();
 }
 
 void HttpSession::close_for_shutdown() {

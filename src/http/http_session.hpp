@@ -10,7 +10,8 @@
 #include <memory>
 #include <optional>
 
-#include "camstream/access.hpp"
+#include "camstream/access/gate.hpp"
+#include "camstream/access/identity.hpp"
 #include "context.hpp"
 #include "flex_stream.hpp"
 #include "route.hpp"
@@ -28,6 +29,13 @@ class HttpSession : public Connection,
   void run();
   void close_for_shutdown() override;
   void on_frame(const FramePtr& frame) override;
+  void recheck_access(const access::Gate& gate) override;
+  // Still waiting for its first allowed request, and for request bytes now (not for a
+  // password check): closing it loses no answer. evict() closes it if so.
+  bool evictable() const { return unproven_ && reading_; }
+  bool evict();
+  bool idle() const override { return reading_ && !handed_on_; }
+  bool close_if_idle() override;
 
  private:
   using Request = boost::beast::http::request<boost::beast::http::string_body>;
@@ -54,6 +62,7 @@ class HttpSession : public Connection,
   template <typename Response>
   void send(std::shared_ptr<Response> response);
   void close();
+  void proven();
 
   FlexStream stream_;
   boost::asio::ip::address peer_address_;
@@ -62,6 +71,7 @@ class HttpSession : public Connection,
   std::optional<boost::beast::http::request_parser<boost::beast::http::string_body>> parser_;
   std::shared_ptr<Server::Context> context_;
   ConnectionRegistry::Membership connection_;
+  Registry<HttpSession>::Membership unproven_;  // until a request is allowed
   boost::asio::steady_timer snapshot_timer_;
   Registry<FrameWaiter>::Membership snapshot_wait_;
   DemandToken snapshot_demand_;
@@ -71,6 +81,8 @@ class HttpSession : public Connection,
   bool snapshot_keep_alive_ = false;
   bool handed_on_ = false;
   bool plain_on_tls_port_ = false;  // an http:// request to the https:// port
+  bool reading_ = false;            // waiting for a request (or the TLS handshake)
+  int refused_ = 0;                 // 401 and 429 answers on this connection
 };
 
 }  // namespace camstream

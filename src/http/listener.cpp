@@ -75,8 +75,9 @@ tcp::endpoint Listener::listen(const std::string& bind, std::uint16_t port) {
 tcp::endpoint Listener::adopt(int listening_fd) {
   sockaddr_storage address{};
   socklen_t length = sizeof address;
-  const bool v4 = ::getsockname(listening_fd, reinterpret_cast<sockaddr*>(&address), &length) == 0 &&
-                  address.ss_family == AF_INET;
+  const bool v4 =
+      ::getsockname(listening_fd, reinterpret_cast<sockaddr*>(&address), &length) == 0 &&
+      address.ss_family == AF_INET;
   boost::system::error_code ec;
   acceptor_.assign(v4 ? tcp::v4() : tcp::v6(), listening_fd, ec);
   if (ec) throw std::system_error(ec, "cannot serve on the socket systemd passed");
@@ -88,6 +89,7 @@ void Listener::close() {
   boost::system::error_code ignored;
   acceptor_.close(ignored);
   retry_timer_.cancel();
+  parked_.reset();
 }
 
 void Listener::accept_next() {
@@ -131,8 +133,23 @@ void Listener::on_accepted(boost::system::error_code ec, tcp::socket socket) {
     failing_ = false;
     spdlog::info("accepting again ({} connections were closed at once meanwhile)", shed_);
   }
-  accepted_(std::move(socket));
+  if (!accepted_(socket)) {
+    // The room seen before accepting was taken meanwhile (an unproven connection that could
+    // have given way was let in): this one waits, as it would have in the backlog.
+    parked_.emplace(std::move(socket));
+    return offer_parked();
+  }
   accept_next();
+}
+
+void Listener::offer_parked() {
+  retry_timer_.expires_after(kRoomPoll);
+  retry_timer_.async_wait([self = shared_from_this()](boost::system::error_code ec) {
+    if (ec || !self->parked_ || !self->acceptor_.is_open()) return;
+    if (!self->accepted_(*self->parked_)) return self->offer_parked();
+    self->parked_.reset();
+    self->accept_next();
+  });
 }
 
 void Listener::retry_after(std::chrono::milliseconds delay) {

@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 
 namespace camstream {
@@ -32,7 +33,10 @@ class SpareDescriptor {
 
 class Listener : public std::enable_shared_from_this<Listener> {
  public:
-  using Accepted = std::function<void(boost::asio::ip::tcp::socket)>;
+  // Takes the connection (moving the socket out) and returns true, or returns false when
+  // there is no room for it after all: the listener then holds it, accepts nothing more, and
+  // offers it again until it is taken.
+  using Accepted = std::function<bool(boost::asio::ip::tcp::socket&)>;
   using HasRoom = std::function<bool()>;  // false: --max-connections is reached
 
   Listener(boost::asio::io_context& io, Accepted accepted, HasRoom has_room);
@@ -48,6 +52,7 @@ class Listener : public std::enable_shared_from_this<Listener> {
   void accept_next();
   void on_accepted(boost::system::error_code ec, boost::asio::ip::tcp::socket socket);
   void retry_after(std::chrono::milliseconds delay);
+  void offer_parked();
   std::size_t shed_backlog();
 
   boost::asio::ip::tcp::acceptor acceptor_;
@@ -55,7 +60,8 @@ class Listener : public std::enable_shared_from_this<Listener> {
   Accepted accepted_;
   HasRoom has_room_;
   SpareDescriptor spare_;
-  bool full_ = false;                     // at --max-connections: not accepting
+  std::optional<boost::asio::ip::tcp::socket> parked_;  // accepted, waiting for room
+  bool full_ = false;                                   // at --max-connections: not accepting
   bool failing_ = false;                  // accept fails (out of descriptors): backing off
   std::chrono::milliseconds backoff_{0};  // grows while accept keeps failing
   std::uint64_t shed_ = 0;                // connections closed at once in this episode

@@ -3,6 +3,7 @@
 
 #include <array>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/system_timer.hpp>
 #include <chrono>
 #include <memory>
 #include <optional>
@@ -16,23 +17,31 @@ namespace camstream {
 
 class MjpegViewer : public Connection, public std::enable_shared_from_this<MjpegViewer> {
  public:
+  // `identity`: who asked; the stream ends with the close delimiter when their credential no
+  // longer holds after a reload, or when their token expires.
   MjpegViewer(FlexStream stream, std::shared_ptr<ViewerHub> hub, const Route& route,
-              std::string target);
+              std::string target, access::Identity identity);
   ~MjpegViewer() override;
 
   void start();  // sends the response head, then frames
   void offer(const PartPtr& part);
   void close_for_shutdown() override;
   void check_stalled(std::chrono::steady_clock::time_point now) override;
+  void recheck_access(const access::Gate& gate) override;
 
  private:
   void read();
   void write_part(PartPtr part);
+  std::array<boost::asio::const_buffer, 4> part_buffers() const;
+  void continue_part(bool first);
   void on_written(boost::system::error_code ec, std::size_t bytes);
   void write_close_delimiter();
   void close();
+  void end(std::string_view why);
 
   FlexStream stream_;  // plain TCP or TLS
+  access::Identity identity_;
+  boost::asio::system_timer expiry_;  // a token's end
   std::shared_ptr<ViewerHub> hub_;
   ConnectionRegistry::Membership connection_;
   Registry<MjpegViewer>::Membership viewing_;
@@ -45,6 +54,7 @@ class MjpegViewer : public Connection, public std::enable_shared_from_this<Mjpeg
   std::string target_;
   std::string peer_;
   PartPtr writing_;
+  std::size_t written_ = 0;  // of writing_, so far
   PartPtr pending_;
   bool write_in_flight_ = false;
   bool closing_ = false;

@@ -47,15 +47,25 @@ Server::Server(asio::io_context& io, ServerSettings settings, CaptureService& ca
   });
   listener_ = std::make_shared<Listener>(
       io,
-      [weak](tcp::socket socket) {
-        if (auto context = weak.lock()) {
-          std::make_shared<HttpSession>(std::move(socket), context)->run();
+      [weak](tcp::socket& socket) {
+        auto context = weak.lock();
+        if (!context) return true;  // shutting down: the socket closes
+        context->make_room();
+        if (context->connections().size() >=
+            static_cast<std::size_t>(context->settings().max_connections)) {
+          return false;
         }
+        std::make_shared<HttpSession>(std::move(socket), context)->run();
+        return true;
       },
       [weak] {
         auto context = weak.lock();
-        return context && context->connections().size() <
-                              static_cast<std::size_t>(context->settings().max_connections);
+        if (!context) return false;
+        // At the limit, an unproven connection waiting for its request gives way, so a
+        // flood of them cannot keep /healthz or a login out.
+        return context->connections().size() <
+                   static_cast<std::size_t>(context->settings().max_connections) ||
+               context->can_make_room();
       });
 }
 
@@ -82,6 +92,10 @@ bool Server::tls() const {
 
 void Server::reload_tls() {
   if (context_->tls) context_->tls->reload();
+}
+
+void Server::recheck_access() {
+  context_->recheck_access();
 }
 
 void Server::shutdown(std::function<void()> closed) {

@@ -67,9 +67,9 @@ std::string controls_message(const ControlMap& controls) {
     if (!first) out += ',';
     first = false;
     out +=
-        fmt::format(R"({}:{{"type":"{}","min":{},"max":{},"default":{},"value":{})", json_quoted(name),
-                    to_string(info.type), json_value(info.min), json_value(info.max),
-                    json_value(info.default_value), json_value(info.value));
+        fmt::format(R"({}:{{"type":"{}","min":{},"max":{},"default":{},"value":{})",
+                    json_quoted(name), to_string(info.type), json_value(info.min),
+                    json_value(info.max), json_value(info.default_value), json_value(info.value));
     if (info.type == ControlType::enumeration) {
       std::string names;
       for (const auto& enum_name : info.enum_names) {
@@ -117,6 +117,11 @@ std::string metrics_text(const Metrics& m, const ServerStatus& server) {
   }
   counter(out, "camstream_bytes_sent_total", "Bytes written to stream viewers.",
           load(m.bytes_sent));
+  counter(out, "camstream_auth_failures_total",
+          "Failed logins: a wrong password, an unknown user, a bad token or header.",
+          server.auth_failures);
+  counter(out, "camstream_lockouts_total", "Lockouts started, of an address or of a user.",
+          server.lockouts);
   gauge(out, "camstream_clients", "Stream viewers connected.", server.viewers);
   gauge(out, "camstream_control_clients", "Control WebSocket clients connected.",
         server.control_clients);

@@ -3,9 +3,11 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <string>
 
-#include "camstream/stream.hpp"
+#include "camstream/stream/capture_status.hpp"
+#include "camstream/stream/metrics.hpp"
 
 namespace camstream {
 
@@ -16,6 +18,8 @@ struct ServerStatus {
   std::size_t control_clients = 0;    // control WebSockets
   std::size_t connections = 0;        // every TCP connection
   std::size_t snapshots_waiting = 0;  // /snapshot requests waiting for a frame
+  std::uint64_t auth_failures = 0;    // failed logins (access::Gate::Counters)
+  std::uint64_t lockouts = 0;         // lockouts started
 };
 
 std::string status_message(const ServerStatus& status);  // serialized, "type":"status"

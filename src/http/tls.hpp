@@ -8,13 +8,16 @@
 #include <stdexcept>
 #include <string>
 
-#include "camstream/http.hpp"
+#include "camstream/http/tls_error.hpp"
 
 namespace camstream {
 
 // Throws TlsError.
 std::shared_ptr<boost::asio::ssl::context> make_tls_context(const std::string& cert_file,
                                                             const std::string& key_file);
+
+// Whether this kernel can encrypt TLS records itself (kTLS): empty if so, else why not.
+std::string probe_kernel_tls();
 
 class TlsCertificate {
  public:

@@ -13,8 +13,13 @@ namespace beast = boost::beast;
 namespace websocket = beast::websocket;
 namespace json = boost::json;
 
-WsSession::WsSession(FlexStream stream, std::shared_ptr<Controller> controller, access::Role role)
-    : ws_(std::move(stream)), role_(role), controller_(std::move(controller)) {
+WsSession::WsSession(FlexStream stream, std::shared_ptr<Controller> controller,
+                     access::Identity identity)
+    : ws_(std::move(stream)),
+      identity_(std::move(identity)),
+      role_(identity_.role),
+      expiry_(ws_.get_executor()),
+      controller_(std::move(controller)) {
   boost::system::error_code ec;
   const auto endpoint = ws_.next_layer().tcp().socket().remote_endpoint(ec);
   peer_ = ec ? "?" : endpoint.address().to_string() + ":" + std::to_string(endpoint.port());
@@ -39,6 +44,15 @@ void WsSession::run(const beast::http::request<beast::http::string_body>& reques
                  self->controller_->control_clients());
     // The new client sees its own count in the status everyone gets.
     self->controller_->announce_status();
+    if (self->identity_.expires > 0) {
+      self->expiry_.expires_at(
+          std::chrono::system_clock::time_point(std::chrono::seconds(self->identity_.expires)));
+      self->expiry_.async_wait([self](beast::error_code timer_ec) {
+        if (timer_ec) return;
+        spdlog::info("control client {}: its token expired: closing", self->peer_);
+        self->end(websocket::close_code::policy_error);
+      });
+    }
     self->read();
   });
 }
@@ -142,7 +156,7 @@ void WsSession::send_status(std::shared_ptr<const std::string> text) {
 void WsSession::write_next() {
   if (queue_.empty()) {
     if (closing_) {
-      ws_.async_close(websocket::close_code::going_away,
+      ws_.async_close(close_code_,
                       [self = shared_from_this()](beast::error_code) { self->drop(); });
     }
     return;
@@ -158,9 +172,29 @@ void WsSession::write_next() {
                   });
 }
 
+void WsSession::recheck_access(const access::Gate& gate) {
+  if (closing_) return;
+  const auto role = gate.recheck(identity_);
+  if (!role) {
+    spdlog::info("control client {}: its credential no longer holds: closing", peer_);
+    return end(websocket::close_code::policy_error);
+  }
+  if (*role == access::Role::viewer && role_ != access::Role::viewer) {
+    spdlog::info("control client {}: no longer an operator", peer_);
+    start_demand_.reset();  // its start ends with its right to start
+  }
+  role_ = *role;
+}
+
 void WsSession::close_for_shutdown() {
+  end(websocket::close_code::going_away);
+}
+
+void WsSession::end(websocket::close_code code) {
   if (closing_) return;
   closing_ = true;
+  close_code_ = code;
+  expiry_.cancel();
   start_demand_.reset();
   if (!open_) return drop();
   // The message being written stays at the front until its write completes.
@@ -170,6 +204,7 @@ void WsSession::close_for_shutdown() {
 
 void WsSession::drop() {
   start_demand_.reset();
+  expiry_.cancel();
   if (open_) {
     open_ = false;
     control_client_.reset();

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <algorithm>
+#include <boost/asio/system_timer.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http/message.hpp>
@@ -11,7 +12,7 @@
 #include <memory>
 #include <string>
 
-#include "camstream/access.hpp"
+#include "camstream/access/identity.hpp"
 #include "context.hpp"
 #include "flex_stream.hpp"
 
@@ -23,7 +24,9 @@ class WsSession : public Connection, public std::enable_shared_from_this<WsSessi
   static constexpr std::size_t kMaxQueued = 32;  // a client that reads nothing is dropped
 
   // A viewer (access::Role::viewer) may ask for status but not start, stop, set or configure.
-  WsSession(FlexStream stream, std::shared_ptr<Controller> controller, access::Role role);
+  // The session ends with a close frame when the identity's credential no longer holds after
+  // a reload, or when its token expires.
+  WsSession(FlexStream stream, std::shared_ptr<Controller> controller, access::Identity identity);
   ~WsSession() override;
 
   void run(const boost::beast::http::request<boost::beast::http::string_body>& request);
@@ -33,6 +36,7 @@ class WsSession : public Connection, public std::enable_shared_from_this<WsSessi
   void send_status(std::shared_ptr<const std::string> text);
   void release_start() { start_demand_.reset(); }
   void close_for_shutdown() override;
+  void recheck_access(const access::Gate& gate) override;
 
  private:
   void read();
@@ -41,9 +45,14 @@ class WsSession : public Connection, public std::enable_shared_from_this<WsSessi
   void send_error(std::string_view message);
   void write_next();
   void drop();
+  // Sends what is being written, then a close frame with `code`, then closes.
+  void end(boost::beast::websocket::close_code code);
 
   boost::beast::websocket::stream<FlexStream> ws_;
+  access::Identity identity_;
   access::Role role_;
+  boost::asio::system_timer expiry_;  // a token's end
+  boost::beast::websocket::close_code close_code_ = boost::beast::websocket::close_code::going_away;
   std::shared_ptr<Controller> controller_;
   ConnectionRegistry::Membership connection_;
   Registry<WsSession>::Membership control_client_;

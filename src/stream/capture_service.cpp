@@ -1,3 +1,5 @@
+#include "camstream/stream/capture_service.hpp"
+
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -5,8 +7,12 @@
 #include <optional>
 #include <tuple>
 
+#include "camstream/capture/capture_config.hpp"
+#include "camstream/core/frame_scaler.hpp"
+#include "camstream/core/orientation.hpp"
+#include "camstream/encode/encode_error.hpp"
 #include "camstream/encode/encode_stage.hpp"
-#include "camstream/stream.hpp"
+#include "camstream/encode/frame_pool.hpp"
 #include "placeholder.hpp"
 
 namespace camstream {

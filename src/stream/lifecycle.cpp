@@ -1,6 +1,6 @@
-#include <algorithm>
+#include "camstream/stream/lifecycle.hpp"
 
-#include "camstream/stream.hpp"
+#include <algorithm>
 
 namespace camstream {
 
@@ -21,7 +21,9 @@ std::string_view to_string(CaptureState state) {
 }
 
 Lifecycle::Lifecycle(Settings settings)
-    : settings_(settings), next_retry_delay_(settings.first_retry) {
+    : settings_(settings),
+      next_retry_delay_(settings.first_retry),
+      jitter_state_(static_cast<std::uint64_t>(Clock::now().time_since_epoch().count()) | 1) {
   if (settings_.always_on) enter(CaptureState::starting);
 }
 
@@ -76,7 +78,15 @@ void Lifecycle::source_failed(std::string reason, TimePoint now) {
   if (!source_should_run()) return;  // a late report from a source already stopped
   error_ = std::move(reason);
   idle_since_.reset();
-  retry_at_ = now + next_retry_delay_;
+  Clock::duration delay = next_retry_delay_;
+  if (settings_.retry_jitter > 0) {
+    jitter_state_ ^= jitter_state_ << 13;
+    jitter_state_ ^= jitter_state_ >> 7;
+    jitter_state_ ^= jitter_state_ << 17;
+    const double unit = static_cast<double>(jitter_state_ >> 11) / 9007199254740992.0;  // [0, 1)
+    delay += std::chrono::duration_cast<Clock::duration>(delay * (unit * settings_.retry_jitter));
+  }
+  retry_at_ = now + delay;
   next_retry_delay_ = std::min(next_retry_delay_ * 2, settings_.max_retry);
   enter(CaptureState::error);
 }

@@ -4,7 +4,8 @@
 #include <cstring>
 #include <string>
 
-#include "camstream/draw.hpp"
+#include "camstream/capture/draw.hpp"
+#include "camstream/capture/owned_yuv_image.hpp"
 
 namespace camstream {
 

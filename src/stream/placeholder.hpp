@@ -4,7 +4,8 @@
 #include <memory>
 #include <string_view>
 
-#include "camstream/stream.hpp"
+#include "camstream/encode/encoded_frame.hpp"
+#include "camstream/encode/jpeg_encoder.hpp"
 
 namespace camstream {
 

@@ -18,7 +18,11 @@
 #include <string_view>
 #include <vector>
 
-#include "camstream/capture.hpp"
+#include "camstream/capture/capture_config.hpp"
+#include "camstream/capture/frame_source.hpp"
+#include "camstream/capture/libcamera.hpp"
+#include "camstream/core/controls.hpp"
+#include "camstream/core/frame.hpp"
 
 namespace {
 

@@ -14,7 +14,7 @@
 // way) and aborts if the two results differ in any field. A difference left behind by an
 // earlier input shows at the first sampled input after it; the crash file alone may then pass.
 //
-// The target still links the static camstream_options for options_values.cpp; the linker
+// The target still links the static camstream_app for options_values.cpp; the linker
 // takes no object from it that this translation unit already defines.
 #pragma once
 

@@ -215,12 +215,16 @@ def test_accept_loop_at_the_descriptor_limit_backs_off(server, scale):
 
 
 def test_max_connections_leaves_the_rest_in_the_backlog(start_server, scale):
+    """Ten viewers (connections that sent a request and were let in) take every slot of
+    --max-connections 10: the eleventh waits in the backlog until one leaves. (Connections that
+    never sent a request give way instead: test_access_attacks.py.)"""
     server = start_server(extra=["--max-connections", "10"])
     port = server.port
     watcher = BackgroundViewer(port)  # one connection
     try:
-        idle = [connect(port) for _ in range(9)]  # ten in all
-        time.sleep(0.3)  # all ten accepted (the metric cannot be asked: it is a connection)
+        others = [StreamClient(port, "/stream?fps=1") for _ in range(9)]  # ten in all
+        for viewer in others:
+            viewer.start()
         waiting = connect(port, timeout=5)
         waiting.sendall(request_bytes("GET", "/healthz", port))
         waiting.settimeout(1.0)
@@ -229,12 +233,12 @@ def test_max_connections_leaves_the_rest_in_the_backlog(start_server, scale):
         except socket.timeout:
             early = None
         assert early is None, f"the eleventh connection was served: {early!r}"
-        idle.pop().close()
+        others.pop().close()
         head, _ = read_until(waiting, b"\r\n\r\n", deadline=time.monotonic() + 3 * scale)
         assert head.startswith(b"HTTP/1.1 200"), head
         waiting.close()
-        for sock in idle:
-            sock.close()
+        for viewer in others:
+            viewer.close()
         assert server.stderr().count("--max-connections reached") <= 2
         parts = len(watcher.parts)
         assert parts >= 20, f"the viewer got {parts} frames meanwhile"

@@ -92,6 +92,37 @@ def test_listening_line_says_https_and_tls12_or_13_is_spoken(tls_server, certs):
         tls_socket(tls_server.port, old).close()
 
 
+def test_tls12_offers_only_aead_suites_with_forward_secrecy(tls_server):
+    """Issue 20, item 7: every TLS 1.2 suite OpenSSL knows is offered to the server one at a
+    time; it must take only ECDHE with AES-GCM or ChaCha20-Poly1305 (no CBC, no SHA-1 MAC)."""
+    probe = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    probe.set_ciphers("ALL:@SECLEVEL=0")
+    # "protocol" names the version a suite came with: all but the TLS 1.3 suites work in 1.2.
+    names = sorted({cipher["name"] for cipher in probe.get_ciphers()
+                    if cipher["protocol"] != "TLSv1.3"})
+    assert "ECDHE-ECDSA-AES128-SHA" in names, names  # the client can offer what must be refused
+    accepted = []
+    for name in names:
+        context = insecure_context()
+        context.minimum_version = ssl.TLSVersion.TLSv1_2
+        context.maximum_version = ssl.TLSVersion.TLSv1_2
+        context.set_ciphers(f"{name}:@SECLEVEL=0")
+        try:
+            with tls_socket(tls_server.port, context) as sock:
+                accepted.append(sock.cipher()[0])
+        except (ssl.SSLError, ConnectionError, OSError):
+            pass
+    assert accepted, "no TLS 1.2 suite was accepted"
+    for name in accepted:
+        assert name.startswith("ECDHE-") and ("-GCM-" in name or "CHACHA20-POLY1305" in name), \
+            f"TLS 1.2 suite {name} accepted (all accepted: {accepted})"
+    # TLS 1.3 is still spoken.
+    modern = insecure_context()
+    modern.minimum_version = ssl.TLSVersion.TLSv1_3
+    with tls_socket(tls_server.port, modern) as sock:
+        assert sock.version() == "TLSv1.3"
+
+
 def test_every_endpoint_over_https(tls_server, certs):
     context = certs.client_context()
     assert request(tls_server.port, "/healthz", tls=context, host="localhost").body == b"ok\n"

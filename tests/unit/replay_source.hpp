@@ -12,7 +12,8 @@
 #include <utility>
 #include <vector>
 
-#include "camstream/capture.hpp"
+#include "camstream/capture/frame_source.hpp"
+#include "camstream/core/frame.hpp"
 
 namespace camstream::test {
 

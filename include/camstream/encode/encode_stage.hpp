@@ -13,9 +13,9 @@
 #include <span>
 #include <vector>
 
-#include "camstream/encode.hpp"
-#include "camstream/frame.hpp"
-#include "camstream/transform.hpp"
+#include "camstream/core/frame.hpp"
+#include "camstream/core/frame_scaler.hpp"
+#include "camstream/encode/jpeg_encoder.hpp"
 
 namespace camstream {
 

@@ -1,4 +1,4 @@
-#include "capture/libcamera/camera_controls.hpp"
+#include "camera_controls.hpp"
 
 #include <algorithm>
 #include <array>
@@ -7,8 +7,8 @@
 #include <utility>
 #include <vector>
 
-#include "capture/libcamera/camera_logic.hpp"
-#include "capture/libcamera/lc_compat.hpp"
+#include "camera_logic.hpp"
+#include "lc_compat.hpp"
 
 namespace camstream {
 

@@ -12,7 +12,7 @@
 #include <optional>
 #include <string>
 
-#include "camstream/controls.hpp"
+#include "camstream/core/controls.hpp"
 
 namespace camstream {
 

@@ -1,4 +1,4 @@
-#include "capture/libcamera/camera_logic.hpp"
+#include "camera_logic.hpp"
 
 #include <algorithm>
 #include <charconv>

@@ -13,9 +13,9 @@
 #include <utility>
 #include <vector>
 
-#include "camstream/capture.hpp"
-#include "camstream/frame.hpp"
-#include "camstream/transform.hpp"
+#include "camstream/capture/capture_error.hpp"
+#include "camstream/core/frame.hpp"
+#include "camstream/core/orientation.hpp"
 
 namespace camstream::camera_logic {
 

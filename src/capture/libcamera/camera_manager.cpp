@@ -1,11 +1,11 @@
-#include "capture/libcamera/camera_manager.hpp"
+#include "camera_manager.hpp"
 
 #include <spdlog/spdlog.h>
 
 #include <cstring>
 #include <string>
 
-#include "camstream/capture.hpp"
+#include "camstream/capture/capture_error.hpp"
 
 namespace camstream::lc {
 

@@ -1,4 +1,4 @@
-#include "capture/libcamera/dmabuf_mapping.hpp"
+#include "dmabuf_mapping.hpp"
 
 #include <linux/dma-buf.h>
 #include <sys/ioctl.h>
@@ -10,7 +10,7 @@
 #include <string>
 #include <utility>
 
-#include "camstream/capture.hpp"
+#include "camstream/capture/capture_error.hpp"
 
 namespace camstream {
 

@@ -11,7 +11,7 @@
 #include <map>
 #include <string>
 
-#include "capture/libcamera/camera_logic.hpp"
+#include "camera_logic.hpp"
 
 #define LC_VER \
   (LIBCAMERA_VERSION_MAJOR * 10000 + LIBCAMERA_VERSION_MINOR * 100 + LIBCAMERA_VERSION_PATCH)

@@ -1,15 +1,19 @@
-// The capture module's libcamera entry points (declared in camstream/capture.hpp).
+// The capture module's libcamera entry points (declared in camstream/capture/libcamera.hpp).
 #include <spdlog/spdlog.h>
 
 #include <cerrno>
 #include <cstring>
 
-#include "camstream/capture.hpp"
-#include "camstream/transform.hpp"
-#include "capture/libcamera/camera_logic.hpp"
-#include "capture/libcamera/camera_manager.hpp"
-#include "capture/libcamera/lc_compat.hpp"
-#include "capture/libcamera/libcamera_source.hpp"
+#include "camera_logic.hpp"
+#include "camera_manager.hpp"
+#include "camstream/capture/capture_config.hpp"
+#include "camstream/capture/capture_error.hpp"
+#include "camstream/capture/frame_source.hpp"
+#include "camstream/capture/libcamera.hpp"
+#include "camstream/core/frame.hpp"
+#include "camstream/core/orientation.hpp"
+#include "lc_compat.hpp"
+#include "libcamera_source.hpp"
 
 namespace camstream {
 

@@ -1,4 +1,4 @@
-#include "capture/libcamera/libcamera_source.hpp"
+#include "libcamera_source.hpp"
 
 #include <spdlog/spdlog.h>
 #include <sys/mman.h>
@@ -13,8 +13,8 @@
 #include <iterator>
 #include <utility>
 
-#include "capture/libcamera/camera_manager.hpp"
-#include "capture/libcamera/lc_compat.hpp"
+#include "camera_manager.hpp"
+#include "lc_compat.hpp"
 
 namespace camstream {
 

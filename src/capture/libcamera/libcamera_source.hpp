@@ -12,11 +12,16 @@
 #include <thread>
 #include <vector>
 
-#include "camstream/capture.hpp"
-#include "camstream/transform.hpp"
-#include "capture/libcamera/camera_controls.hpp"
-#include "capture/libcamera/camera_logic.hpp"
-#include "capture/libcamera/dmabuf_mapping.hpp"
+#include "camera_controls.hpp"
+#include "camera_logic.hpp"
+#include "camstream/capture/capture_config.hpp"
+#include "camstream/capture/capture_error.hpp"
+#include "camstream/capture/frame_source.hpp"
+#include "camstream/core/controls.hpp"
+#include "camstream/core/frame.hpp"
+#include "camstream/core/frame_transformer.hpp"
+#include "camstream/core/orientation.hpp"
+#include "dmabuf_mapping.hpp"
 
 namespace camstream {
 

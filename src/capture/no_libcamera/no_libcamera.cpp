@@ -1,5 +1,8 @@
 // Built when libcamera is not found: the camera source says so instead of existing.
-#include "camstream/capture.hpp"
+#include "camstream/capture/capture_config.hpp"
+#include "camstream/capture/capture_error.hpp"
+#include "camstream/capture/frame_source.hpp"
+#include "camstream/capture/libcamera.hpp"
 
 namespace camstream {
 
@@ -8,9 +11,15 @@ constexpr const char* kNotBuilt =
     "camstream was built without libcamera (install libcamera-dev and rebuild)";
 }
 
-bool libcamera_built() { return false; }
-std::string libcamera_version_string() { return "libcamera: not built"; }
-std::vector<CameraDescription> list_cameras() { throw CaptureError(kNotBuilt); }
+bool libcamera_built() {
+  return false;
+}
+std::string libcamera_version_string() {
+  return "libcamera: not built";
+}
+std::vector<CameraDescription> list_cameras() {
+  throw CaptureError(kNotBuilt);
+}
 std::unique_ptr<FrameSource> make_libcamera_source(const CaptureConfig&) {
   throw CaptureError(kNotBuilt);
 }

@@ -1,13 +1,18 @@
 // The Gate on a real io_context: Basic credentials checked on its worker thread, tokens,
 // roles, lockout and reload.
+#include "camstream/access/gate.hpp"
+
 #include <gtest/gtest.h>
 
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <filesystem>
 
+#include "access/base64.hpp"
+#include "access/basic_auth.hpp"
 #include "access_test_util.hpp"
-#include "camstream/access.hpp"
+#include "camstream/access/access_error.hpp"
+#include "camstream/access/identity.hpp"
 
 namespace camstream::access {
 namespace {
@@ -219,6 +224,88 @@ TEST_F(GateTest, ManyChecksAtOnceAreBoundedNotQueuedForever) {
   EXPECT_EQ(allowed + busy, 20);
   EXPECT_GE(allowed, 4);
   EXPECT_GE(busy, 1);
+}
+
+// Issue 20, item 2: a flood of checks from one address does not make another address wait
+// behind it; the address gets its share and the rest `busy`.
+TEST_F(GateTest, ChecksFromOneAddressDoNotDelayAnother) {
+  Gate gate(io_.get_executor(), settings());
+  const ip::address flooder = ip::make_address("10.0.0.1");
+  const ip::address other = ip::make_address("10.0.0.2");
+  std::vector<std::string> order;
+  int busy = 0;
+  for (int i = 0; i < 20; ++i) {
+    gate.check(flooder, basic("alice", "guess" + std::to_string(i)), std::nullopt,
+               [&](Gate::Decision d) {
+                 if (d.outcome == Gate::Outcome::busy) {
+                   ++busy;
+                 } else {
+                   order.push_back("flood");
+                 }
+               });
+  }
+  gate.check(other, basic("bob", "b-pass"), std::nullopt, [&](Gate::Decision d) {
+    EXPECT_EQ(d.outcome, Gate::Outcome::allowed);
+    order.push_back("other");
+  });
+  io_.restart();
+  const auto work = boost::asio::make_work_guard(io_);
+  while (order.size() < 6 && io_.run_one() != 0) {
+  }
+  EXPECT_EQ(busy, 15);  // one check running, four queued per address
+  ASSERT_EQ(order.size(), 6u);
+  // The first flood check was already running; the other address comes next.
+  EXPECT_EQ(order[0], "flood");
+  EXPECT_EQ(order[1], "other");
+}
+
+// The same header sent again while its check runs waits for that check (a page loading many
+// pictures at once costs one hash, and counts once).
+TEST_F(GateTest, TheSameHeaderWhileItsCheckRunsIsAnsweredWithIt) {
+  Gate gate(io_.get_executor(), settings());
+  int allowed = 0;
+  for (int i = 0; i < 12; ++i) {
+    gate.check(kPeer, basic("alice", "a-pass"), std::nullopt,
+               [&](Gate::Decision d) { allowed += d.outcome == Gate::Outcome::allowed; });
+  }
+  io_.restart();
+  const auto work = boost::asio::make_work_guard(io_);
+  while (allowed < 12 && io_.run_one() != 0) {
+  }
+  EXPECT_EQ(allowed, 12);
+}
+
+// Issue 20, item 3: what a session rests on is checked again after a reload.
+TEST_F(GateTest, RecheckTellsWhetherASessionsCredentialStillHolds) {
+  auto with_key = settings();
+  with_key.token_key_file = dir_.file("key");
+  with_key.operators = {"alice"};
+  Gate gate(io_.get_executor(), with_key);
+  const Identity alice = decide(gate, basic("alice", "a-pass")).identity;
+  const Identity bob = decide(gate, basic("bob", "b-pass")).identity;
+  const Identity alice_token =
+      decide(gate, "", gate.issue_token({"alice", Role::operator_}, in_an_hour())).identity;
+  EXPECT_EQ(gate.recheck(alice), Role::operator_);
+  EXPECT_EQ(gate.recheck(bob), Role::viewer);
+  EXPECT_EQ(gate.recheck(alice_token), Role::operator_);
+
+  // bob's password changes: his session ends; alice is untouched.
+  dir_.write("users", htpasswd_line("alice", "a-pass") + "\n" + htpasswd_line("bob", "new") + "\n");
+  gate.reload();
+  EXPECT_EQ(gate.recheck(bob), std::nullopt);
+  EXPECT_EQ(gate.recheck(alice), std::nullopt);  // her hash was made anew (another salt)
+  const Identity alice_again = decide(gate, basic("alice", "a-pass")).identity;
+  EXPECT_EQ(gate.recheck(alice_again), Role::operator_);
+  EXPECT_EQ(gate.recheck(alice_token), Role::operator_);  // same key
+
+  std::filesystem::remove(with_key.token_key_file);
+  gate.reload();  // another key: every token goes
+  EXPECT_EQ(gate.recheck(alice_token), std::nullopt);
+  EXPECT_EQ(gate.recheck(alice_again), Role::operator_);
+
+  Identity expired = alice_token;
+  expired.expires = 1;
+  EXPECT_EQ(gate.recheck(expired), std::nullopt);
 }
 
 }  // namespace

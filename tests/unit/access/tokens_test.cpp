@@ -6,8 +6,12 @@
 #include <fstream>
 #include <random>
 
+#include "access/base64.hpp"
+#include "access/basic_auth.hpp"
 #include "access_test_util.hpp"
-#include "camstream/access.hpp"
+#include "camstream/access/access_error.hpp"
+#include "camstream/access/identity.hpp"
+#include "camstream/access/token_signer.hpp"
 
 namespace camstream::access {
 namespace {

@@ -1,8 +1,10 @@
 // UserTable: real hashes from htpasswd -B and mkpasswd, checked with the system's libcrypt.
 #include <gtest/gtest.h>
 
+#include "access/crypt.hpp"
+#include "access/user_table.hpp"
 #include "access_test_util.hpp"
-#include "camstream/access.hpp"
+#include "camstream/access/access_error.hpp"
 
 namespace camstream::access {
 namespace {

@@ -1,4 +1,4 @@
-#include "camstream/draw.hpp"
+#include "camstream/capture/draw.hpp"
 
 #include <gtest/gtest.h>
 
@@ -11,6 +11,7 @@
 #include <tuple>
 #include <vector>
 
+#include "camstream/capture/owned_yuv_image.hpp"
 #include "capture/font.hpp"
 
 namespace camstream {

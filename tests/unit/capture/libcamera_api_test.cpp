@@ -17,7 +17,12 @@
 #include <thread>
 #include <vector>
 
-#include "camstream/capture.hpp"
+#include "camstream/capture/capture_config.hpp"
+#include "camstream/capture/capture_error.hpp"
+#include "camstream/capture/frame_source.hpp"
+#include "camstream/capture/libcamera.hpp"
+#include "camstream/core/controls.hpp"
+#include "camstream/core/frame.hpp"
 
 namespace camstream {
 namespace {

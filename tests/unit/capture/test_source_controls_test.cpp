@@ -11,7 +11,12 @@
 #include <optional>
 #include <vector>
 
-#include "camstream/capture.hpp"
+#include "camstream/capture/capture_config.hpp"
+#include "camstream/capture/capture_error.hpp"
+#include "camstream/capture/frame_source.hpp"
+#include "camstream/capture/test_source.hpp"
+#include "camstream/core/controls.hpp"
+#include "camstream/core/frame.hpp"
 
 namespace camstream {
 namespace {

@@ -1,3 +1,5 @@
+#include "camstream/capture/test_source.hpp"
+
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -10,7 +12,10 @@
 #include <thread>
 #include <vector>
 
-#include "camstream/capture.hpp"
+#include "camstream/capture/capture_config.hpp"
+#include "camstream/capture/capture_error.hpp"
+#include "camstream/capture/frame_source.hpp"
+#include "camstream/core/frame.hpp"
 
 namespace camstream {
 namespace {

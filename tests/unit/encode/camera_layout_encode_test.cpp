@@ -9,7 +9,7 @@
 #include <memory>
 #include <vector>
 
-#include "camstream/encode.hpp"
+#include "camstream/encode/jpeg_encoder.hpp"
 #include "capture/libcamera/camera_logic.hpp"
 
 namespace camstream {

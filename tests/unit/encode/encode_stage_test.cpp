@@ -4,14 +4,46 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <vector>
 
-#include "camstream/draw.hpp"
 #include "encode/turbojpeg_helpers.hpp"
 
 namespace camstream {
 namespace {
+
+// An I420 picture of its own (the encode module stands on core only, without the capture
+// module's drawing helpers).
+class OwnedYuvImage {
+ public:
+  OwnedYuvImage(int width, int height)
+      : width_(width), height_(height), bytes_(static_cast<std::size_t>(width) * height * 3 / 2) {}
+  void fill(std::uint8_t y, std::uint8_t u, std::uint8_t v) {
+    const std::size_t luma = static_cast<std::size_t>(width_) * height_;
+    std::fill(bytes_.begin(), bytes_.begin() + luma, y);
+    std::fill(bytes_.begin() + luma, bytes_.begin() + luma * 5 / 4, u);
+    std::fill(bytes_.begin() + luma * 5 / 4, bytes_.end(), v);
+  }
+  std::uint8_t* luma() { return bytes_.data(); }
+  int width() const { return width_; }
+  int height() const { return height_; }
+  FrameView view() const {
+    const std::size_t luma = static_cast<std::size_t>(width_) * height_;
+    FrameView view;
+    view.width = width_;
+    view.height = height_;
+    view.planes[0] = {bytes_.data(), width_, luma};
+    view.planes[1] = {bytes_.data() + luma, width_ / 2, luma / 4};
+    view.planes[2] = {bytes_.data() + luma * 5 / 4, width_ / 2, luma / 4};
+    return view;
+  }
+
+ private:
+  int width_;
+  int height_;
+  std::vector<std::uint8_t> bytes_;
+};
 
 struct Received {
   std::size_t output;
@@ -45,14 +77,12 @@ class EncodeStageTest : public ::testing::Test {
 };
 
 // Texture everywhere, so that the quality changes the size.
-void paint_noise(const OwnedYuvImage& owned) {
-  const YuvImage& image = owned.image();
+void paint_noise(OwnedYuvImage& image) {
+  image.fill(0, 128, 128);
   std::uint32_t state = 99;
-  for (int y = 0; y < image.height; ++y) {
-    for (int x = 0; x < image.width; ++x) {
-      state = state * 1664525u + 1013904223u;
-      image.y[y * image.y_stride + x] = static_cast<std::uint8_t>(state >> 24);
-    }
+  for (int i = 0; i < image.width() * image.height(); ++i) {
+    state = state * 1664525u + 1013904223u;
+    image.luma()[i] = static_cast<std::uint8_t>(state >> 24);
   }
 }
 
@@ -66,7 +96,7 @@ bool has_restart_interval(const std::vector<std::uint8_t>& jpeg) {
 TEST_F(EncodeStageTest, WantedOutputsComeInOrderAtTheirSizes) {
   EncodeStage stage({80, 1, {OutputSize{}, OutputSize{320, 240}, OutputSize{160, 120}}}, collect());
   OwnedYuvImage image(640, 480);
-  fill(image.image(), 120, 90, 160);
+  image.fill(120, 90, 160);
   stage.encode(picture(image, 7), 0b101);
   ASSERT_EQ(calls, 1);
   EXPECT_EQ(last_sequence, 7u);

@@ -1,3 +1,5 @@
+#include "camstream/encode/jpeg_encoder.hpp"
+
 #include <gtest/gtest.h>
 #include <turbojpeg.h>
 
@@ -6,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "camstream/encode.hpp"
+#include "camstream/encode/encode_error.hpp"
 
 namespace camstream {
 namespace {

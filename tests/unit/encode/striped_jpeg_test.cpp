@@ -17,7 +17,8 @@
 #include <string>
 #include <vector>
 
-#include "camstream/encode.hpp"
+#include "camstream/encode/encode_error.hpp"
+#include "camstream/encode/jpeg_encoder.hpp"
 #include "encode/turbojpeg_helpers.hpp"
 
 namespace camstream {

@@ -10,7 +10,8 @@
 #include <tuple>
 #include <vector>
 
-#include "camstream/encode.hpp"
+#include "camstream/encode/encode_error.hpp"
+#include "camstream/encode/jpeg_encoder.hpp"
 #include "encode/mjpeg_repair.hpp"
 #include "encode/range_expansion.hpp"
 #include "turbojpeg_helpers.hpp"

@@ -1,10 +1,12 @@
 // FlexStream's erased reads and writes over a loopback connection: a gathered write of more
 // buffers than one write_some passes on (BufferPrefix), empty ones among them, arrives whole
-// and in order, and a read into two buffers fills both.
+// and in order, and a read into two buffers fills both; the viewer's async_write_all too. (Its
+// TLS path, socket writes, is in tls_test.cpp.)
 #include "http/flex_stream.hpp"
 
 #include <gtest/gtest.h>
 
+#include <array>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/read.hpp>
@@ -108,6 +110,38 @@ TEST_F(FlexStreamOverLoopback, ReadFillsEveryBufferItIsGiven) {
   EXPECT_EQ(read, 8U);
   EXPECT_EQ(head, "head");
   EXPECT_EQ(body, "body");
+}
+
+// The stream viewer's write (async_write_all) on a plain connection: straight to the socket, a
+// part far larger than the socket takes at once arrives whole, and it never completes inside
+// the call.
+TEST_F(FlexStreamOverLoopback, WriteAllOfAPartArrivesWholeAndCompletesLater) {
+  FlexStream& sender = *stream;
+  const std::string head = "head:";
+  const std::string body(4 << 20, 'b');
+  const std::string tail = ":tail";
+  const std::array<asio::const_buffer, 4> buffers{asio::buffer(head), asio::const_buffer(),
+                                                  asio::buffer(body), asio::buffer(tail)};
+  bool inside_call = true;
+  std::size_t written = 0;
+  sender.async_write_all(buffers, [&](boost::beast::error_code ec, std::size_t n) {
+    EXPECT_FALSE(ec) << ec.message();
+    EXPECT_FALSE(inside_call);
+    written = n;
+    sender.tcp().socket().shutdown(tcp::socket::shutdown_send);
+  });
+  inside_call = false;
+  std::string received(head.size() + body.size() + tail.size() + 1, '\0');
+  std::size_t read = 0;
+  asio::async_read(peer, asio::buffer(received), [&](boost::beast::error_code ec, std::size_t n) {
+    EXPECT_EQ(ec, asio::error::eof);
+    read = n;
+  });
+  io.run();
+  EXPECT_EQ(written, received.size() - 1);
+  ASSERT_EQ(read, received.size() - 1);
+  received.resize(read);
+  EXPECT_TRUE(received == head + body + tail);
 }
 
 }  // namespace

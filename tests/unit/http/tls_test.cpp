@@ -3,11 +3,15 @@
 #include "http/tls.hpp"
 
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 
 #include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/read.hpp>
 #include <boost/asio/ssl/stream.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/beast/core/buffers_to_string.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http.hpp>
@@ -287,6 +291,112 @@ TEST_F(TlsFiles, WebSocketOverFlexStreamPlainAndTls) {
       echo_and_close(ws);
     }
   }
+}
+
+// The stream viewer's TLS path: after a request read through Asio's memory BIO, the records go
+// straight to the socket (use_direct_writes). A gathered write far larger than the socket
+// takes (write_now, waiting for writability many times) arrives whole and in order, and a read
+// through the memory BIO and a later write (async_write_all) still work.
+// What the server half saw; the test reads it once the server's thread has ended.
+struct WriterResults {
+  bool switched = false;
+  std::size_t written = 0;
+  int waits = 0;
+};
+
+// Lives through its handlers only, so it is gone before its io_context.
+struct SocketWriter : std::enable_shared_from_this<SocketWriter> {
+  SocketWriter(FlexStream stream, const std::string& body, WriterResults& results)
+      : stream(std::move(stream)), body(body), results(results) {}
+  void start() {
+    stream.tls().async_handshake(ssl::stream_base::server,
+                                 [self = shared_from_this()](beast::error_code ec) {
+                                   ASSERT_FALSE(ec) << ec.message();
+                                   self->read_request();
+                                 });
+  }
+  void read_request() {
+    http::async_read(stream, buffer, request,
+                     [self = shared_from_this()](beast::error_code ec, std::size_t) {
+                       ASSERT_FALSE(ec) << ec.message();
+                       // As a viewer's: the socket reads as full after 16 KiB unsent.
+                       const int low_water = 16 * 1024;
+                       ::setsockopt(self->stream.tcp().socket().native_handle(), IPPROTO_TCP,
+                                    TCP_NOTSENT_LOWAT, &low_water, sizeof low_water);
+                       self->results.switched = self->stream.use_direct_writes();
+                       self->write_body();
+                     });
+  }
+  // As the stream viewer writes: what the socket takes now, then a wait for writability.
+  void write_body() {
+    const std::array<asio::const_buffer, 4> buffers{asio::buffer(std::string_view("head:")),
+                                                    asio::const_buffer(), asio::buffer(body),
+                                                    asio::buffer(std::string_view(":tail"))};
+    beast::error_code ec;
+    results.written += stream.write_now(buffers, results.written, ec);
+    if (ec == asio::error::would_block) {
+      ++results.waits;
+      return stream.async_wait_writable([self = shared_from_this()](beast::error_code wait_ec) {
+        ASSERT_FALSE(wait_ec) << wait_ec.message();
+        self->write_body();
+      });
+    }
+    ASSERT_FALSE(ec) << ec.message();
+    read_ping();
+  }
+  void read_ping() {
+    stream.async_read_some(
+        asio::buffer(ping), [self = shared_from_this()](beast::error_code ec, std::size_t n) {
+          ASSERT_FALSE(ec) << ec.message();
+          ASSERT_EQ(std::string(self->ping.data(), n), "ping");
+          self->stream.async_write_all(std::array{asio::const_buffer("pong", 4)},
+                                       [self](beast::error_code pong_ec, std::size_t) {
+                                         EXPECT_FALSE(pong_ec) << pong_ec.message();
+                                       });
+        });
+  }
+  FlexStream stream;
+  const std::string& body;
+  beast::flat_buffer buffer;
+  http::request<http::empty_body> request;
+  std::array<char, 4> ping{};
+  WriterResults& results;
+};
+
+TEST_F(TlsFiles, SocketWritesAfterTheHandshakeArriveWholeAndReadsGoOn) {
+  const auto context = make_tls_context(dir_.file("one.pem"), dir_.file("one.key"));
+  std::string body(3 << 20, '\0');
+  for (std::size_t i = 0; i < body.size(); ++i) body[i] = static_cast<char>('a' + i * 7 % 26);
+  WriterResults results;
+  {
+    Loopback server;
+    server.accept([&](beast::tcp_stream tcp) {
+      std::make_shared<SocketWriter>(FlexStream(std::move(tcp), context), body, results)->start();
+    });
+    server.run_in_background();
+    asio::io_context client_io;
+    tcp::socket socket(client_io);
+    socket.connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), server.port()));
+    ssl::context client_context(ssl::context::tls_client);
+    ssl::stream<tcp::socket> client(std::move(socket), client_context);
+    client.handshake(ssl::stream_base::client);
+    http::request<http::empty_body> request(http::verb::get, "/stream", 11);
+    request.set(http::field::host, "localhost");
+    http::write(client, request);
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));  // the server's socket fills
+    const std::string expected = "head:" + body + ":tail";
+    std::string received(expected.size(), '\0');
+    asio::read(client, asio::buffer(received));
+    EXPECT_TRUE(received == expected);
+    asio::write(client, asio::buffer(std::string_view("ping")));
+    std::string pong(4, '\0');
+    asio::read(client, asio::buffer(pong));
+    EXPECT_EQ(pong, "pong");
+    client.next_layer().close();
+  }  // the server's thread ends: it has nothing left to do
+  EXPECT_TRUE(results.switched);
+  EXPECT_EQ(results.written, body.size() + 10);
+  EXPECT_GT(results.waits, 0);  // the socket was full at least once
 }
 
 }  // namespace

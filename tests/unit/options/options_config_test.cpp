@@ -10,8 +10,8 @@
 #include <string>
 #include <vector>
 
-#include "camstream/app.hpp"
-#include "camstream/settings.hpp"
+#include "camstream/app/options.hpp"
+#include "camstream/core/settings.hpp"
 
 namespace camstream {
 namespace {
@@ -104,9 +104,10 @@ TEST(ShippedConfig, DocumentsEveryKey) {
   std::ifstream file(kShippedConfig);
   const std::string text{std::istreambuf_iterator<char>(file), {}};
   for (const char* key :
-       {"source", "camera", "width", "height", "interval", "fps", "quality", "bind", "port",
-        "always-on", "idle-timeout", "max-clients", "encode-threads", "allow-origin", "rotation",
-        "hflip", "vflip", "log-level", "control"}) {
+       {"source",       "camera",      "width",        "height",        "interval",
+        "fps",          "quality",     "bind",         "port",          "always-on",
+        "idle-timeout", "max-clients", "allow-origin", "rotation",      "hflip",
+        "vflip",        "log-level",   "control",      "source-header", "source-insecure", "encode-threads"}) {
     const std::string set = std::string("\n").append(key).append(" = ");
     const std::string commented = std::string("\n# ").append(key).append(" = ");
     EXPECT_TRUE(text.find(set) != std::string::npos || text.find(commented) != std::string::npos)

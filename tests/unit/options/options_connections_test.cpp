@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "camstream/app.hpp"
+#include "camstream/app/options.hpp"
 
 namespace camstream {
 namespace {

@@ -1,4 +1,6 @@
 // parse_options on the command line alone: defaults, every flag, every usage error.
+#include "camstream/app/options.hpp"
+
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -7,8 +9,8 @@
 #include <string>
 #include <vector>
 
-#include "camstream/app.hpp"
-#include "camstream/capture.hpp"
+#include "camstream/capture/libcamera.hpp"
+#include "camstream/core/settings.hpp"
 
 namespace camstream {
 namespace {

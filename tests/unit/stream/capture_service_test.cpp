@@ -1,5 +1,7 @@
 // CaptureService with a scripted source: the real encoder, hub and lifecycle on a real
 // io_context; the source is a stand-in only because these machines have no camera to fail.
+#include "camstream/stream/capture_service.hpp"
+
 #include <gtest/gtest.h>
 
 #include <boost/asio/io_context.hpp>
@@ -8,8 +10,15 @@
 #include <utility>
 #include <vector>
 
-#include "camstream/draw.hpp"
-#include "camstream/stream.hpp"
+#include "camstream/capture/capture_error.hpp"
+#include "camstream/capture/draw.hpp"
+#include "camstream/capture/frame_source.hpp"
+#include "camstream/capture/owned_yuv_image.hpp"
+#include "camstream/encode/encoded_frame.hpp"
+#include "camstream/stream/demand_token.hpp"
+#include "camstream/stream/frame_hub.hpp"
+#include "camstream/stream/lifecycle.hpp"
+#include "camstream/stream/metrics.hpp"
 
 namespace camstream {
 namespace {

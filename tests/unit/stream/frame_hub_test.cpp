@@ -1,8 +1,12 @@
+#include "camstream/stream/frame_hub.hpp"
+
 #include <gtest/gtest.h>
 
 #include <thread>
 
-#include "camstream/stream.hpp"
+#include "camstream/encode/encoded_frame.hpp"
+#include "camstream/encode/frame_pool.hpp"
+#include "camstream/stream/metrics.hpp"
 
 namespace camstream {
 namespace {

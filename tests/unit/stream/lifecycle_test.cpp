@@ -1,6 +1,8 @@
+#include "camstream/stream/lifecycle.hpp"
+
 #include <gtest/gtest.h>
 
-#include "camstream/stream.hpp"
+#include <set>
 
 namespace camstream {
 namespace {
@@ -191,6 +193,41 @@ TEST(CaptureStateNames, MatchTheProtocol) {
   EXPECT_EQ(to_string(State::streaming), "streaming");
   EXPECT_EQ(to_string(State::stopped), "stopped");
   EXPECT_EQ(to_string(State::error), "error");
+}
+
+}  // namespace
+}  // namespace camstream
+
+namespace camstream {
+namespace {
+
+// Retries are stretched by 0..retry_jitter of their delay, and spread: not all the same.
+TEST(LifecycleJitter, RetryDelaysDoubleWithinTheJitter) {
+  using namespace std::chrono_literals;
+  Lifecycle::Settings settings;
+  settings.always_on = true;
+  settings.first_retry = 500ms;
+  settings.max_retry = 10s;
+  settings.retry_jitter = 0.2;
+  std::set<Lifecycle::Clock::duration::rep> first_delays;
+  for (int run = 0; run < 50; ++run) {
+    Lifecycle life(settings);
+    Lifecycle::TimePoint now{std::chrono::hours(1) + std::chrono::milliseconds(run * 7919)};
+    std::chrono::milliseconds base = 500ms;
+    for (int failure = 0; failure < 8; ++failure) {
+      life.source_failed("upstream closed", now);
+      ASSERT_EQ(life.state(), CaptureState::error);
+      const auto delay = *life.next_deadline() - now;
+      EXPECT_GE(delay, base);
+      EXPECT_LE(delay, base * 1.2);
+      if (failure == 0) first_delays.insert(delay.count());
+      now += delay;
+      life.tick(now);
+      ASSERT_EQ(life.state(), CaptureState::starting);
+      base = std::min<std::chrono::milliseconds>(base * 2, 10s);
+    }
+  }
+  EXPECT_GT(first_delays.size(), 10u);
 }
 
 }  // namespace

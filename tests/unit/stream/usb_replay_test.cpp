@@ -15,7 +15,12 @@
 #include <string>
 #include <vector>
 
-#include "camstream/stream.hpp"
+#include "camstream/encode/encoded_frame.hpp"
+#include "camstream/encode/jpeg_encoder.hpp"
+#include "camstream/stream/capture_service.hpp"
+#include "camstream/stream/demand_token.hpp"
+#include "camstream/stream/frame_hub.hpp"
+#include "camstream/stream/metrics.hpp"
 #include "replay_source.hpp"
 
 namespace camstream {

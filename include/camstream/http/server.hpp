@@ -1,0 +1,53 @@
+// HTTP module: the Beast server (MJPEG stream, snapshot, control WebSocket, status, metrics).
+#pragma once
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <cstddef>
+#include <functional>
+#include <memory>
+
+#include "camstream/access/gate.hpp"
+#include "camstream/http/server_settings.hpp"
+#include "camstream/http/tls_error.hpp"
+#include "camstream/stream/capture_service.hpp"
+#include "camstream/stream/frame_hub.hpp"
+#include "camstream/stream/metrics.hpp"
+
+namespace camstream {
+
+class Listener;
+
+class Server {
+ public:
+  // The gate decides who may do what (docs/api.md, section 8); it must outlive the server.
+  // Throws TlsError (tls.hpp) naming the file when the certificate or key cannot be used.
+  Server(boost::asio::io_context& io, ServerSettings settings, CaptureService& capture,
+         FrameHub& hub, Metrics& metrics, access::Gate& gate);
+  ~Server();
+  Server(const Server&) = delete;
+  Server& operator=(const Server&) = delete;
+
+  // Binds and listens. Throws std::system_error naming the address on failure.
+  boost::asio::ip::tcp::endpoint listen();
+  // Closes the listener, ends every stream with the close delimiter and closes every
+  // connection; calls closed() once the last one is gone.
+  void shutdown(std::function<void()> closed);
+  // Stream viewers connected now.
+  std::size_t viewers() const;
+  bool tls() const;
+  // SIGHUP: the certificate and key again, for new connections; a bad file keeps the old
+  // pair (the log says why).
+  void reload_tls();
+  // After the gate's reload (SIGHUP): ends every session whose credential no longer holds,
+  // and gives the others the role they have now.
+  void recheck_access();
+
+  struct Context;
+
+ private:
+  std::shared_ptr<Context> context_;
+  std::shared_ptr<Listener> listener_;
+};
+
+}  // namespace camstream

@@ -1,0 +1,122 @@
+#pragma once
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "camstream/capture/capture_config.hpp"
+#include "camstream/capture/frame_source.hpp"
+#include "camstream/core/controls.hpp"
+#include "camstream/core/orientation.hpp"
+#include "camstream/core/settings.hpp"
+#include "camstream/encode/encoded_frame.hpp"
+#include "camstream/encode/jpeg_encoder.hpp"
+#include "camstream/stream/capture_status.hpp"
+#include "camstream/stream/demand_token.hpp"
+#include "camstream/stream/frame_hub.hpp"
+#include "camstream/stream/lifecycle.hpp"
+#include "camstream/stream/metrics.hpp"
+
+namespace camstream {
+
+// Runs the source on demand, encodes each frame once into the hub, and publishes the
+// placeholder pictures while stopped or failing. All methods run on the executor's thread;
+// the source's callbacks hop onto it.
+class CaptureService {
+ public:
+  // Opens the same kind of source again with new settings (live reconfiguration); throws
+  // CaptureError like the first one. Without one, only the quality can change live.
+  using SourceFactory = std::function<std::unique_ptr<FrameSource>(const CaptureConfig&)>;
+  struct Settings {
+    Lifecycle::Settings lifecycle;
+    LiveSettings live;
+    std::string camera = "0";
+    SourceFactory reopen;
+    int encode_threads = 1;  // stripes of one picture (--encode-threads)
+  };
+  using StatusListener = std::function<void()>;
+
+  CaptureService(const boost::asio::any_io_executor& executor, std::unique_ptr<FrameSource> source,
+                 Settings settings, FrameHub& hub, Metrics& metrics);
+  ~CaptureService();
+  CaptureService(const CaptureService&) = delete;
+  CaptureService& operator=(const CaptureService&) = delete;
+
+  void begin();     // apply --always-on, start the timers
+  void shutdown();  // stop the source and the timers
+
+  DemandToken hold_demand();
+  void command_start();
+  bool command_stop();  // false: refused
+  CaptureStatus status() const;
+  CaptureState state() const { return lifecycle_.state(); }
+
+  // The source's controls with the values in force; applying them (all or none) keeps them
+  // across stop/start and reconfiguration. The error names the control and why.
+  ControlMap controls() const { return source_->controls(); }
+  std::optional<ControlError> set_controls(const std::map<std::string, ControlValue>& values);
+  // Applies new picture settings while viewers stay connected: the source is reopened when
+  // the capture must change, the quality changes from the next frame. Returns why it cannot
+  // (the camera refused the new configuration: the old one is restored), or "".
+  std::string reconfigure(const LiveSettings& next);
+  const LiveSettings& live_settings() const { return settings_.live; }
+  // While held, each frame is also encoded at the snapshot size, when that differs from the
+  // stream's (otherwise the stream's frames are the snapshots and this does nothing).
+  std::shared_ptr<void> request_snapshot();
+  // When the once-a-second supervision last ran (the systemd watchdog checks it).
+  std::chrono::steady_clock::time_point supervised_at() const { return supervised_at_; }
+  // Called on every state change and once a second while capturing.
+  void on_status(StatusListener listener) { status_listeners_.push_back(std::move(listener)); }
+
+ private:
+  friend class DemandToken;
+  struct Shared;
+  void release_demand();
+  void update();  // carry out the lifecycle's decision, rearm the timer, notify on change
+  void start_source();
+  void stop_source();
+  void on_second();
+  void publish_placeholder(bool redraw);
+  void notify_status();
+  void configure_encoding();  // hands settings_.live to the worker's side; source stopped
+  void reapply_controls();    // wanted_controls_ onto a newly opened source
+  // Forgets (and logs) the wanted controls the source now refuses: a new source, or a camera
+  // whose configured mode narrowed a range. True when any was dropped.
+  bool drop_refused_controls(std::string_view when);
+  std::pair<int, int> stream_size() const;
+
+  boost::asio::any_io_executor executor_;
+  std::unique_ptr<FrameSource> source_;
+  Settings settings_;
+  FrameHub& hub_;
+  Metrics& metrics_;
+  Lifecycle lifecycle_;
+  std::shared_ptr<Shared> shared_;  // what the source thread touches
+  boost::asio::steady_timer deadline_timer_;
+  boost::asio::steady_timer second_timer_;
+  std::vector<StatusListener> status_listeners_;
+  std::map<std::string, ControlValue> wanted_controls_;
+  int demand_ = 0;
+  std::uint64_t generation_ = 0;  // counts source starts and stops
+  bool source_running_ = false;
+  bool shut_down_ = false;
+  CaptureState last_state_ = CaptureState::idle;
+  std::uint64_t frames_at_last_second_ = 0;
+  double fps_ = 0;
+  std::chrono::steady_clock::time_point supervised_at_{};
+  bool scale_stream_ = false;   // the stream is scaled down from a larger snapshot capture
+  PictureSize stream_picture_;  // its size then, after rotation
+  std::unique_ptr<JpegEncoder> placeholder_encoder_;
+  FramePtr placeholder_;
+};
+
+}  // namespace camstream
