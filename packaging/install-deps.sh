@@ -12,7 +12,7 @@ case "${VERSION_CODENAME:-}" in trixie|forky|sid) boost=1.83 ;; esac
 
 build_packages=(
   build-essential cmake ninja-build pkg-config
-  "libboost${boost}-dev" "libboost-json${boost}-dev" libturbojpeg0-dev libcli11-dev libspdlog-dev
+  "libboost${boost}-dev" "libboost-json${boost}-dev" libturbojpeg0-dev libjpeg62-turbo-dev libcli11-dev libspdlog-dev
   libcamera-dev libsystemd-dev
   libyuv-dev
   libcrypt-dev libssl-dev

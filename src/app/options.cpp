@@ -3,6 +3,8 @@
 // value came from: the flag, or the config file and key.
 #include "camstream/app/options.hpp"
 
+#include <unistd.h>
+
 #include <CLI/CLI.hpp>
 #include <algorithm>
 #include <cctype>
@@ -22,6 +24,7 @@
 #include "camstream/core/orientation.hpp"
 #include "camstream/core/settings.hpp"
 #include "camstream/core/value_text.hpp"
+#include "camstream/encode/jpeg_encoder.hpp"
 #include "options_values.hpp"
 
 #ifndef CAMSTREAM_VERSION
@@ -29,6 +32,13 @@
 #endif
 
 namespace camstream {
+
+int default_encode_threads() {
+  // Stripes beyond 4 gain little at camera sizes and take cores from the server and the
+  // camera stack.
+  const long online = ::sysconf(_SC_NPROCESSORS_ONLN);
+  return static_cast<int>(std::clamp<long>(online, 1, 4));
+}
 
 namespace {
 
@@ -204,6 +214,11 @@ constexpr ValueSetting kValueSettings[] = {
     {"max-connections", "N", "TCP connections at once, 1..1000000; more wait (default: 1024)",
      [](const Given& given, Options& options) {
        options.max_connections = whole_number_in(given, 1, 1'000'000);
+     }},
+    {"encode-threads", "N",
+     "threads encoding each frame as stripes, 1..16 (default: the online cores, at most 4)",
+     [](const Given& given, Options& options) {
+       options.encode_threads = whole_number_in(given, 1, JpegEncoder::kMaxEncodeThreads);
      }},
     {"allow-origin", "ORIGIN", "origin allowed CORS and /ws, e.g. https://host (default: none)",
      [](const Given& given, Options& options) {

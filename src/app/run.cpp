@@ -168,6 +168,7 @@ CaptureService::Settings capture_settings(const Options& options,
   settings.reopen = std::move(reopen);
   settings.lifecycle.always_on = options.always_on;
   settings.lifecycle.idle_timeout = options.idle_timeout;
+  settings.encode_threads = options.encode_threads;
   if (options.source == SourceKind::relay) {
     // An upstream is usually back within a second (a restart): reconnect sooner and more
     // often than a camera is reopened, and spread the retries of many relays apart.
@@ -219,6 +220,8 @@ int run(const Options& options) {
     FrameHub hub;
     Metrics metrics;
     const auto controls = start_up_controls(options, *source);
+    spdlog::info("encoding: {} thread{} (stripes of each frame)", options.encode_threads,
+                 options.encode_threads == 1 ? "" : "s");
     const auto reopen = reopener(*source, options);
     CaptureService capture(io.get_executor(), std::move(source), capture_settings(options, reopen),
                            hub, metrics);

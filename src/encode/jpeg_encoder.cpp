@@ -10,6 +10,7 @@
 #include "camstream/encode/encode_error.hpp"
 #include "mjpeg_repair.hpp"
 #include "range_expansion.hpp"
+#include "striped_jpeg.hpp"
 
 namespace camstream {
 
@@ -98,10 +99,15 @@ std::size_t pass_through(const FrameView& frame, std::span<std::uint8_t> out) {
 
 }  // namespace
 
-JpegEncoder::JpegEncoder(int quality) : handle_(nullptr), quality_(quality) {
+JpegEncoder::JpegEncoder(int quality, int threads) : handle_(nullptr), quality_(quality) {
   if (quality < 1 || quality > 100) {
     throw EncodeError("JPEG quality must be 1..100, not " + std::to_string(quality));
   }
+  if (threads < 1 || threads > kMaxEncodeThreads) {
+    throw EncodeError("encode threads must be 1.." + std::to_string(kMaxEncodeThreads) + ", not " +
+                      std::to_string(threads));
+  }
+  if (threads > 1) striped_ = std::make_unique<StripedCompressor>(threads);
   handle_ = tjInitCompress();
   if (handle_ == nullptr) {
     throw EncodeError(std::string("cannot create a TurboJPEG compressor: ") +
@@ -111,6 +117,10 @@ JpegEncoder::JpegEncoder(int quality) : handle_(nullptr), quality_(quality) {
 
 JpegEncoder::~JpegEncoder() {
   tjDestroy(handle_);
+}
+
+int JpegEncoder::threads() const {
+  return striped_ ? striped_->threads() : 1;
 }
 
 void JpegEncoder::set_quality(int quality) {
@@ -215,6 +225,20 @@ std::size_t JpegEncoder::compress_planar(const FrameView& frame, std::span<std::
     planes[1] = u_plane;
     planes[2] = v_plane;
     strides[1] = strides[2] = chroma_width;
+  }
+
+  // Stripes need two MCU rows at least; below that the one-thread encode is the same picture.
+  const int mcu_height = packed ? 8 : 16;
+  if (striped_ && height > mcu_height) {
+    PlanarPicture picture;
+    for (int i = 0; i < 3; ++i) {
+      picture.planes[i] = planes[i];
+      picture.strides[i] = strides[i];
+    }
+    picture.width = width;
+    picture.height = height;
+    picture.chroma_422 = packed;
+    return striped_->compress(picture, quality_, out);
   }
 
   unsigned char* jpeg = out.data();

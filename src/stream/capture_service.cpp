@@ -11,6 +11,7 @@
 #include "camstream/core/frame_scaler.hpp"
 #include "camstream/core/orientation.hpp"
 #include "camstream/encode/encode_error.hpp"
+#include "camstream/encode/encode_stage.hpp"
 #include "camstream/encode/frame_pool.hpp"
 #include "placeholder.hpp"
 
@@ -21,38 +22,30 @@ using Clock = Lifecycle::Clock;
 using namespace std::chrono_literals;
 }  // namespace
 
-// What the source's worker thread touches: the encoder, the frame pool and the counters. The
-// geometry is set only while no source runs (configure_encoding); the quality and the
-// snapshot requests may change at any time.
+// What the source's worker thread touches: the encoding stage, the frame pool and the
+// counters. The stage's outputs are set only while no source runs (configure_encoding); the
+// quality and the snapshot requests may change at any time.
 struct CaptureService::Shared {
-  Shared(int quality, FrameHub& hub, Metrics& metrics)
-      : encoder(quality), quality(quality), hub(hub), metrics(metrics) {}
+  // Output 0 is the stream, output 1 the snapshot at a size of its own (when there is one).
+  static constexpr std::size_t kStream = 0;
+  static constexpr std::size_t kSnapshot = 1;
+
+  Shared(int quality, int threads, FrameHub& hub, Metrics& metrics)
+      : stage({quality, threads, {OutputSize{}}},
+              [this](const FrameView& captured, std::span<const EncodedOutput> jpegs) {
+                publish(captured, jpegs);
+              }),
+        hub(hub),
+        metrics(metrics) {}
 
   void encode_and_publish(const FrameView& view) {
     metrics.frames_captured.fetch_add(1, std::memory_order_relaxed);
-    if (const int wanted = quality.load(std::memory_order_relaxed); wanted != encoder.quality()) {
-      encoder.set_quality(wanted);
+    EncodeStage::OutputSet wanted = EncodeStage::OutputSet{1} << kStream;
+    if (separate_snapshot && snapshot_requests.load(std::memory_order_acquire) > 0) {
+      wanted |= EncodeStage::OutputSet{1} << kSnapshot;
     }
-    std::shared_ptr<EncodedFrame> frame;
-    FrameView stream_view = view;
     try {
-      // The capture is the larger of the two pictures; the smaller is scaled from it.
-      if (scale_stream)
-        stream_view = stream_scaler.scale(view, stream_picture.width, stream_picture.height);
-      FramePtr snapshot;
-      if (separate_snapshot && snapshot_requests.load(std::memory_order_acquire) > 0) {
-        snapshot = encode_snapshot(view);
-      }
-      const std::size_t needed = JpegEncoder::max_jpeg_size(stream_view.width, stream_view.height);
-      if (!pool || pool_capacity < needed) {
-        pool.emplace(needed);
-        pool_capacity = needed;
-      }
-      frame = pool->acquire();
-      frame->full_size = std::move(snapshot);
-      const auto started = Clock::now();
-      frame->jpeg_size = encoder.encode(stream_view, frame->writable());
-      metrics.observe_encode(Clock::now() - started);
+      stage.encode(view, wanted);
     } catch (const TransformError& error) {
       return drop(view, metrics.dropped_encode_error, "unscalable", error.what());
     } catch (const CorruptFrameError& error) {
@@ -60,30 +53,46 @@ struct CaptureService::Shared {
     } catch (const EncodeError& error) {
       return drop(view, metrics.dropped_encode_error, "unencodable", error.what());
     }
-    frame->width = stream_view.width;
-    frame->height = stream_view.height;
-    frame->timestamp = view.timestamp;
+  }
+
+  // The stage's JPEGs become frames: the stream's from the pool, the snapshot's attached to
+  // it as full_size (it is made only because someone waits for a snapshot).
+  void publish(const FrameView& captured, std::span<const EncodedOutput> jpegs) {
+    FramePtr snapshot;
+    std::shared_ptr<EncodedFrame> frame;
+    for (const EncodedOutput& jpeg : jpegs) {
+      if (jpeg.output == kSnapshot) {
+        auto encoded = std::make_shared<EncodedFrame>();
+        encoded->capacity = jpeg.jpeg.size();
+        encoded->storage = std::make_unique_for_overwrite<std::uint8_t[]>(encoded->capacity);
+        fill(*encoded, captured, jpeg);
+        metrics.snapshots_encoded.fetch_add(1, std::memory_order_relaxed);
+        snapshot = std::move(encoded);
+        continue;
+      }
+      const std::size_t needed = JpegEncoder::max_jpeg_size(jpeg.width, jpeg.height);
+      if (!pool || pool_capacity < needed) {
+        pool.emplace(needed);
+        pool_capacity = needed;
+      }
+      frame = pool->acquire();
+      fill(*frame, captured, jpeg);
+      metrics.observe_encode(jpeg.encode_time);
+    }
+    if (!frame) return;
+    frame->full_size = std::move(snapshot);
     frame->placeholder = false;
     frame->snapshot_size = !separate_snapshot;
     frame->sequence = next_sequence.fetch_add(1, std::memory_order_relaxed);
     hub.publish(std::move(frame));
   }
 
-  // The frame at the snapshot size, encoded only because someone waits for a snapshot.
-  FramePtr encode_snapshot(const FrameView& view) {
-    const FrameView picture =
-        view.width == snapshot_picture.width && view.height == snapshot_picture.height
-            ? view
-            : snapshot_scaler.scale(view, snapshot_picture.width, snapshot_picture.height);
-    auto snapshot = std::make_shared<EncodedFrame>();
-    snapshot->capacity = JpegEncoder::max_jpeg_size(picture.width, picture.height);
-    snapshot->storage = std::make_unique_for_overwrite<std::uint8_t[]>(snapshot->capacity);
-    snapshot->jpeg_size = encoder.encode(picture, snapshot->writable());
-    snapshot->width = picture.width;
-    snapshot->height = picture.height;
-    snapshot->timestamp = view.timestamp;
-    metrics.snapshots_encoded.fetch_add(1, std::memory_order_relaxed);
-    return snapshot;
+  static void fill(EncodedFrame& frame, const FrameView& captured, const EncodedOutput& jpeg) {
+    std::copy(jpeg.jpeg.begin(), jpeg.jpeg.end(), frame.storage.get());
+    frame.jpeg_size = jpeg.jpeg.size();
+    frame.width = jpeg.width;
+    frame.height = jpeg.height;
+    frame.timestamp = captured.timestamp;
   }
 
   // A camera that keeps sending bad frames must not flood the log: the first, then 1 in 100.
@@ -95,21 +104,15 @@ struct CaptureService::Shared {
     }
   }
 
-  JpegEncoder encoder;
-  std::atomic<int> quality;
+  EncodeStage stage;
   std::optional<FramePool> pool;
   std::size_t pool_capacity = 0;
   FrameHub& hub;
   Metrics& metrics;
   std::atomic<std::uint64_t> next_sequence{1};
   std::atomic<int> snapshot_requests{0};
-  // Geometry, delivered sizes (after rotation); written only while no source runs.
-  bool scale_stream = false;
-  PictureSize stream_picture;
+  // Written only while no source runs.
   bool separate_snapshot = false;
-  PictureSize snapshot_picture;
-  FrameScaler stream_scaler;
-  FrameScaler snapshot_scaler;
 };
 
 CaptureService::CaptureService(const boost::asio::any_io_executor& executor,
@@ -121,7 +124,8 @@ CaptureService::CaptureService(const boost::asio::any_io_executor& executor,
       hub_(hub),
       metrics_(metrics),
       lifecycle_(settings_.lifecycle),
-      shared_(std::make_shared<Shared>(settings_.live.quality, hub, metrics)),
+      shared_(
+          std::make_shared<Shared>(settings_.live.quality, settings_.encode_threads, hub, metrics)),
       deadline_timer_(executor),
       second_timer_(executor) {
   configure_encoding();
@@ -348,15 +352,22 @@ std::shared_ptr<void> CaptureService::request_snapshot() {
 void CaptureService::configure_encoding() {
   const LiveSettings& live = settings_.live;
   Shared& shared = *shared_;
-  shared.quality.store(live.quality, std::memory_order_relaxed);
+  shared.stage.set_quality(live.quality);
   if (source_running_) return;  // only the quality may change under a running source
   const Orientation orientation{live.rotation, live.hflip, live.vflip};
   const CaptureConfig config = capture_config(live, settings_.camera);
   shared.separate_snapshot = live.separate_snapshot();
-  shared.scale_stream = config.width != live.width || config.height != live.height;
-  shared.stream_picture = turned_size(live.width, live.height, orientation);
-  shared.snapshot_picture =
-      turned_size(live.effective_snapshot_width(), live.effective_snapshot_height(), orientation);
+  // The capture is the larger of the two pictures; the smaller is scaled from it.
+  scale_stream_ = config.width != live.width || config.height != live.height;
+  stream_picture_ = turned_size(live.width, live.height, orientation);
+  std::vector<OutputSize> outputs{
+      scale_stream_ ? OutputSize{stream_picture_.width, stream_picture_.height} : OutputSize{}};
+  if (shared.separate_snapshot) {
+    const PictureSize snapshot =
+        turned_size(live.effective_snapshot_width(), live.effective_snapshot_height(), orientation);
+    outputs.push_back({snapshot.width, snapshot.height});
+  }
+  shared.stage.set_outputs(std::move(outputs));
 }
 
 void CaptureService::reapply_controls() {
@@ -386,7 +397,7 @@ bool CaptureService::drop_refused_controls(std::string_view when) {
 // What viewers get: the source's granted size, unless the stream is scaled down from a
 // larger snapshot capture.
 std::pair<int, int> CaptureService::stream_size() const {
-  if (shared_->scale_stream) return {shared_->stream_picture.width, shared_->stream_picture.height};
+  if (scale_stream_) return {stream_picture_.width, stream_picture_.height};
   const SourceInfo info = source_->info();
   return {info.width, info.height};
 }

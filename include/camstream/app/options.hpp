@@ -19,6 +19,9 @@ struct ControlSetting {
   std::string where;  // "--control" or "config file F: key 'control'", for messages
 };
 
+// --encode-threads' default: the online cores, at most 4.
+int default_encode_threads();
+
 struct Options {
   // The picture settings (size, rate, quality, orientation, snapshot size) and their defaults,
   // from the live table (camstream/core/settings.hpp); the rest are the server's.
@@ -39,6 +42,7 @@ struct Options {
   std::chrono::seconds idle_timeout{5};
   int max_clients = 256;
   int max_connections = 1024;
+  int encode_threads = default_encode_threads();  // --encode-threads
   std::vector<std::string> allow_hosts;  // --allow-host, repeatable
   std::string allow_origin;
   std::string users_file;              // --users: htpasswd file; empty: no access control

@@ -13,10 +13,16 @@
 
 namespace camstream {
 
-// One TurboJPEG handle, reused for every frame; not thread-safe (one per encoding thread).
+class StripedCompressor;
+
+// One TurboJPEG handle, reused for every frame; not thread-safe (one caller at a time).
+// With threads > 1, a raw picture of two MCU rows or more is encoded as that many horizontal
+// stripes on that many threads (started once, joined by the destructor), joined into one
+// baseline JPEG with restart markers; its decoded pixels are those of the one-thread encode.
 class JpegEncoder {
  public:
-  explicit JpegEncoder(int quality);  // 1..100
+  explicit JpegEncoder(int quality, int threads = 1);  // 1..100; 1..kMaxEncodeThreads
+  static constexpr int kMaxEncodeThreads = 16;
   ~JpegEncoder();
   JpegEncoder(const JpegEncoder&) = delete;
   JpegEncoder& operator=(const JpegEncoder&) = delete;
@@ -37,11 +43,13 @@ class JpegEncoder {
   // TurboJPEG itself mallocs about 25 KB of working memory per call (5 blocks at 640x480).
   std::size_t encode(const FrameView& frame, std::span<std::uint8_t> out);
   int quality() const { return quality_; }
+  int threads() const;
   void set_quality(int quality);  // 1..100, from the next frame on
 
  private:
   void* handle_;  // tjhandle
   int quality_;
+  std::unique_ptr<StripedCompressor> striped_;  // with threads > 1
   std::size_t compress_planar(const FrameView& frame, std::span<std::uint8_t> out);
   std::uint8_t* scratch(std::size_t bytes);
 

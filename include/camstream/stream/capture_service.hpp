@@ -16,6 +16,7 @@
 #include "camstream/capture/capture_config.hpp"
 #include "camstream/capture/frame_source.hpp"
 #include "camstream/core/controls.hpp"
+#include "camstream/core/orientation.hpp"
 #include "camstream/core/settings.hpp"
 #include "camstream/encode/encoded_frame.hpp"
 #include "camstream/encode/jpeg_encoder.hpp"
@@ -40,6 +41,7 @@ class CaptureService {
     LiveSettings live;
     std::string camera = "0";
     SourceFactory reopen;
+    int encode_threads = 1;  // stripes of one picture (--encode-threads)
   };
   using StatusListener = std::function<void()>;
 
@@ -111,6 +113,8 @@ class CaptureService {
   std::uint64_t frames_at_last_second_ = 0;
   double fps_ = 0;
   std::chrono::steady_clock::time_point supervised_at_{};
+  bool scale_stream_ = false;   // the stream is scaled down from a larger snapshot capture
+  PictureSize stream_picture_;  // its size then, after rotation
   std::unique_ptr<JpegEncoder> placeholder_encoder_;
   FramePtr placeholder_;
   // What DemandTokens hold: they expire with the service instead of dangling.

@@ -76,6 +76,7 @@ void expect_same_settings(const Options& actual, const Options& expected) {
   EXPECT_EQ(actual.always_on, expected.always_on);
   EXPECT_EQ(actual.idle_timeout, expected.idle_timeout);
   EXPECT_EQ(actual.max_clients, expected.max_clients);
+  EXPECT_EQ(actual.encode_threads, expected.encode_threads);
   EXPECT_EQ(actual.allow_origin, expected.allow_origin);
   EXPECT_EQ(actual.live.rotation, expected.live.rotation);
   EXPECT_EQ(actual.live.hflip, expected.live.hflip);
@@ -100,7 +101,7 @@ TEST(ShippedConfig, DocumentsEveryKey) {
        {"source",       "camera",      "width",        "height",        "interval",
         "fps",          "quality",     "bind",         "port",          "always-on",
         "idle-timeout", "max-clients", "allow-origin", "rotation",      "hflip",
-        "vflip",        "log-level",   "control",      "source-header", "source-insecure"}) {
+        "vflip",        "log-level",   "control",      "source-header", "source-insecure", "encode-threads"}) {
     const std::string set = std::string("\n").append(key).append(" = ");
     const std::string commented = std::string("\n# ").append(key).append(" = ");
     EXPECT_TRUE(text.find(set) != std::string::npos || text.find(commented) != std::string::npos)
@@ -313,6 +314,20 @@ TEST_F(ConfigFiles, AccessKeysAreAppliedAndCheckedTogether) {
       << result.output;
   // The command line may complete what the file starts.
   EXPECT_EQ(parse_ok({"-c", lonely, "--tls-cert", "/c.pem"}).tls_cert_file, "/c.pem");
+}
+
+TEST_F(ConfigFiles, EncodeThreadsKeyIsCheckedLikeTheFlag) {
+  EXPECT_EQ(parse_ok({"--config", write("threads.conf", "encode-threads = 3\n")}).encode_threads,
+            3);
+  const std::string zero = write("threads0.conf", "encode-threads = 0\n");
+  EXPECT_EQ(usage_error({"--config", zero}),
+            "camstream: config file " + zero + ": key 'encode-threads': 0 not in 1..16");
+  const std::string text = write("threads_text.conf", "encode-threads = \"many\"\n");
+  EXPECT_EQ(
+      usage_error({"--config", text}),
+      "camstream: config file " + text + ": key 'encode-threads': 'many' is not a whole number");
+  // The flag wins over the file, as for every key.
+  EXPECT_EQ(parse_ok({"--config", zero, "--encode-threads", "2"}).encode_threads, 2);
 }
 
 }  // namespace

@@ -2,7 +2,9 @@
 #include "camstream/app/options.hpp"
 
 #include <gtest/gtest.h>
+#include <unistd.h>
 
+#include <algorithm>
 #include <initializer_list>
 #include <string>
 #include <vector>
@@ -215,6 +217,22 @@ TEST(Options, NumbersOutsideTheirRangeAreUsageErrors) {
   EXPECT_EQ(usage_error({"--max-clients", "0"}), "camstream: --max-clients: 0 not in 1..100000");
   EXPECT_EQ(usage_error({"--port", "99999999999999999999"}),
             "camstream: --port: '99999999999999999999' is not a whole number");
+}
+
+TEST(Options, EncodeThreadsDefaultsToTheOnlineCoresAtMostFourAndTakesOneToSixteen) {
+  const long online = ::sysconf(_SC_NPROCESSORS_ONLN);
+  EXPECT_EQ(parse_ok({}).encode_threads, static_cast<int>(std::clamp<long>(online, 1, 4)));
+  EXPECT_EQ(parse_ok({"--encode-threads", "1"}).encode_threads, 1);
+  EXPECT_EQ(parse_ok({"--encode-threads", "16"}).encode_threads, 16);
+  EXPECT_EQ(usage_error({"--encode-threads", "0"}), "camstream: --encode-threads: 0 not in 1..16");
+  EXPECT_EQ(usage_error({"--encode-threads", "-2"}),
+            "camstream: --encode-threads: -2 not in 1..16");
+  EXPECT_EQ(usage_error({"--encode-threads", "17"}),
+            "camstream: --encode-threads: 17 not in 1..16");
+  EXPECT_EQ(usage_error({"--encode-threads", "99999999999999999999"}),
+            "camstream: --encode-threads: '99999999999999999999' is not a whole number");
+  EXPECT_EQ(usage_error({"--encode-threads", "two"}),
+            "camstream: --encode-threads: 'two' is not a whole number");
 }
 
 TEST(Options, NonNumericValuesAreUsageErrors) {

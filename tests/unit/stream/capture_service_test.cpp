@@ -8,6 +8,7 @@
 #include <mutex>
 #include <thread>
 #include <utility>
+#include <vector>
 
 #include "camstream/capture/capture_error.hpp"
 #include "camstream/capture/draw.hpp"
@@ -94,6 +95,7 @@ class CaptureServiceTest : public ::testing::Test {
     auto scripted = std::make_unique<ScriptedSource>();
     source = scripted.get();
     CaptureService::Settings settings;
+    settings.encode_threads = encode_threads();
     settings.lifecycle.idle_timeout = 0s;
     settings.lifecycle.first_retry = 50ms;
     service.emplace(io.get_executor(), std::move(scripted), settings, hub, metrics);
@@ -118,6 +120,7 @@ class CaptureServiceTest : public ::testing::Test {
     return true;
   }
   CaptureState state() { return service->status().state; }
+  virtual int encode_threads() const { return 1; }
 
   boost::asio::io_context io;
   FrameHub hub;
@@ -168,6 +171,48 @@ TEST_F(CaptureServiceTest, EveryCapturedFrameIsEncodedOnce) {
   DemandToken demand = service->hold_demand();
   ASSERT_TRUE(run_until([&] { return metrics.frames_captured.load() >= 10; }));
   demand.reset();
+  EXPECT_EQ(metrics.frames_encoded.load(), metrics.frames_captured.load());
+}
+
+// The service encodes through the stage in stripes (64x48: three MCU rows, three stripes),
+// the source's thread and the stripe threads publishing while the I/O thread reads.
+class StripedCaptureServiceTest : public CaptureServiceTest {
+ protected:
+  int encode_threads() const override { return 3; }
+};
+
+TEST_F(StripedCaptureServiceTest, FramesAreEncodedInStripesAndPublishedInOrder) {
+  std::mutex mutex;
+  std::vector<FramePtr> frames;
+  hub.add_listener([&](const FramePtr& frame) {
+    if (frame->placeholder) return;
+    std::lock_guard lock(mutex);
+    frames.push_back(frame);
+  });
+  DemandToken demand = service->hold_demand();
+  ASSERT_TRUE(run_until([&] {
+    std::lock_guard lock(mutex);
+    return frames.size() >= 10;
+  }));
+  demand.reset();
+  std::lock_guard lock(mutex);
+  for (std::size_t i = 0; i < frames.size(); ++i) {
+    const auto jpeg = frames[i]->jpeg();
+    int restarts = 0;
+    bool dri = false;
+    for (std::size_t b = 0; b + 1 < jpeg.size(); ++b) {
+      if (jpeg[b] != 0xFF) continue;
+      dri = dri || jpeg[b + 1] == 0xDD;
+      restarts += jpeg[b + 1] >= 0xD0 && jpeg[b + 1] <= 0xD7;
+    }
+    EXPECT_TRUE(dri) << "frame " << i;
+    EXPECT_EQ(restarts, 2) << "frame " << i;
+    EXPECT_EQ(frames[i]->width, 64);
+    EXPECT_EQ(frames[i]->height, 48);
+    if (i > 0) {
+      EXPECT_GT(frames[i]->sequence, frames[i - 1]->sequence);
+    }
+  }
   EXPECT_EQ(metrics.frames_encoded.load(), metrics.frames_captured.load());
 }
 

@@ -1,0 +1,157 @@
+// stripe-bench: what striped encoding (--encode-threads) buys, per picture size.
+//
+//   latency     one frame at a time with a pause between frames (as a camera delivers them):
+//               wall time of JpegEncoder::encode, median and p90 over --frames frames
+//   throughput  frames encoded back to back for --seconds: frames/s (1 thread keeps one core
+//               busy, N threads keep N busy)
+//   size        the JPEG's bytes with N stripes against one: the cost of DRI and the RSTn
+//               markers with their byte padding
+//
+// The picture is the test source's 30th frame, quality 80, I420 (4:2:0). Threads, sizes and
+// repetitions come from the command line; the output is one line per (size, threads), then
+// the ratios against one thread. On a shared machine every figure moves with the neighbours:
+// compare ratios from one run, and repeat (--reps takes the median of the runs' medians).
+#include <algorithm>
+#include <chrono>
+#include <condition_variable>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <mutex>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "camstream/capture/owned_yuv_image.hpp"
+#include "camstream/encode/jpeg_encoder.hpp"
+#include "test_picture.hpp"
+
+namespace {
+
+using namespace camstream;
+using camstream::bench::test_picture;
+using Clock = std::chrono::steady_clock;
+constexpr int kQuality = 80;
+
+double percentile(std::vector<double> values, double p) {
+  std::sort(values.begin(), values.end());
+  const auto index = static_cast<std::size_t>(p * static_cast<double>(values.size() - 1) + 0.5);
+  return values[index];
+}
+
+struct Result {
+  double latency_ms = 0;  // median
+  double latency_p90_ms = 0;
+  double fps = 0;
+  std::size_t bytes = 0;
+};
+
+Result measure(const FrameView& frame, int threads, int frames, double seconds) {
+  JpegEncoder encoder(kQuality, threads);
+  std::vector<std::uint8_t> out(JpegEncoder::max_jpeg_size(frame.width, frame.height));
+  Result result;
+  for (int i = 0; i < 3; ++i) result.bytes = encoder.encode(frame, out);  // warm
+  std::vector<double> latencies;
+  for (int i = 0; i < frames; ++i) {
+    // A camera's pause between frames: the workers wait on their semaphore, as in service.
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    const auto start = Clock::now();
+    encoder.encode(frame, out);
+    latencies.push_back(std::chrono::duration<double, std::milli>(Clock::now() - start).count());
+  }
+  result.latency_ms = percentile(latencies, 0.5);
+  result.latency_p90_ms = percentile(latencies, 0.9);
+  const auto start = Clock::now();
+  const auto end =
+      start + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(seconds));
+  int count = 0;
+  while (Clock::now() < end) {
+    encoder.encode(frame, out);
+    ++count;
+  }
+  result.fps = count / std::chrono::duration<double>(Clock::now() - start).count();
+  return result;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::vector<std::pair<int, int>> sizes{{640, 480}, {1280, 720}, {1920, 1080}};
+  std::vector<int> threads{1, 2};
+  int frames = 60;
+  double seconds = 3;
+  int reps = 3;
+  for (int i = 1; i < argc; ++i) {
+    const std::string arg = argv[i];
+    const auto value = [&]() -> std::string {
+      if (i + 1 >= argc) throw std::invalid_argument(arg + " needs a value");
+      return argv[++i];
+    };
+    if (arg == "--frames") {
+      frames = std::stoi(value());
+    } else if (arg == "--seconds") {
+      seconds = std::stod(value());
+    } else if (arg == "--reps") {
+      reps = std::stoi(value());
+    } else if (arg == "--threads") {
+      threads.clear();
+      std::string list = value();
+      for (std::size_t at = 0; at <= list.size();) {
+        const std::size_t comma = std::min(list.find(',', at), list.size());
+        threads.push_back(std::stoi(list.substr(at, comma - at)));
+        at = comma + 1;
+      }
+    } else if (arg == "--size") {
+      const std::string size = value();
+      const auto x = size.find('x');
+      sizes = {{std::stoi(size.substr(0, x)), std::stoi(size.substr(x + 1))}};
+    } else {
+      std::fprintf(stderr,
+                   "usage: stripe-bench [--size WxH] [--threads 1,2,...] [--frames N] "
+                   "[--seconds S] [--reps R]\n");
+      return 2;
+    }
+  }
+  std::printf("# %u online cores; quality %d; I420; median of %d reps\n",
+              std::thread::hardware_concurrency(), kQuality, reps);
+  std::printf("%-10s %7s %12s %12s %10s %10s %9s %9s %9s\n", "size", "threads", "latency_ms",
+              "p90_ms", "fps", "bytes", "lat_x", "fps_x", "size_+%");
+  for (const auto& [width, height] : sizes) {
+    const OwnedYuvImage picture = test_picture(width, height);
+    const FrameView frame = picture.view();
+    std::vector<Result> medians;
+    // Each rep measures every thread count in turn, so that a busy neighbour hurts them alike.
+    std::vector<std::vector<Result>> runs(threads.size());
+    for (int rep = 0; rep < reps; ++rep) {
+      for (std::size_t t = 0; t < threads.size(); ++t) {
+        runs[t].push_back(measure(frame, threads[t], frames, seconds));
+      }
+    }
+    for (auto& run : runs) {
+      Result median;
+      std::vector<double> latency, p90, fps;
+      for (const Result& r : run) {
+        latency.push_back(r.latency_ms);
+        p90.push_back(r.latency_p90_ms);
+        fps.push_back(r.fps);
+      }
+      median.latency_ms = percentile(latency, 0.5);
+      median.latency_p90_ms = percentile(p90, 0.5);
+      median.fps = percentile(fps, 0.5);
+      median.bytes = run.front().bytes;
+      medians.push_back(median);
+    }
+    for (std::size_t t = 0; t < threads.size(); ++t) {
+      const Result& r = medians[t];
+      const Result& one = medians.front();
+      std::printf("%-10s %7d %12.2f %12.2f %10.1f %10zu %9.2f %9.2f %9.3f\n",
+                  (std::to_string(width) + "x" + std::to_string(height)).c_str(), threads[t],
+                  r.latency_ms, r.latency_p90_ms, r.fps, r.bytes, one.latency_ms / r.latency_ms,
+                  r.fps / one.fps,
+                  100.0 * (static_cast<double>(r.bytes) - static_cast<double>(one.bytes)) /
+                      static_cast<double>(one.bytes));
+    }
+  }
+  return 0;
+}

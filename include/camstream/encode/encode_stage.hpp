@@ -1,0 +1,83 @@
+// The encoding stage: a captured picture in, the JPEG of every output asked for out, handed to
+// a callback (as rpicam-apps' Encoder hands its buffers to an OutputReadyCallback). It scales
+// each output from the capture and encodes it, in stripes on --encode-threads threads. It
+// knows nothing of the capture lifecycle, placeholders, controls or viewers: the caller says
+// which outputs are wanted for each frame and decides what the JPEGs become.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <span>
+#include <vector>
+
+#include "camstream/core/frame.hpp"
+#include "camstream/core/frame_scaler.hpp"
+#include "camstream/encode/jpeg_encoder.hpp"
+
+namespace camstream {
+
+// The size of one output; 0 x 0 is the captured picture's own size (never scaled).
+struct OutputSize {
+  int width = 0;
+  int height = 0;
+};
+
+// One output's JPEG of one captured frame; the bytes are valid only during the callback.
+struct EncodedOutput {
+  std::size_t output = 0;  // index into the stage's outputs
+  int width = 0;
+  int height = 0;
+  std::span<const std::uint8_t> jpeg;
+  std::chrono::nanoseconds encode_time{};  // compression alone, scaling excluded
+};
+
+class EncodeStage {
+ public:
+  struct Settings {
+    int quality = 80;  // 1..100
+    int threads = 1;   // 1..JpegEncoder::kMaxEncodeThreads: stripes of one picture
+    std::vector<OutputSize> outputs{OutputSize{}};
+  };
+  // Called on the encoding thread once per captured frame, with the wanted outputs' JPEGs in
+  // output order. It must not keep the spans.
+  using OutputReady =
+      std::function<void(const FrameView& captured, std::span<const EncodedOutput> jpegs)>;
+  using OutputSet = std::uint32_t;  // bit i: output i
+  static constexpr std::size_t kMaxOutputs = 32;
+
+  EncodeStage(Settings settings, OutputReady ready);
+  EncodeStage(const EncodeStage&) = delete;
+  EncodeStage& operator=(const EncodeStage&) = delete;
+
+  // From any thread; takes effect from the next frame. Throws EncodeError out of 1..100.
+  void set_quality(int quality);
+  int quality() const { return quality_.load(std::memory_order_relaxed); }
+  int threads() const { return encoder_.threads(); }
+  // Only while no frame is being encoded (the source stopped).
+  void set_outputs(std::vector<OutputSize> outputs);
+  const std::vector<OutputSize>& outputs() const { return outputs_; }
+
+  // Encodes `captured` for each output in `wanted` and calls OutputReady with their JPEGs.
+  // Throws, and calls nothing, when one cannot be made: TransformError (not scalable),
+  // CorruptFrameError (a broken camera JPEG), EncodeError (anything else).
+  void encode(const FrameView& captured, OutputSet wanted);
+
+ private:
+  struct Output {
+    OutputSize size;
+    FrameScaler scaler;
+    std::vector<std::uint8_t> jpeg;  // grows to the bound of the largest picture seen
+  };
+
+  std::atomic<int> quality_;
+  JpegEncoder encoder_;
+  OutputReady ready_;
+  std::vector<OutputSize> outputs_;
+  std::vector<Output> state_;
+  std::vector<EncodedOutput> encoded_;  // reused frame to frame
+};
+
+}  // namespace camstream

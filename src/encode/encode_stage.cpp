@@ -1,0 +1,60 @@
+// The encoding stage: see camstream/encode/encode_stage.hpp.
+#include "camstream/encode/encode_stage.hpp"
+
+#include <string>
+#include <utility>
+
+namespace camstream {
+
+EncodeStage::EncodeStage(Settings settings, OutputReady ready)
+    : quality_(settings.quality),
+      encoder_(settings.quality, settings.threads),
+      ready_(std::move(ready)) {
+  set_outputs(std::move(settings.outputs));
+}
+
+void EncodeStage::set_quality(int quality) {
+  if (quality < 1 || quality > 100) {
+    throw EncodeError("JPEG quality must be 1..100, not " + std::to_string(quality));
+  }
+  quality_.store(quality, std::memory_order_relaxed);
+}
+
+void EncodeStage::set_outputs(std::vector<OutputSize> outputs) {
+  if (outputs.size() > kMaxOutputs) {
+    throw EncodeError("at most " + std::to_string(kMaxOutputs) + " outputs, not " +
+                      std::to_string(outputs.size()));
+  }
+  outputs_ = std::move(outputs);
+  state_ = std::vector<Output>(outputs_.size());
+  for (std::size_t i = 0; i < outputs_.size(); ++i) state_[i].size = outputs_[i];
+  encoded_.reserve(outputs_.size());
+}
+
+void EncodeStage::encode(const FrameView& captured, OutputSet wanted) {
+  if (const int quality = quality_.load(std::memory_order_relaxed); quality != encoder_.quality()) {
+    encoder_.set_quality(quality);
+  }
+  encoded_.clear();
+  for (std::size_t i = 0; i < state_.size(); ++i) {
+    if ((wanted & (OutputSet{1} << i)) == 0) continue;
+    Output& output = state_[i];
+    const bool own_size =
+        (output.size.width == 0 && output.size.height == 0) ||
+        (output.size.width == captured.width && output.size.height == captured.height);
+    const FrameView picture =
+        own_size ? captured : output.scaler.scale(captured, output.size.width, output.size.height);
+    const std::size_t bound = JpegEncoder::max_jpeg_size(picture.width, picture.height);
+    if (output.jpeg.size() < bound) output.jpeg.resize(bound);
+    const auto started = std::chrono::steady_clock::now();
+    const std::size_t size = encoder_.encode(picture, output.jpeg);
+    encoded_.push_back({i,
+                        picture.width,
+                        picture.height,
+                        {output.jpeg.data(), size},
+                        std::chrono::steady_clock::now() - started});
+  }
+  ready_(captured, encoded_);
+}
+
+}  // namespace camstream

@@ -1,0 +1,199 @@
+// The encoding stage: a captured picture in, the JPEG of every wanted output out, in order,
+// through the callback; nothing out when a picture cannot be made.
+#include "camstream/encode/encode_stage.hpp"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cstdint>
+#include <vector>
+
+#include "encode/turbojpeg_helpers.hpp"
+
+namespace camstream {
+namespace {
+
+// An I420 picture of its own (the encode module stands on core only, without the capture
+// module's drawing helpers).
+class OwnedYuvImage {
+ public:
+  OwnedYuvImage(int width, int height)
+      : width_(width), height_(height), bytes_(static_cast<std::size_t>(width) * height * 3 / 2) {}
+  void fill(std::uint8_t y, std::uint8_t u, std::uint8_t v) {
+    const std::size_t luma = static_cast<std::size_t>(width_) * height_;
+    std::fill(bytes_.begin(), bytes_.begin() + luma, y);
+    std::fill(bytes_.begin() + luma, bytes_.begin() + luma * 5 / 4, u);
+    std::fill(bytes_.begin() + luma * 5 / 4, bytes_.end(), v);
+  }
+  std::uint8_t* luma() { return bytes_.data(); }
+  int width() const { return width_; }
+  int height() const { return height_; }
+  FrameView view() const {
+    const std::size_t luma = static_cast<std::size_t>(width_) * height_;
+    FrameView view;
+    view.width = width_;
+    view.height = height_;
+    view.planes[0] = {bytes_.data(), width_, luma};
+    view.planes[1] = {bytes_.data() + luma, width_ / 2, luma / 4};
+    view.planes[2] = {bytes_.data() + luma * 5 / 4, width_ / 2, luma / 4};
+    return view;
+  }
+
+ private:
+  int width_;
+  int height_;
+  std::vector<std::uint8_t> bytes_;
+};
+
+struct Received {
+  std::size_t output;
+  int width;
+  int height;
+  std::vector<std::uint8_t> jpeg;
+};
+
+class EncodeStageTest : public ::testing::Test {
+ protected:
+  EncodeStage::OutputReady collect() {
+    return [this](const FrameView& captured, std::span<const EncodedOutput> jpegs) {
+      ++calls;
+      last_sequence = captured.sequence;
+      received.clear();
+      for (const auto& jpeg : jpegs) {
+        received.push_back(
+            {jpeg.output, jpeg.width, jpeg.height, {jpeg.jpeg.begin(), jpeg.jpeg.end()}});
+      }
+    };
+  }
+  static FrameView picture(const OwnedYuvImage& image, std::uint64_t sequence) {
+    FrameView view = image.view();
+    view.sequence = sequence;
+    return view;
+  }
+
+  int calls = 0;
+  std::uint64_t last_sequence = 0;
+  std::vector<Received> received;
+};
+
+// Texture everywhere, so that the quality changes the size.
+void paint_noise(OwnedYuvImage& image) {
+  image.fill(0, 128, 128);
+  std::uint32_t state = 99;
+  for (int i = 0; i < image.width() * image.height(); ++i) {
+    state = state * 1664525u + 1013904223u;
+    image.luma()[i] = static_cast<std::uint8_t>(state >> 24);
+  }
+}
+
+bool has_restart_interval(const std::vector<std::uint8_t>& jpeg) {
+  for (std::size_t i = 0; i + 1 < jpeg.size(); ++i) {
+    if (jpeg[i] == 0xFF && jpeg[i + 1] == 0xDD) return true;
+  }
+  return false;
+}
+
+TEST_F(EncodeStageTest, WantedOutputsComeInOrderAtTheirSizes) {
+  EncodeStage stage({80, 1, {OutputSize{}, OutputSize{320, 240}, OutputSize{160, 120}}}, collect());
+  OwnedYuvImage image(640, 480);
+  image.fill(120, 90, 160);
+  stage.encode(picture(image, 7), 0b101);
+  ASSERT_EQ(calls, 1);
+  EXPECT_EQ(last_sequence, 7u);
+  ASSERT_EQ(received.size(), 2u);
+  EXPECT_EQ(received[0].output, 0u);
+  EXPECT_EQ(received[1].output, 2u);
+  const auto full = test::decode_rgb(received[0].jpeg);
+  EXPECT_EQ(full.width, 640);
+  EXPECT_EQ(full.height, 480);
+  EXPECT_EQ(received[0].width, 640);
+  const auto small = test::decode_rgb(received[1].jpeg);
+  EXPECT_EQ(small.width, 160);
+  EXPECT_EQ(small.height, 120);
+  EXPECT_EQ(received[1].height, 120);
+
+  // Only the middle one now.
+  stage.encode(picture(image, 8), 0b010);
+  ASSERT_EQ(received.size(), 1u);
+  EXPECT_EQ(received[0].output, 1u);
+  EXPECT_EQ(test::decode_rgb(received[0].jpeg).width, 320);
+}
+
+TEST_F(EncodeStageTest, AnOutputOfTheCapturedSizeIsNotScaled) {
+  // A YUYV capture cannot be scaled (FrameScaler takes I420 and NV12), so this passes only if
+  // the stage encodes it as it is.
+  EncodeStage stage({80, 1, {OutputSize{64, 32}}}, collect());
+  std::vector<std::uint8_t> packed(64 * 2 * 32, 0x80);
+  FrameView view;
+  view.format = PixelFormat::YUYV;
+  view.width = 64;
+  view.height = 32;
+  view.planes[0] = {packed.data(), 128, packed.size()};
+  stage.encode(view, 1);
+  ASSERT_EQ(received.size(), 1u);
+  EXPECT_EQ(test::decode_rgb(received[0].jpeg).subsampling, TJSAMP_422);
+}
+
+TEST_F(EncodeStageTest, APictureThatCannotBeMadeCallsNothing) {
+  EncodeStage stage({80, 1, {OutputSize{}, OutputSize{32, 16}}}, collect());
+  std::vector<std::uint8_t> packed(64 * 2 * 32, 0x80);
+  FrameView view;
+  view.format = PixelFormat::YUYV;
+  view.width = 64;
+  view.height = 32;
+  view.planes[0] = {packed.data(), 128, packed.size()};
+  EXPECT_THROW(stage.encode(view, 0b11), TransformError);  // the stream's JPEG was made first
+  EXPECT_EQ(calls, 0);
+  view.planes[0].size = 100;  // fewer bytes than the rows need
+  EXPECT_THROW(stage.encode(view, 0b01), EncodeError);
+  EXPECT_EQ(calls, 0);
+}
+
+TEST_F(EncodeStageTest, QualityChangesFromTheNextFrame) {
+  EncodeStage stage({95, 1, {OutputSize{}}}, collect());
+  OwnedYuvImage image(320, 240);
+  paint_noise(image);
+  stage.encode(picture(image, 1), 1);
+  const std::size_t at_95 = received.at(0).jpeg.size();
+  stage.set_quality(20);
+  EXPECT_EQ(stage.quality(), 20);
+  stage.encode(picture(image, 2), 1);
+  EXPECT_LT(received.at(0).jpeg.size(), at_95 / 2);
+  EXPECT_THROW(stage.set_quality(0), EncodeError);
+  EXPECT_THROW(stage.set_quality(101), EncodeError);
+}
+
+TEST_F(EncodeStageTest, ThreadsEncodeInStripesAndTheOutputsCanChange) {
+  EncodeStage stage({80, 2, {OutputSize{}}}, collect());
+  EXPECT_EQ(stage.threads(), 2);
+  OwnedYuvImage image(640, 480);
+  paint_noise(image);
+  stage.encode(picture(image, 1), 1);
+  ASSERT_EQ(received.size(), 1u);
+  EXPECT_TRUE(has_restart_interval(received[0].jpeg));
+
+  stage.set_outputs({OutputSize{}, OutputSize{320, 240}});
+  ASSERT_EQ(stage.outputs().size(), 2u);
+  stage.encode(picture(image, 2), 0b11);
+  ASSERT_EQ(received.size(), 2u);
+  EXPECT_EQ(test::decode_rgb(received[1].jpeg).width, 320);
+  EXPECT_TRUE(has_restart_interval(received[1].jpeg));
+  EXPECT_THROW(stage.set_outputs(std::vector<OutputSize>(EncodeStage::kMaxOutputs + 1)),
+               EncodeError);
+}
+
+TEST_F(EncodeStageTest, CameraJpegsPassThroughUnchanged) {
+  EncodeStage stage({80, 2, {OutputSize{}}}, collect());
+  const std::vector<std::uint8_t> camera = test::make_jpeg(320, 240, TJSAMP_422);
+  FrameView view;
+  view.format = PixelFormat::MJPEG;
+  view.width = 320;
+  view.height = 240;
+  view.planes[0] = {camera.data(), 0, camera.size()};
+  stage.encode(view, 1);
+  ASSERT_EQ(received.size(), 1u);
+  EXPECT_EQ(received[0].jpeg, camera);
+}
+
+}  // namespace
+}  // namespace camstream
