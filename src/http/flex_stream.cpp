@@ -15,6 +15,7 @@
 #include <boost/asio/error.hpp>
 #include <boost/asio/ssl/error.hpp>
 #include <cerrno>
+#include <memory>
 
 namespace camstream {
 
@@ -50,8 +51,9 @@ int send_create(BIO* bio) {
   return 1;
 }
 
+// The BIO owns its state from BIO_set_data on (use_direct_writes) and frees it with itself.
 int send_destroy(BIO* bio) {
-  delete static_cast<SendState*>(BIO_get_data(bio));
+  const std::unique_ptr<SendState> owned(static_cast<SendState*>(BIO_get_data(bio)));
   BIO_set_data(bio, nullptr);
   return 1;
 }
@@ -122,7 +124,7 @@ bool FlexStream::use_direct_writes() {
     ERR_clear_error();
     return false;
   }
-  BIO_set_data(direct, new SendState{socket.native_handle()});
+  BIO_set_data(direct, std::make_unique<SendState>(SendState{socket.native_handle()}).release());
   // SSL holds two references to the pair (read and write); this drops the write one and keeps
   // the pair for reads, so Asio's read operation, and what it has read but SSL not yet, stay.
   SSL_set0_wbio(ssl, direct);
