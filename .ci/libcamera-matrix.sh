@@ -110,13 +110,14 @@ unpack() {
 
 # --- Compiling --------------------------------------------------------------------------
 # camera_logic.cpp is among the libcamera/*.cpp; from core, controls.cpp holds the checks every
-# source's FrameSource::set_controls uses, value_text.cpp the number forms they read; the
-# orientation and transform files (libyuv) the software rotation the libcamera source does where
-# the camera cannot.
+# source's FrameSource::set_controls uses, value_text.cpp the number forms they read (ascii.cpp
+# its case folding); the orientation and transform files (libyuv) the software rotation the
+# libcamera source does where the camera cannot.
 sources=(
   "$root"/src/capture/libcamera/*.cpp
   "$root/src/core/controls.cpp"
   "$root/src/core/value_text.cpp"
+  "$root/src/core/ascii.cpp"
   "$root/src/core/orientation.cpp"
   "$root/src/core/frame_transform.cpp"
   "$root/src/core/frame_scale.cpp"
