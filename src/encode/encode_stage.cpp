@@ -45,16 +45,21 @@ void EncodeStage::encode(const FrameView& captured, OutputSet wanted) {
     const FrameView picture =
         own_size ? captured : output.scaler.scale(captured, output.size.width, output.size.height);
     const std::size_t bound = JpegEncoder::max_jpeg_size(picture.width, picture.height);
-    if (output.jpeg.size() < bound) output.jpeg.resize(bound);
+    if (!output.pool || output.pool_capacity < bound) {
+      output.pool.emplace(bound);
+      output.pool_capacity = bound;
+    }
+    std::shared_ptr<EncodedFrame> frame = output.pool->acquire();
     const auto started = std::chrono::steady_clock::now();
-    const std::size_t size = encoder_.encode(picture, output.jpeg);
-    encoded_.push_back({i,
-                        picture.width,
-                        picture.height,
-                        {output.jpeg.data(), size},
-                        std::chrono::steady_clock::now() - started});
+    frame->jpeg_size = encoder_.encode(picture, frame->writable());
+    const auto encode_time = std::chrono::steady_clock::now() - started;
+    frame->width = picture.width;
+    frame->height = picture.height;
+    const auto jpeg = frame->jpeg();
+    encoded_.push_back({i, picture.width, picture.height, std::move(frame), jpeg, encode_time});
   }
   ready_(captured, encoded_);
+  encoded_.clear();  // the frames back to their pools once the caller lets them go
 }
 
 }  // namespace camstream

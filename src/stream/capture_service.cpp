@@ -12,7 +12,6 @@
 #include "camstream/core/orientation.hpp"
 #include "camstream/encode/encode_error.hpp"
 #include "camstream/encode/encode_stage.hpp"
-#include "camstream/encode/frame_pool.hpp"
 #include "placeholder.hpp"
 
 namespace camstream {
@@ -22,7 +21,7 @@ using Clock = Lifecycle::Clock;
 using namespace std::chrono_literals;
 }  // namespace
 
-// What the source's worker thread touches: the encoding stage, the frame pool and the
+// What the source's worker thread touches: the encoding stage (and its frame pools) and the
 // counters. The stage's outputs are set only while no source runs (configure_encoding); the
 // quality and the snapshot requests may change at any time.
 struct CaptureService::Shared {
@@ -55,29 +54,20 @@ struct CaptureService::Shared {
     }
   }
 
-  // The stage's JPEGs become frames: the stream's from the pool, the snapshot's attached to
-  // it as full_size (it is made only because someone waits for a snapshot).
+  // The stage's frames are published as they are: the stream's, with the snapshot's attached
+  // as full_size (it is made only because someone waits for a snapshot).
   void publish(const FrameView& captured, std::span<const EncodedOutput> jpegs) {
-    FramePtr snapshot;
+    std::shared_ptr<EncodedFrame> snapshot;
     std::shared_ptr<EncodedFrame> frame;
     for (const EncodedOutput& jpeg : jpegs) {
+      jpeg.frame->timestamp = captured.timestamp;
       if (jpeg.output == kSnapshot) {
-        auto encoded = std::make_shared<EncodedFrame>();
-        encoded->capacity = jpeg.jpeg.size();
-        encoded->storage = std::make_unique_for_overwrite<std::uint8_t[]>(encoded->capacity);
-        fill(*encoded, captured, jpeg);
         metrics.snapshots_encoded.fetch_add(1, std::memory_order_relaxed);
-        snapshot = std::move(encoded);
-        continue;
+        snapshot = jpeg.frame;
+      } else {
+        metrics.observe_encode(jpeg.encode_time);
+        frame = jpeg.frame;
       }
-      const std::size_t needed = JpegEncoder::max_jpeg_size(jpeg.width, jpeg.height);
-      if (!pool || pool_capacity < needed) {
-        pool.emplace(needed);
-        pool_capacity = needed;
-      }
-      frame = pool->acquire();
-      fill(*frame, captured, jpeg);
-      metrics.observe_encode(jpeg.encode_time);
     }
     if (!frame) return;
     frame->full_size = std::move(snapshot);
@@ -85,14 +75,6 @@ struct CaptureService::Shared {
     frame->snapshot_size = !separate_snapshot;
     frame->sequence = next_sequence.fetch_add(1, std::memory_order_relaxed);
     hub.publish(std::move(frame));
-  }
-
-  static void fill(EncodedFrame& frame, const FrameView& captured, const EncodedOutput& jpeg) {
-    std::copy(jpeg.jpeg.begin(), jpeg.jpeg.end(), frame.storage.get());
-    frame.jpeg_size = jpeg.jpeg.size();
-    frame.width = jpeg.width;
-    frame.height = jpeg.height;
-    frame.timestamp = captured.timestamp;
   }
 
   // A camera that keeps sending bad frames must not flood the log: the first, then 1 in 100.
@@ -105,8 +87,6 @@ struct CaptureService::Shared {
   }
 
   EncodeStage stage;
-  std::optional<FramePool> pool;
-  std::size_t pool_capacity = 0;
   FrameHub& hub;
   Metrics& metrics;
   std::atomic<std::uint64_t> next_sequence{1};

@@ -10,11 +10,15 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <memory>
+#include <optional>
 #include <span>
 #include <vector>
 
 #include "camstream/core/frame.hpp"
 #include "camstream/core/frame_scaler.hpp"
+#include "camstream/encode/encoded_frame.hpp"
+#include "camstream/encode/frame_pool.hpp"
 #include "camstream/encode/jpeg_encoder.hpp"
 
 namespace camstream {
@@ -25,11 +29,14 @@ struct OutputSize {
   int height = 0;
 };
 
-// One output's JPEG of one captured frame; the bytes are valid only during the callback.
+// One output's JPEG of one captured frame, encoded straight into a frame of the output's pool
+// (no copy on the way to the viewers): `frame` has its JPEG, width and height set, the rest is
+// the caller's; `jpeg` is frame->jpeg().
 struct EncodedOutput {
   std::size_t output = 0;  // index into the stage's outputs
   int width = 0;
   int height = 0;
+  std::shared_ptr<EncodedFrame> frame;
   std::span<const std::uint8_t> jpeg;
   std::chrono::nanoseconds encode_time{};  // compression alone, scaling excluded
 };
@@ -42,7 +49,7 @@ class EncodeStage {
     std::vector<OutputSize> outputs{OutputSize{}};
   };
   // Called on the encoding thread once per captured frame, with the wanted outputs' JPEGs in
-  // output order. It must not keep the spans.
+  // output order. It may keep the frames (the pool reuses a frame once no one holds it).
   using OutputReady =
       std::function<void(const FrameView& captured, std::span<const EncodedOutput> jpegs)>;
   using OutputSet = std::uint32_t;  // bit i: output i
@@ -69,7 +76,8 @@ class EncodeStage {
   struct Output {
     OutputSize size;
     FrameScaler scaler;
-    std::vector<std::uint8_t> jpeg;  // grows to the bound of the largest picture seen
+    std::optional<FramePool> pool;  // frames of the bound of the largest picture seen
+    std::size_t pool_capacity = 0;
   };
 
   std::atomic<int> quality_;
