@@ -2,6 +2,7 @@
 // through the FrameSource interface into the real CaptureService (encoder, hub, metrics),
 // and the published JPEGs decoded by a real ffmpeg process.
 #include <gtest/gtest.h>
+#include <spdlog/spdlog.h>
 
 #include <algorithm>
 #include <boost/asio/io_context.hpp>
@@ -103,6 +104,10 @@ std::pair<double, double> luma_extremes(const Bytes& rgb) {
 class UsbReplay : public ::testing::Test {
  protected:
   void SetUp() override {
+    // The log exists before the source's thread can write to it, as camstream's main() makes
+    // it first: spdlog builds its registry on first use, and a dropped frame on the source's
+    // thread could otherwise race the main thread's first log line to build it.
+    spdlog::default_logger();
     directory_ = fs::temp_directory_path() /
                  ("camstream-usb-replay-" + std::to_string(::getpid()) + "-" +
                   ::testing::UnitTest::GetInstance()->current_test_info()->name());
