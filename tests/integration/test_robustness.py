@@ -14,10 +14,18 @@ from helpers import (BackgroundViewer, StreamClient, assert_baseline_jpeg, conne
 
 
 def test_connection_churn_leaves_the_server_healthy(server, scale):
-    """Hundreds of viewers that come and go at every stage of a request."""
+    """Hundreds of viewers that come and go at every stage of a request.
+
+    The 300 connections are spread over at least 2 s, so that the viewer's frame count over
+    the churn means something even when a release build could get through them in a few
+    milliseconds."""
+    connections, least_duration = 300, 2.0
     with BackgroundViewer(server.port) as viewer:
         started = time.monotonic()
-        for index in range(300):
+        for index in range(connections):
+            pause = started + index * least_duration / connections - time.monotonic()
+            if pause > 0:
+                time.sleep(pause)
             with connect(server.port) as sock:
                 stage = index % 4
                 if stage >= 1:
