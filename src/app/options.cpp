@@ -194,8 +194,7 @@ constexpr ValueSetting kValueSettings[] = {
     {"camera-format", "auto|mjpeg|yuyv|uyvy|nv12|yuv420",
      "pixel format asked of a libcamera camera; auto: camstream chooses (default: auto)",
      [](const Given& given, Options& options) {
-       options.camera_format =
-           one_of(given, {"auto", "mjpeg", "yuyv", "uyvy", "nv12", "yuv420"});
+       options.camera_format = one_of(given, {"auto", "mjpeg", "yuyv", "uyvy", "nv12", "yuv420"});
      }},
     {"bind", "ADDR", "listen address; :: is all IPv4 and IPv6 (default: ::)",
      [](const Given& given, Options& options) {
@@ -393,9 +392,9 @@ void apply(const std::string& key, const Given& given, Options& options) {
 void check_relay(const Options& options, const std::map<std::string, Given>& settings,
                  const std::map<std::string, std::vector<Given>>& lists) {
   const bool relay = options.source == SourceKind::relay;
-  if (options.camera_format != "auto" &&
-      (relay || options.source == SourceKind::test)) {
-    throw UsageError(settings.at("camera-format").where + ": only a libcamera camera has a "
+  if (options.camera_format != "auto" && (relay || options.source == SourceKind::test)) {
+    throw UsageError(settings.at("camera-format").where +
+                     ": only a libcamera camera has a "
                      "format to choose, not --source " +
                      (relay ? std::string("http(s)://... (a relayed stream)") : "test"));
   }

@@ -55,9 +55,9 @@ void EncodeStage::encode(const FrameView& captured, OutputSet wanted) {
       if (!pixels) pixels = decoded(captured);
       source = *pixels;
     }
-    const FrameView picture = own_size_of(source) ? source
-                                                  : output.scaler.scale(source, output.size.width,
-                                                                        output.size.height);
+    const FrameView picture =
+        own_size_of(source) ? source
+                            : output.scaler.scale(source, output.size.width, output.size.height);
     const std::size_t bound = JpegEncoder::max_jpeg_size(picture.width, picture.height);
     if (!output.pool || output.pool_capacity < bound) {
       output.pool.emplace(bound);

@@ -63,7 +63,8 @@ void JpegDecoder::HandleDeleter::operator()(void* handle) const noexcept {
 }
 
 JpegDecoder::JpegDecoder() : handle_(tjInitDecompress()) {
-  if (!handle_) throw EncodeError(std::string("TurboJPEG decompressor: ") + tjGetErrorStr2(nullptr));
+  if (!handle_)
+    throw EncodeError(std::string("TurboJPEG decompressor: ") + tjGetErrorStr2(nullptr));
 }
 
 void JpegDecoder::fail(const char* what) {
@@ -157,14 +158,14 @@ FrameView JpegDecoder::decode(const FrameView& frame) {
   int result = 0;
   switch (subsampling) {
     case TJSAMP_422:
-      result = libyuv::I422ToI420(planes[0], strides[0], planes[1], strides[1], planes[2],
-                                  strides[2], y, out.width, u, chroma_width, v, chroma_width,
-                                  out.width, out.height);
+      result =
+          libyuv::I422ToI420(planes[0], strides[0], planes[1], strides[1], planes[2], strides[2], y,
+                             out.width, u, chroma_width, v, chroma_width, out.width, out.height);
       break;
     case TJSAMP_444:
-      result = libyuv::I444ToI420(planes[0], strides[0], planes[1], strides[1], planes[2],
-                                  strides[2], y, out.width, u, chroma_width, v, chroma_width,
-                                  out.width, out.height);
+      result =
+          libyuv::I444ToI420(planes[0], strides[0], planes[1], strides[1], planes[2], strides[2], y,
+                             out.width, u, chroma_width, v, chroma_width, out.width, out.height);
       break;
     default:  // grey
       for (int row = 0; row < out.height; ++row) {

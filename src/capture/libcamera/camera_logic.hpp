@@ -67,8 +67,8 @@ std::uint32_t format_to_request(std::span<const FormatOffer> offers, Size size,
                                 std::chrono::microseconds interval);
 
 // --camera-format's names ("mjpeg", "yuyv", "uyvy", "nv12", "yuv420") and "auto".
-constexpr std::array<std::string_view, 6> kCameraFormatNames{"auto",  "mjpeg", "yuyv",
-                                                             "uyvy",  "nv12",  "yuv420"};
+constexpr std::array<std::string_view, 6> kCameraFormatNames{"auto", "mjpeg", "yuyv",
+                                                             "uyvy", "nv12",  "yuv420"};
 // The fourcc a --camera-format name stands for; nullopt for "auto" or an unknown name.
 std::optional<std::uint32_t> camera_format_fourcc(std::string_view name);
 // The --camera-format name of a fourcc camstream takes ("yuv420"), or "" for another.

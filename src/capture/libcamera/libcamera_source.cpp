@@ -121,8 +121,8 @@ NegotiatedStream negotiate_stream(libcamera::Camera& camera, const CaptureConfig
   const auto granted = lc::granted_transform(*out.config);
   out.flips = ignores_orientation ? camera_logic::Flips{} : lc::flips_of(granted);
   out.software = camera_logic::software_orientation(wanted, out.flips);
-  if (config.format != "auto" && stream.pixelFormat.fourcc() !=
-                                     camera_logic::camera_format_fourcc(config.format)) {
+  if (config.format != "auto" &&
+      stream.pixelFormat.fourcc() != camera_logic::camera_format_fourcc(config.format)) {
     throw CameraFormatError("--camera-format " + config.format + ": camera " + camera.id() +
                             " gives " + stream.pixelFormat.toString() + " at " +
                             std::to_string(out.width) + "x" + std::to_string(out.height) +

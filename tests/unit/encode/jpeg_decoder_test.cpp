@@ -50,7 +50,7 @@ YuvSource make_source(int width, int height, int subsampling, int quality = 95) 
     for (int y = 0; y < source.heights[i]; ++y) {
       for (int x = 0; x < source.widths[i]; ++x) {
         // Gentle gradients: the JPEG keeps them closely, and halving chroma changes them little.
-        const int value = i == 0   ? 30 + (x * 180) / source.widths[i] + (y * 20) / source.heights[i]
+        const int value = i == 0 ? 30 + (x * 180) / source.widths[i] + (y * 20) / source.heights[i]
                           : i == 1 ? 60 + (x * 120) / source.widths[i]
                                    : 200 - (y * 120) / source.heights[i];
         plane[static_cast<std::size_t>(y) * source.widths[i] + x] =
@@ -141,8 +141,8 @@ TEST(JpegDecoder, DecodesEverySubsamplingItTakesToI420) {
   for (const int subsampling : {TJSAMP_420, TJSAMP_422, TJSAMP_444, TJSAMP_GRAY}) {
     for (const auto& [width, height] :
          std::vector<std::pair<int, int>>{{640, 480}, {641, 479}, {33, 17}, {16, 4}, {1280, 720}}) {
-      SCOPED_TRACE("subsampling " + std::to_string(subsampling) + " at " +
-                   std::to_string(width) + "x" + std::to_string(height));
+      SCOPED_TRACE("subsampling " + std::to_string(subsampling) + " at " + std::to_string(width) +
+                   "x" + std::to_string(height));
       const YuvSource source = make_source(width, height, subsampling);
       expect_close(source, decoder.decode(mjpeg_view(source.jpeg)));
     }
@@ -281,8 +281,8 @@ std::size_t sof_at(const std::vector<std::uint8_t>& jpeg) {
 TEST(JpegDecoder, AHugeDeclaredSizeIsRefusedBeforeAnyBuffer) {
   const YuvSource source = make_source(64, 48, TJSAMP_420);
   JpegDecoder decoder;
-  for (const auto& [width, height] : std::vector<std::pair<int, int>>{
-           {65000, 65000}, {8194, 16}, {16, 8194}, {8192, 8192}}) {
+  for (const auto& [width, height] :
+       std::vector<std::pair<int, int>>{{65000, 65000}, {8194, 16}, {16, 8194}, {8192, 8192}}) {
     std::vector<std::uint8_t> jpeg = source.jpeg;
     const std::size_t sof = sof_at(jpeg);
     jpeg[sof + 5] = static_cast<std::uint8_t>(height >> 8);

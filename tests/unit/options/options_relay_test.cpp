@@ -94,7 +94,8 @@ TEST(OptionsCameraFormat, TheFormatsCamstreamTakes) {
 }
 
 TEST(OptionsCameraFormat, AnythingElseIsRefusedByName) {
-  for (const std::string& bad : std::vector<std::string>{"", "MJPEG ", "jpeg", "rgb", "nv21", "-1", "nan", "auto,mjpeg",
+  for (const std::string& bad :
+       std::vector<std::string>{"", "MJPEG ", "jpeg", "rgb", "nv21", "-1", "nan", "auto,mjpeg",
                                 std::string(10000, 'y')}) {
     const std::string error = usage_error({"--camera-format", bad});
     EXPECT_NE(error.find("--camera-format"), std::string::npos) << bad << ": " << error;
