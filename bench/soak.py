@@ -23,8 +23,8 @@ of client runs in its own loop:
                   for a relay, which passes the upstream's JPEGs on)
 
 It samples the server's RSS (VmRSS, /proc/PID/status), threads and open descriptors
-(/proc/PID/fd; a libcamera camera's buffers are dmabuf descriptors, counted apart as
-"dmabufs") at start, every minute, and at the end once every client is gone and capture is
+(/proc/PID/fd; a libcamera camera's buffers are dmabuf descriptors, or camstream's own memfd
+buffers where libcamera cannot allocate, counted apart as "dmabufs") at start, every minute, and at the end once every client is gone and capture is
 idle again, and says whether descriptors, threads or memory were lost: at the end the
 descriptors, threads and dmabufs must be those of the start or of minute 1, and RSS within
 10% of minute 1's. Loopback only; the server and every
@@ -55,6 +55,11 @@ import websockets
 DELIMITER = b"--camstreamframe\r\n"
 
 
+# A libcamera camera's buffers: dmabufs, or the memfd buffers camstream makes itself when
+# libcamera cannot allocate any (the virtual camera without /dev/dma_heap or /dev/udmabuf).
+CAMERA_BUFFERS = ("/dmabuf", "anon_inode:dmabuf", "/memfd:camstream-frame")
+
+
 def proc_sample(pid):
     status = {}
     with open(f"/proc/{pid}/status") as f:
@@ -66,7 +71,7 @@ def proc_sample(pid):
     for fd in os.listdir(f"/proc/{pid}/fd"):
         fds += 1
         try:
-            dmabufs += os.readlink(f"/proc/{pid}/fd/{fd}").startswith(("/dmabuf", "anon_inode:dmabuf"))
+            dmabufs += os.readlink(f"/proc/{pid}/fd/{fd}").startswith(CAMERA_BUFFERS)
         except OSError:
             pass
     return {
