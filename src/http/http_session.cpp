@@ -241,7 +241,7 @@ void HttpSession::dispatch(Request request, const Route& route) {
     case Endpoint::stream:
       return start_stream(request, route);
     case Endpoint::snapshot:
-      return snapshot(request);
+      return snapshot(request, route);
     case Endpoint::page: {
       auto response = text_response(http::status::ok, std::string(web::index_html()), &request,
                                     "text/html; charset=utf-8");
@@ -329,13 +329,15 @@ void HttpSession::start_stream(const Request& request, const Route& route) {
     response->set(http::field::retry_after, "5");
     return send(response);
   }
+  FeedChoice output = context_->find_feed(route.output);
+  if (refuse_output(output, request)) return;
   handed_on_ = true;
   unproven_.reset();
   stream_.tcp().expires_never();
   // The target goes to the log: without the token.
-  auto viewer =
-      std::make_shared<MjpegViewer>(std::move(stream_), std::shared_ptr<ViewerHub>(context_), route,
-                                    access::redact_target(request.target()), identity_);
+  auto viewer = std::make_shared<MjpegViewer>(
+      std::move(stream_), std::shared_ptr<ViewerHub>(context_), route,
+      access::redact_target(request.target()), identity_, std::move(output.feed));
   connection_.reset();  // the viewer counts the connection from now on
   viewer->start();
 }
@@ -361,21 +363,47 @@ void HttpSession::start_websocket(Request request) {
       ->run(request);
 }
 
-void HttpSession::snapshot(const Request& request) {
+bool HttpSession::refuse_output(const FeedChoice& choice, const Request& request) {
+  if (choice.status == 200) return false;
+  if (choice.status == 503) spdlog::warn("refusing an output: {}", choice.error);
+  auto response = text_response(
+      choice.status == 400 ? http::status::bad_request : http::status::service_unavailable,
+      choice.error + "\n", &request);
+  if (choice.status == 503) response->set(http::field::retry_after, "5");
+  send(response);
+  return true;
+}
+
+void HttpSession::snapshot(const Request& request, const Route& route) {
   const bool head_only = request.method() == http::verb::head;
   const bool keep_alive = request.keep_alive();
-  if (head_only) {
+  if (!route.output.empty()) {
+    // Checked before the state, so that a bad size is a 400 whatever the capture does.
+    FeedChoice output = context_->find_feed(route.output);
+    if (refuse_output(output, request)) return;
+    snapshot_feed_ = std::move(output.feed);
+  }
+  if (snapshot_feed_ && head_only) {
+    const PartPtr& latest = snapshot_feed_->broadcaster.latest();
+    if (latest && !latest->frame->placeholder) {
+      snapshot_feed_.reset();
+      return send_snapshot(latest->frame, true, keep_alive);
+    }
+  }
+  if (!snapshot_feed_ && head_only) {
     const PartPtr& latest = context_->broadcaster.latest();
     if (latest && latest->frame->snapshot_size)
       return send_snapshot(latest->frame, true, keep_alive);
   }
   if (context_->capture.state() == CaptureState::stopped) {
+    snapshot_feed_.reset();
     return send_text(http::status::service_unavailable,
                      "capture is stopped: send {\"type\":\"start\"} on /ws\n", &request);
   }
   // Each waiting snapshot holds a connection and demand: as many as viewers may wait.
   const auto max_waiting = static_cast<std::size_t>(context_->settings().max_clients);
   if (context_->broadcaster.waiters() >= max_waiting) {
+    snapshot_feed_.reset();
     auto response = text_response(http::status::service_unavailable,
                                   "too many snapshots waiting for a frame: the limit is " +
                                       std::to_string(max_waiting) + " (--max-clients)\n",
@@ -387,8 +415,12 @@ void HttpSession::snapshot(const Request& request) {
   snapshot_head_only_ = head_only;
   snapshot_keep_alive_ = keep_alive;
   snapshot_demand_ = context_->capture.hold_demand();
-  snapshot_request_ = context_->capture.request_snapshot();
-  snapshot_wait_ = context_->broadcaster.wait_for_frame(weak_from_this());
+  if (snapshot_feed_) {
+    snapshot_wait_ = snapshot_feed_->broadcaster.wait_for_frame(weak_from_this());
+  } else {
+    snapshot_request_ = context_->capture.request_snapshot();
+    snapshot_wait_ = context_->broadcaster.wait_for_frame(weak_from_this());
+  }
   snapshot_timer_.expires_after(kSnapshotWait);
   snapshot_timer_.async_wait([self = shared_from_this()](beast::error_code ec) {
     if (ec || !self->waiting_for_snapshot_) return;
@@ -421,6 +453,7 @@ void HttpSession::stop_waiting() {
   snapshot_wait_.reset();
   snapshot_demand_.reset();
   snapshot_request_.reset();
+  snapshot_feed_.reset();
   snapshot_timer_.cancel();
   boost::system::error_code ignored;
   stream_.tcp().socket().cancel(ignored);  // the hang-up watch

@@ -52,7 +52,9 @@ class HttpSession : public Connection,
   void send_token(const Request& request);
   void start_stream(const Request& request, const Route& route);
   void start_websocket(Request request);
-  void snapshot(const Request& request);
+  void snapshot(const Request& request, const Route& route);
+  // Answers a refused output choice; false when there is none to answer.
+  bool refuse_output(const FeedChoice& choice, const Request& request);
   void watch_for_hang_up();
   void stop_waiting();
   void send_snapshot(const FramePtr& frame, bool head_only, bool keep_alive);
@@ -78,6 +80,7 @@ class HttpSession : public Connection,
   Registry<FrameWaiter>::Membership snapshot_wait_;
   DemandToken snapshot_demand_;
   std::shared_ptr<void> snapshot_request_;  // asks for frames at the snapshot size
+  std::shared_ptr<OutputFeed> snapshot_feed_;  // a sized snapshot's output, while it waits
   bool waiting_for_snapshot_ = false;
   bool snapshot_head_only_ = false;
   bool snapshot_keep_alive_ = false;
