@@ -461,7 +461,15 @@ void HttpSession::stop_waiting() {
 
 void HttpSession::on_frame(const FramePtr& frame) {
   if (!waiting_for_snapshot_) return;
+  const bool sized = snapshot_feed_ != nullptr;
   stop_waiting();
+  if (!frame && sized && !context_->shutting_down()) {
+    // Its output failed (Broadcaster::fail): say why rather than hang up.
+    return send_text(http::status::service_unavailable,
+                     "this output cannot be made: the source's frames cannot be scaled (camera "
+                     "JPEGs, for now); /snapshot without a size works\n",
+                     nullptr);
+  }
   if (!frame) return close();
   send_snapshot(frame, snapshot_head_only_, snapshot_keep_alive_);
 }
