@@ -49,6 +49,14 @@ std::size_t Server::Context::viewers() const {
   return count;
 }
 
+std::size_t Server::Context::waiters() const {
+  std::size_t count = broadcaster.waiters();
+  for (const auto& [key, weak] : feeds_) {
+    if (const auto feed = weak.lock()) count += feed->broadcaster.waiters();
+  }
+  return count;
+}
+
 FeedChoice Server::Context::find_feed(const OutputRequest& request) {
   FeedChoice result;
   if (request.empty()) return result;
@@ -114,7 +122,7 @@ ServerStatus Server::Context::status_snapshot() const {
   }
   status.control_clients = controls_->size();
   status.connections = connections_->size();
-  status.snapshots_waiting = broadcaster.waiters();
+  status.snapshots_waiting = waiters();
   const auto counters = gate.counters();
   status.auth_failures = counters.failures;
   status.lockouts = counters.lockouts;

@@ -46,6 +46,7 @@ struct Server::Context : ViewerHub, Controller, std::enable_shared_from_this<Ser
     return broadcaster.add_viewer(std::move(viewer));
   }
   std::size_t viewers() const override;  // of every output
+  std::size_t waiters() const;           // snapshots waiting, of every output
   PartPtr first_part() const override;
   DemandToken hold_demand() override { return capture.hold_demand(); }
   Metrics& metrics() override { return metrics_; }

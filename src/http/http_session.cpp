@@ -402,7 +402,7 @@ void HttpSession::snapshot(const Request& request, const Route& route) {
   }
   // Each waiting snapshot holds a connection and demand: as many as viewers may wait.
   const auto max_waiting = static_cast<std::size_t>(context_->settings().max_clients);
-  if (context_->broadcaster.waiters() >= max_waiting) {
+  if (context_->waiters() >= max_waiting) {
     snapshot_feed_.reset();
     auto response = text_response(http::status::service_unavailable,
                                   "too many snapshots waiting for a frame: the limit is " +

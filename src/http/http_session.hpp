@@ -79,7 +79,7 @@ class HttpSession : public Connection,
   boost::asio::steady_timer snapshot_timer_;
   Registry<FrameWaiter>::Membership snapshot_wait_;
   DemandToken snapshot_demand_;
-  std::shared_ptr<void> snapshot_request_;  // asks for frames at the snapshot size
+  std::shared_ptr<void> snapshot_request_;     // asks for frames at the snapshot size
   std::shared_ptr<OutputFeed> snapshot_feed_;  // a sized snapshot's output, while it waits
   bool waiting_for_snapshot_ = false;
   bool snapshot_head_only_ = false;

@@ -66,8 +66,8 @@ MjpegViewer::~MjpegViewer() {
 
 void MjpegViewer::start() {
   connection_ = hub_->connections().join(weak_from_this());
-  viewing_ = feed_ ? feed_->broadcaster.add_viewer(weak_from_this())
-                  : hub_->add_viewer(weak_from_this());
+  viewing_ =
+      feed_ ? feed_->broadcaster.add_viewer(weak_from_this()) : hub_->add_viewer(weak_from_this());
   spdlog::info("viewer {} connected to {} ({} viewers)", peer_, target_, hub_->viewers());
   demand_ = hub_->hold_demand();
   if (identity_.expires > 0) {

@@ -22,9 +22,9 @@ std::optional<double> number_in(std::string_view text, double min, double max) {
 // ?width=, ?height=, ?quality=: checked by the table row of the flag of the same name (odd
 // sizes rounded down). The first problem found is the error; a value is never echoed.
 std::string parse_output(std::string_view query, OutputRequest& output) {
-  for (const auto& [name, field] : {std::pair{"width", &OutputRequest::width},
-                                    std::pair{"height", &OutputRequest::height},
-                                    std::pair{"quality", &OutputRequest::quality}}) {
+  for (const auto& [name, field] :
+       {std::pair{"width", &OutputRequest::width}, std::pair{"height", &OutputRequest::height},
+        std::pair{"quality", &OutputRequest::quality}}) {
     int count = 0;
     std::optional<std::string_view> text;
     for_each_query_pair(query, [&](const QueryPair& pair) {

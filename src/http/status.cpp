@@ -49,8 +49,8 @@ std::string outputs_array(const std::vector<OutputStatus>& outputs) {
   std::string out = "[";
   for (const OutputStatus& output : outputs) {
     if (out.size() > 1) out += ',';
-    out += fmt::format(R"({{"width":{},"height":{},"quality":{},"viewers":{}}})",
-                       output.key.width, output.key.height, output.key.quality, output.viewers);
+    out += fmt::format(R"({{"width":{},"height":{},"quality":{},"viewers":{}}})", output.key.width,
+                       output.key.height, output.key.quality, output.viewers);
   }
   return out + "]";
 }

@@ -11,8 +11,8 @@
 #include "camstream/capture/capture_config.hpp"
 #include "camstream/core/frame_scaler.hpp"
 #include "camstream/core/orientation.hpp"
-#include "camstream/encode/encode_error.hpp"
 #include "camstream/core/settings.hpp"
+#include "camstream/encode/encode_error.hpp"
 #include "camstream/encode/encode_stage.hpp"
 #include "placeholder.hpp"
 
@@ -385,6 +385,8 @@ void CaptureService::configure_encoding() {
   Shared& shared = *shared_;
   shared.stage.set_quality(live.quality);
   if (source_running_) return;  // only the quality may change under a running source
+  // A new configuration may give frames that can be scaled: outputs get a new chance.
+  shared.unscalable.store(false, std::memory_order_release);
   const Orientation orientation{live.rotation, live.hflip, live.vflip};
   const CaptureConfig config = capture_config(live, settings_.camera);
   shared.separate_snapshot = live.separate_snapshot();

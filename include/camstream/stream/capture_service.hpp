@@ -1,8 +1,8 @@
 #pragma once
 
+#include <array>
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/steady_timer.hpp>
-#include <array>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -107,7 +107,7 @@ class CaptureService {
   void release_demand();
   void release_output(std::size_t slot);
   void register_outputs();  // the live outputs onto the stage, after configure_encoding
-  void update();  // carry out the lifecycle's decision, rearm the timer, notify on change
+  void update();            // carry out the lifecycle's decision, rearm the timer, notify on change
   void start_source();
   void stop_source();
   void on_second();

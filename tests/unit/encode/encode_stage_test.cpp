@@ -6,9 +6,9 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cstdint>
 #include <string>
 #include <thread>
-#include <cstdint>
 #include <vector>
 
 #include "encode/turbojpeg_helpers.hpp"
@@ -198,22 +198,21 @@ TEST_F(EncodeStageTest, CameraJpegsPassThroughUnchanged) {
   EXPECT_EQ(received[0].jpeg, camera);
 }
 
-
 TEST_F(EncodeStageTest, LiveOutputsChangeBetweenFramesWithTheirOwnQualityAndTag) {
   std::vector<std::shared_ptr<void>> tags;
   std::vector<std::string> errors;
-  EncodeStage tagged({80, 1, {OutputSize{}}},
-                     [&](const FrameView&, std::span<const EncodedOutput> jpegs) {
-                       tags.clear();
-                       errors.clear();
-                       received.clear();
-                       for (const auto& jpeg : jpegs) {
-                         tags.push_back(jpeg.tag);
-                         errors.push_back(jpeg.error);
-                         received.push_back({jpeg.output, jpeg.width, jpeg.height,
-                                             {jpeg.jpeg.begin(), jpeg.jpeg.end()}});
-                       }
-                     });
+  EncodeStage tagged(
+      {80, 1, {OutputSize{}}}, [&](const FrameView&, std::span<const EncodedOutput> jpegs) {
+        tags.clear();
+        errors.clear();
+        received.clear();
+        for (const auto& jpeg : jpegs) {
+          tags.push_back(jpeg.tag);
+          errors.push_back(jpeg.error);
+          received.push_back(
+              {jpeg.output, jpeg.width, jpeg.height, {jpeg.jpeg.begin(), jpeg.jpeg.end()}});
+        }
+      });
   OwnedYuvImage image(640, 480);
   paint_noise(image);
   const auto tag = std::make_shared<int>(7);
@@ -241,17 +240,17 @@ TEST_F(EncodeStageTest, LiveOutputsChangeBetweenFramesWithTheirOwnQualityAndTag)
 
 TEST_F(EncodeStageTest, ALiveOutputThatCannotBeMadeFailsAloneWithItsError) {
   std::vector<std::string> errors;
-  EncodeStage tagged({80, 1, {OutputSize{}}},
-                     [&](const FrameView&, std::span<const EncodedOutput> jpegs) {
-                       errors.clear();
-                       received.clear();
-                       for (const auto& jpeg : jpegs) {
-                         errors.push_back(jpeg.error);
-                         EXPECT_EQ(jpeg.frame == nullptr, !jpeg.error.empty());
-                         received.push_back({jpeg.output, jpeg.width, jpeg.height,
-                                             {jpeg.jpeg.begin(), jpeg.jpeg.end()}});
-                       }
-                     });
+  EncodeStage tagged(
+      {80, 1, {OutputSize{}}}, [&](const FrameView&, std::span<const EncodedOutput> jpegs) {
+        errors.clear();
+        received.clear();
+        for (const auto& jpeg : jpegs) {
+          errors.push_back(jpeg.error);
+          EXPECT_EQ(jpeg.frame == nullptr, !jpeg.error.empty());
+          received.push_back(
+              {jpeg.output, jpeg.width, jpeg.height, {jpeg.jpeg.begin(), jpeg.jpeg.end()}});
+        }
+      });
   const std::vector<std::uint8_t> camera = test::make_jpeg(320, 240, TJSAMP_422);
   FrameView view;
   view.format = PixelFormat::MJPEG;
