@@ -4,6 +4,8 @@
 #include <string>
 #include <utility>
 
+#include "jpeg_decoder.hpp"
+
 namespace camstream {
 
 EncodeStage::EncodeStage(Settings settings, OutputReady ready)
@@ -13,6 +15,8 @@ EncodeStage::EncodeStage(Settings settings, OutputReady ready)
       state_(kMaxOutputs) {
   set_outputs(std::move(settings.outputs));
 }
+
+EncodeStage::~EncodeStage() = default;
 
 void EncodeStage::set_quality(int quality) {
   if (quality < 1 || quality > 100) {
@@ -85,15 +89,17 @@ void EncodeStage::encode(const FrameView& captured, OutputSet wanted) {
   apply_live_changes();
   const int quality = quality_.load(std::memory_order_relaxed);
   encoded_.clear();
+  // An MJPEG frame an output needs the pixels of: decoded (and turned) once for all outputs.
+  std::optional<FrameView> pixels;
   for (std::size_t i = 0; i < state_.size(); ++i) {
     if ((wanted & (OutputSet{1} << i)) == 0 || !state_[i].in_use) continue;
     if (!state_[i].live) {
-      encode_one(captured, i, quality);
+      encode_one(captured, i, quality, pixels);
       continue;
     }
     // A live output's failure is its own: the stream and the other outputs go on.
     try {
-      encode_one(captured, i, quality);
+      encode_one(captured, i, quality, pixels);
     } catch (const std::exception& error) {
       EncodedOutput failed;
       failed.output = i;
@@ -106,19 +112,25 @@ void EncodeStage::encode(const FrameView& captured, OutputSet wanted) {
   encoded_.clear();  // the frames back to their pools once the caller lets them go
 }
 
-void EncodeStage::encode_one(const FrameView& captured, std::size_t index, int quality) {
+void EncodeStage::encode_one(const FrameView& captured, std::size_t index, int quality,
+                             std::optional<FrameView>& pixels) {
   Output& output = state_[index];
-  const bool own_size =
-      (output.size.width == 0 && output.size.height == 0) ||
-      (output.size.width == captured.width && output.size.height == captured.height);
+  const auto own_size_of = [&output](const FrameView& frame) {
+    return (output.size.width == 0 && output.size.height == 0) ||
+           (output.size.width == frame.width && output.size.height == frame.height);
+  };
   const int output_quality = output.size.quality > 0 ? output.size.quality : quality;
-  // A camera JPEG is passed through as it is: it has the camera's quality, not another.
-  if (captured.format == PixelFormat::MJPEG && (!own_size || output_quality != quality)) {
-    throw TransformError(
-        "the source gives JPEG frames (MJPEG), which cannot be scaled or re-encoded yet");
+  FrameView source = captured;
+  // A camera JPEG passes through when it is the output as it is; another size, turn or quality
+  // needs its pixels.
+  if (captured.format == PixelFormat::MJPEG &&
+      (!is_identity(mjpeg_orientation_) || !own_size_of(captured) || output_quality != quality)) {
+    if (!pixels) pixels = decoded(captured);
+    source = *pixels;
   }
   const FrameView picture =
-      own_size ? captured : output.scaler.scale(captured, output.size.width, output.size.height);
+      own_size_of(source) ? source
+                          : output.scaler.scale(source, output.size.width, output.size.height);
   const std::size_t bound = JpegEncoder::max_jpeg_size(picture.width, picture.height);
   if (!output.pool || output.pool_capacity < bound) {
     output.pool.emplace(bound);
@@ -134,6 +146,13 @@ void EncodeStage::encode_one(const FrameView& captured, std::size_t index, int q
   const auto jpeg = frame->jpeg();
   encoded_.push_back(
       {index, picture.width, picture.height, std::move(frame), jpeg, encode_time, output.tag, {}});
+}
+
+FrameView EncodeStage::decoded(const FrameView& captured) {
+  if (!decoder_) decoder_ = std::make_unique<JpegDecoder>();
+  const FrameView planes = decoder_->decode(captured);
+  ++frames_decoded_;
+  return transformer_.apply(planes, mjpeg_orientation_);
 }
 
 }  // namespace camstream

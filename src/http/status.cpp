@@ -118,6 +118,9 @@ std::string metrics_text(const Metrics& m, const ServerStatus& server) {
   counter(out, "camstream_snapshots_encoded_total",
           "Frames encoded at the --snapshot size, only for a waiting /snapshot.",
           load(m.snapshots_encoded));
+  counter(out, "camstream_frames_decoded_total",
+          "MJPEG frames (camera or relay) decoded because an output needed their pixels.",
+          load(m.frames_decoded));
   out +=
       "# HELP camstream_frames_dropped_total Frames not sent to a viewer or not encoded, by "
       "reason.\n# TYPE camstream_frames_dropped_total counter\n";

@@ -35,6 +35,7 @@ struct Options {
   std::vector<std::string> source_headers;
   bool source_insecure = false;
   std::string camera = "0";
+  std::string camera_format = "auto";  // --camera-format: auto, mjpeg, yuyv, uyvy, nv12, yuv420
   bool list_cameras = false;
   std::string bind = "::";
   int port = 8080;

@@ -48,6 +48,9 @@ class CaptureService {
     SourceFactory reopen;
     int encode_threads = 1;  // stripes of one picture (--encode-threads)
     int max_outputs = 4;     // outputs besides the main stream at once (--max-outputs)
+    // The source's picture is its own (a relay's upstream): --width and --height do not
+    // apply, so the stream is never scaled to them.
+    bool upstream_size = false;
   };
   static constexpr int kMaxOutputs = 32;  // the bound of --max-outputs
   using StatusListener = std::function<void()>;

@@ -198,6 +198,69 @@ TEST_F(EncodeStageTest, CameraJpegsPassThroughUnchanged) {
   EXPECT_EQ(received[0].jpeg, camera);
 }
 
+FrameView camera_frame(const std::vector<std::uint8_t>& jpeg, int width, int height) {
+  FrameView view;
+  view.format = PixelFormat::MJPEG;
+  view.width = width;
+  view.height = height;
+  view.planes[0] = {jpeg.data(), 0, jpeg.size()};
+  return view;
+}
+
+// A snapshot size of its own needs pixels: the JPEG is decoded for it alone, while the
+// stream's output stays the camera's bytes.
+TEST_F(EncodeStageTest, CameraJpegsAreDecodedOnlyForTheOutputsThatNeedPixels) {
+  EncodeStage stage({80, 1, {OutputSize{}, OutputSize{160, 120}}}, collect());
+  const std::vector<std::uint8_t> camera = test::make_jpeg(320, 240, TJSAMP_422);
+  stage.encode(camera_frame(camera, 320, 240), 0b01);
+  EXPECT_EQ(stage.frames_decoded(), 0u);
+  ASSERT_EQ(received.size(), 1u);
+  EXPECT_EQ(received[0].jpeg, camera);
+
+  stage.encode(camera_frame(camera, 320, 240), 0b11);
+  EXPECT_EQ(stage.frames_decoded(), 1u);
+  ASSERT_EQ(received.size(), 2u);
+  EXPECT_EQ(received[0].jpeg, camera);
+  const auto small = test::decode_rgb(received[1].jpeg);
+  EXPECT_EQ(small.width, 160);
+  EXPECT_EQ(small.height, 120);
+  EXPECT_EQ(small.subsampling, TJSAMP_420);
+  // The gradient survives: red grows left to right, green top to bottom.
+  EXPECT_LT(small.mean(0, 0, 20), small.mean(0, 140, 160) - 100);
+  EXPECT_LT(small.mean(1, 0, 160, 0, 15), small.mean(1, 0, 160, 105, 120) - 100);
+}
+
+// A turned camera JPEG: decoded once for every output of the frame, turned, then scaled.
+TEST_F(EncodeStageTest, CameraJpegsAreTurnedAfterDecodingOncePerFrame) {
+  EncodeStage stage({80, 1, {OutputSize{}, OutputSize{120, 160}}}, collect());
+  stage.set_mjpeg_orientation(Orientation{90, false, false});
+  const std::vector<std::uint8_t> camera = test::make_jpeg(320, 240, TJSAMP_420);
+  stage.encode(camera_frame(camera, 320, 240), 0b11);
+  stage.encode(camera_frame(camera, 320, 240), 0b01);
+  EXPECT_EQ(stage.frames_decoded(), 2u);
+  ASSERT_EQ(received.size(), 1u);
+  const auto turned = test::decode_rgb(received[0].jpeg);
+  EXPECT_EQ(turned.width, 240);
+  EXPECT_EQ(turned.height, 320);
+  EXPECT_EQ(received[0].width, 240);
+  // Clockwise: the camera's top row (green 0) is now the right column, its left column (red
+  // 0) the top row.
+  EXPECT_LT(turned.mean(1, 220, 240), turned.mean(1, 0, 20) - 100);
+  EXPECT_LT(turned.mean(0, 0, 240, 0, 20), turned.mean(0, 0, 240, 300, 320) - 100);
+}
+
+TEST_F(EncodeStageTest, ACorruptCameraJpegThatNeedsDecodingCallsNothing) {
+  EncodeStage stage({80, 1, {OutputSize{}, OutputSize{160, 120}}}, collect());
+  std::vector<std::uint8_t> camera = test::make_jpeg(320, 240, TJSAMP_422);
+  camera.resize(camera.size() / 2);
+  EXPECT_THROW(stage.encode(camera_frame(camera, 320, 240), 0b11), CorruptFrameError);
+  EXPECT_EQ(calls, 0);
+  EXPECT_EQ(stage.frames_decoded(), 0u);
+  const std::vector<std::uint8_t> sub440 = test::make_jpeg(64, 48, TJSAMP_440);
+  EXPECT_THROW(stage.encode(camera_frame(sub440, 64, 48), 0b10), EncodeError);
+  EXPECT_EQ(calls, 0);
+}
+
 TEST_F(EncodeStageTest, LiveOutputsChangeBetweenFramesWithTheirOwnQualityAndTag) {
   std::vector<std::shared_ptr<void>> tags;
   std::vector<std::string> errors;
@@ -251,22 +314,43 @@ TEST_F(EncodeStageTest, ALiveOutputThatCannotBeMadeFailsAloneWithItsError) {
               {jpeg.output, jpeg.width, jpeg.height, {jpeg.jpeg.begin(), jpeg.jpeg.end()}});
         }
       });
+  // A YUYV capture cannot be scaled (FrameScaler takes I420 and NV12).
+  std::vector<std::uint8_t> packed(64 * 2 * 32, 0x80);
+  FrameView view;
+  view.format = PixelFormat::YUYV;
+  view.width = 64;
+  view.height = 32;
+  view.planes[0] = {packed.data(), 128, packed.size()};
+  tagged.set_live_output(2, {32, 16, 0}, nullptr);  // a size: cannot be made
+  tagged.set_live_output(3, {0, 0, 30}, nullptr);   // another quality: encoded as it is
+  tagged.encode(view, 0b1101);
+  ASSERT_EQ(received.size(), 3u);
+  EXPECT_TRUE(errors[0].empty());
+  EXPECT_FALSE(errors[1].empty());
+  EXPECT_EQ(received[1].output, 2u);
+  EXPECT_TRUE(errors[2].empty());
+  EXPECT_EQ(test::decode_rgb(received[2].jpeg).width, 64);
+}
+
+TEST_F(EncodeStageTest, ALiveOutputOfCameraJpegsIsDecodedScaledAndReencoded) {
+  EncodeStage stage({80, 1, {OutputSize{}}}, collect());
   const std::vector<std::uint8_t> camera = test::make_jpeg(320, 240, TJSAMP_422);
   FrameView view;
   view.format = PixelFormat::MJPEG;
   view.width = 320;
   view.height = 240;
   view.planes[0] = {camera.data(), 0, camera.size()};
-  tagged.set_live_output(2, {160, 120, 0}, nullptr);  // a size: needs pixels
-  tagged.set_live_output(3, {0, 0, 30}, nullptr);     // another quality: needs pixels too
-  tagged.set_live_output(4, {320, 240, 0}, nullptr);  // the camera's own: passed through
-  tagged.encode(view, 0b11101);
+  stage.set_live_output(2, {160, 120, 0}, nullptr);  // a size: needs pixels
+  stage.set_live_output(3, {0, 0, 30}, nullptr);     // another quality: needs pixels too
+  stage.set_live_output(4, {320, 240, 0}, nullptr);  // the camera's own: passed through
+  stage.encode(view, 0b11101);
   ASSERT_EQ(received.size(), 4u);
   EXPECT_EQ(received[0].jpeg, camera);
-  EXPECT_NE(errors[1].find("MJPEG"), std::string::npos);
-  EXPECT_NE(errors[2].find("MJPEG"), std::string::npos);
-  EXPECT_TRUE(errors[3].empty());
+  EXPECT_EQ(test::decode_rgb(received[1].jpeg).width, 160);
+  EXPECT_NE(received[2].jpeg, camera);
+  EXPECT_EQ(test::decode_rgb(received[2].jpeg).width, 320);
   EXPECT_EQ(received[3].jpeg, camera);
+  EXPECT_EQ(stage.frames_decoded(), 1u);  // once for both outputs that needed pixels
 }
 
 TEST_F(EncodeStageTest, LiveOutputsChangeWhileAnotherThreadEncodes) {
