@@ -184,6 +184,7 @@ CaptureService::Settings capture_settings(const Options& options,
   settings.lifecycle.always_on = options.always_on;
   settings.lifecycle.idle_timeout = options.idle_timeout;
   settings.encode_threads = options.encode_threads;
+  settings.max_outputs = options.max_outputs;
   if (options.source == SourceKind::relay) {
     settings.upstream_size = true;
     // An upstream is usually back within a second (a restart): reconnect sooner and more

@@ -41,13 +41,88 @@ PartPtr Server::Context::first_part() const {
   return broadcaster.latest();
 }
 
+std::size_t Server::Context::viewers() const {
+  std::size_t count = broadcaster.viewers();
+  for (const auto& [key, weak] : feeds_) {
+    if (const auto feed = weak.lock()) count += feed->broadcaster.viewers();
+  }
+  return count;
+}
+
+std::size_t Server::Context::waiters() const {
+  std::size_t count = broadcaster.waiters();
+  for (const auto& [key, weak] : feeds_) {
+    if (const auto feed = weak.lock()) count += feed->broadcaster.waiters();
+  }
+  return count;
+}
+
+FeedChoice Server::Context::find_feed(const OutputRequest& request) {
+  FeedChoice result;
+  if (request.empty()) return result;
+  const OutputChoice choice = capture.choose_output(request);
+  switch (choice.kind) {
+    case OutputChoice::Kind::main:
+      return result;
+    case OutputChoice::Kind::bad_request:
+      result.status = 400;
+      result.error = choice.error;
+      return result;
+    case OutputChoice::Kind::unavailable:
+      result.status = 503;
+      result.error = choice.error;
+      return result;
+    case OutputChoice::Kind::output:
+      break;
+  }
+  std::erase_if(feeds_, [](const auto& entry) { return entry.second.expired(); });
+  if (auto feed = feeds_[choice.key].lock()) {
+    result.feed = std::move(feed);
+    return result;
+  }
+  auto feed = std::make_shared<OutputFeed>();
+  std::weak_ptr<OutputFeed> weak = feed;
+  // As the main hub's listener (server.cpp): the frame hops onto the I/O thread. A frame
+  // that could not be made comes as nullptr, with the reason in the next choose_output().
+  feed->output = capture.open_output(
+      choice.key,
+      [weak, &io = io](const FramePtr& frame) {
+        boost::asio::post(io, [weak, frame] {
+          const auto feed = weak.lock();
+          if (!feed) return;
+          if (frame) return feed->broadcaster.publish(frame);
+          feed->broadcaster.fail("its output cannot be made from this source");
+        });
+      },
+      result.error);
+  if (!feed->output) {
+    feeds_.erase(choice.key);
+    result.status = 503;
+    return result;
+  }
+  feeds_[choice.key] = feed;
+  result.feed = std::move(feed);
+  return result;
+}
+
 ServerStatus Server::Context::status_snapshot() const {
   ServerStatus status;
   status.capture = capture.status();
-  status.viewers = broadcaster.viewers();
+  status.viewers = viewers();
+  status.outputs.push_back({capture.main_output(), broadcaster.viewers() + broadcaster.waiters(),
+                            metrics_.frames_encoded.load(std::memory_order_relaxed),
+                            metrics_.main_frames_sent.load(std::memory_order_relaxed)});
+  for (const auto& [key, weak] : feeds_) {
+    const auto feed = weak.lock();
+    if (!feed) continue;
+    const auto& sink = feed->output->sink();
+    status.outputs.push_back({key, feed->broadcaster.viewers() + feed->broadcaster.waiters(),
+                              sink.frames_encoded.load(std::memory_order_relaxed),
+                              sink.frames_sent.load(std::memory_order_relaxed)});
+  }
   status.control_clients = controls_->size();
   status.connections = connections_->size();
-  status.snapshots_waiting = broadcaster.waiters();
+  status.snapshots_waiting = waiters();
   const auto counters = gate.counters();
   status.auth_failures = counters.failures;
   status.lockouts = counters.lockouts;
@@ -127,6 +202,9 @@ void Server::Context::begin_shutdown(std::function<void()> closed) {
   shutting_down_ = true;
   on_closed = std::move(closed);
   broadcaster.cancel_waiters();
+  for (const auto& [key, weak] : feeds_) {
+    if (const auto feed = weak.lock()) feed->broadcaster.cancel_waiters();
+  }
   connections_->for_each([](Connection& connection) { connection.close_for_shutdown(); });
 }
 

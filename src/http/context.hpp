@@ -12,6 +12,7 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
 
@@ -24,6 +25,7 @@
 #include "connection.hpp"
 #include "controller.hpp"
 #include "host_check.hpp"
+#include "output_feed.hpp"
 #include "part.hpp"
 #include "registry.hpp"
 #include "status.hpp"
@@ -43,7 +45,8 @@ struct Server::Context : ViewerHub, Controller, std::enable_shared_from_this<Ser
   Registry<MjpegViewer>::Membership add_viewer(std::weak_ptr<MjpegViewer> viewer) override {
     return broadcaster.add_viewer(std::move(viewer));
   }
-  std::size_t viewers() const override { return broadcaster.viewers(); }
+  std::size_t viewers() const override;  // of every output
+  std::size_t waiters() const;           // snapshots waiting, of every output
   PartPtr first_part() const override;
   DemandToken hold_demand() override { return capture.hold_demand(); }
   Metrics& metrics() override { return metrics_; }
@@ -81,6 +84,9 @@ struct Server::Context : ViewerHub, Controller, std::enable_shared_from_this<Ser
   // Whether make_room() can free a slot at --max-connections.
   bool can_make_room();
   void recheck_access();
+  // The feed of the output a stream or snapshot request names (docs/api.md, "Outputs per
+  // viewer"): the existing one, shared, or a new one; nullptr for the main stream.
+  FeedChoice find_feed(const OutputRequest& request);
   void broadcast_status();  // to every control client, now
   ServerStatus status_snapshot() const;
   void begin_shutdown(std::function<void()> closed);
@@ -101,6 +107,9 @@ struct Server::Context : ViewerHub, Controller, std::enable_shared_from_this<Ser
   std::shared_ptr<ConnectionRegistry> connections_ = ConnectionRegistry::create();
   std::shared_ptr<Registry<WsSession>> controls_ = Registry<WsSession>::create();
   std::shared_ptr<Registry<HttpSession>> unproven_ = Registry<HttpSession>::create();
+  // The outputs' feeds, held by their viewers and waiting snapshots; expired ones are erased
+  // when the list is next walked.
+  std::map<OutputKey, std::weak_ptr<OutputFeed>> feeds_;
   bool shutting_down_ = false;
   bool status_announced_ = false;
   bool broadcasting_ = false;

@@ -18,6 +18,11 @@ SnapshotWaiter::SnapshotWaiter(const asio::any_io_executor& executor, Server::Co
     : context_(context), client_(client), timer_(executor) {}
 
 FramePtr SnapshotWaiter::latest_for_head() const {
+  if (feed_) {
+    const PartPtr& latest = feed_->broadcaster.latest();
+    if (latest && !latest->frame->placeholder) return latest->frame;
+    return nullptr;
+  }
   const PartPtr& latest = context_.broadcaster.latest();
   if (latest && latest->frame->snapshot_size) return latest->frame;
   return nullptr;
@@ -29,7 +34,7 @@ std::optional<SnapshotWaiter::Refusal> SnapshotWaiter::refusal() const {
   }
   // Each waiting snapshot holds a connection and demand: as many as viewers may wait.
   const auto max_waiting = static_cast<std::size_t>(context_.settings().max_clients);
-  if (context_.broadcaster.waiters() >= max_waiting) {
+  if (context_.waiters() >= max_waiting) {
     return Refusal{"too many snapshots waiting for a frame: the limit is " +
                        std::to_string(max_waiting) + " (--max-clients)\n",
                    "5"};
@@ -44,8 +49,12 @@ void SnapshotWaiter::wait(const std::shared_ptr<SnapshotWaiter>& self,
   keep_alive_ = keep_alive;
   socket_ = &socket;
   demand_ = context_.capture.hold_demand();
-  request_ = context_.capture.request_snapshot();
-  place_ = context_.broadcaster.wait_for_frame(std::weak_ptr<FrameWaiter>(self));
+  if (feed_) {
+    place_ = feed_->broadcaster.wait_for_frame(std::weak_ptr<FrameWaiter>(self));
+  } else {
+    request_ = context_.capture.request_snapshot();
+    place_ = context_.broadcaster.wait_for_frame(std::weak_ptr<FrameWaiter>(self));
+  }
   timer_.expires_after(kSnapshotWait);
   timer_.async_wait([self](boost::system::error_code ec) {
     if (ec || !self->waiting_) return;
@@ -75,6 +84,7 @@ void SnapshotWaiter::stop() {
   place_.reset();
   demand_.reset();
   request_.reset();
+  feed_.reset();  // the last holder releases the output
   timer_.cancel();
   boost::system::error_code ignored;
   if (socket_) socket_->cancel(ignored);  // the hang-up watch
@@ -82,7 +92,9 @@ void SnapshotWaiter::stop() {
 
 void SnapshotWaiter::on_frame(const FramePtr& frame) {
   if (!waiting_) return;
+  const bool sized = feed_ != nullptr;
   stop();
+  if (!frame && sized && !context_.shutting_down()) return client_.snapshot_output_failed();
   if (!frame) return client_.snapshot_abandoned();
   client_.snapshot_ready(frame, head_only_, keep_alive_);
 }

@@ -12,6 +12,7 @@
 #include "camstream/stream/demand_token.hpp"
 #include "context.hpp"
 #include "frame_waiter.hpp"
+#include "output_feed.hpp"
 #include "registry.hpp"
 
 namespace camstream {
@@ -35,6 +36,8 @@ class SnapshotWaiter final : public FrameWaiter {
     virtual void snapshot_timed_out() = 0;
     // The client hung up, or the wait was cancelled (shutdown): the connection closes.
     virtual void snapshot_abandoned() = 0;
+    // A sized snapshot's output cannot be made (docs/api.md, "Outputs per viewer"): a 503.
+    virtual void snapshot_output_failed() = 0;
 
    protected:
     ~Client() = default;
@@ -49,6 +52,9 @@ class SnapshotWaiter final : public FrameWaiter {
   SnapshotWaiter(const boost::asio::any_io_executor& executor, Server::Context& context,
                  Client& client);
 
+  // The output the next wait is for (docs/api.md, "Outputs per viewer"); nullptr: the main
+  // stream's frames at the snapshot size. Held until the wait ends (or this is called again).
+  void use_output(std::shared_ptr<OutputFeed> feed) { feed_ = std::move(feed); }
   // What a HEAD gets without waiting: the newest frame, when it is at the snapshot size.
   FramePtr latest_for_head() const;
   // Whether a snapshot may wait now, and why not.
@@ -73,7 +79,8 @@ class SnapshotWaiter final : public FrameWaiter {
   boost::asio::ip::tcp::socket* socket_ = nullptr;  // the session's, while waiting
   Registry<FrameWaiter>::Membership place_;
   DemandToken demand_;
-  std::shared_ptr<void> request_;  // asks for frames at the snapshot size
+  std::shared_ptr<void> request_;     // asks for frames at the snapshot size
+  std::shared_ptr<OutputFeed> feed_;  // a sized snapshot's output: held while it waits
   bool waiting_ = false;
   bool head_only_ = false;
   bool keep_alive_ = false;

@@ -44,6 +44,7 @@ struct Options {
   int max_clients = 256;
   int max_connections = 1024;
   int encode_threads = default_encode_threads();  // --encode-threads
+  int max_outputs = 4;                            // --max-outputs
   std::vector<std::string> allow_hosts;  // --allow-host, repeatable
   std::string allow_origin;
   std::string users_file;              // --users: htpasswd file; empty: no access control
