@@ -13,6 +13,7 @@ import time
 
 import pytest
 
+from fake_upstream import FakeUpstream
 from helpers import timeout_scale
 
 LISTENING_RE = re.compile(r"listening on https?://(\[[0-9a-fA-F:.]+\]|[^/:\s]+):(\d+)/")
@@ -190,3 +191,18 @@ def server(start_server):
 @pytest.fixture
 def scale():
     return timeout_scale()
+
+
+@pytest.fixture
+def upstreams():
+    """Factory: upstreams(behaviour) -> a FakeUpstream (fake_upstream.py), stopped at teardown."""
+    started = []
+
+    def start(behaviour):
+        upstream = FakeUpstream(behaviour)
+        started.append(upstream)
+        return upstream
+
+    yield start
+    for upstream in started:
+        upstream.stop()

@@ -185,5 +185,24 @@ class FakeUpstream:
             thread.join(5)
 
 
+def streaming(jpegs, interval=0.05, content_type="multipart/x-mixed-replace; boundary=frame",
+              delimiter=b"--frame", content_length=True, newline=b"\r\n", timestamps=True,
+              status="200 OK"):
+    """A well-behaved upstream (with the quirks asked for) that streams until the relay leaves."""
+
+    def behave(connection):
+        if not connection.send(head(content_type, status)):
+            return
+        index = 0
+        while True:
+            stamp = f"{time.time():.6f}" if timestamps else None
+            data = part(jpegs[index % len(jpegs)], delimiter, content_length, stamp, newline)
+            if not connection.send(data) or not connection.wait(interval):
+                return
+            index += 1
+
+    return behave
+
+
 def basic(user, password):
     return "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()

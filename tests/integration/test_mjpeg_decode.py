@@ -16,7 +16,7 @@ import pytest
 import websockets
 
 from conftest import camstream_bin
-from fake_upstream import FakeUpstream, head, make_jpegs, part
+from fake_upstream import make_jpegs, streaming
 from helpers import (StreamClient, assert_baseline_jpeg, decoded_luma, ffprobe_size, get_json,
                      get_metrics, http_get, jpeg_info, metric, run_async, ws_wait_for)
 
@@ -26,34 +26,6 @@ WIDTH, HEIGHT = 352, 288  # not the relay's --width/--height: the size must be t
 @pytest.fixture(scope="module")
 def jpegs():
     return make_jpegs(3, WIDTH, HEIGHT)
-
-
-@pytest.fixture
-def upstreams():
-    started = []
-
-    def start(behaviour):
-        upstream = FakeUpstream(behaviour)
-        started.append(upstream)
-        return upstream
-
-    yield start
-    for upstream in started:
-        upstream.stop()
-
-
-def streaming(jpegs, interval=0.05):
-    def behave(connection):
-        if not connection.send(head()):
-            return
-        index = 0
-        while True:
-            data = part(jpegs[index % len(jpegs)], timestamp=f"{time.time():.6f}")
-            if not connection.send(data) or not connection.wait(interval):
-                return
-            index += 1
-
-    return behave
 
 
 def start_relay(start_server, upstream, *extra):

@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from fake_upstream import FakeUpstream, head, make_jpegs, part
+from fake_upstream import FakeUpstream, make_jpegs, streaming
 from helpers import (StreamClient, assert_baseline_jpeg, client_env, connect, get_json,
                      get_metrics, http_get, jpeg_info, png_size, read_until, request_bytes)
 
@@ -272,21 +272,8 @@ def test_a_thousand_distinct_requests_at_once_get_answers_and_disturb_no_viewer(
                "every output released after the flood")
 
 
-def relay_of(jpegs):
-    def behave(connection):
-        if not connection.send(head()):
-            return
-        index = 0
-        while True:
-            data = part(jpegs[index % len(jpegs)], timestamp=f"{time.time():.6f}")
-            if not connection.send(data) or not connection.wait(0.05):
-                return
-            index += 1
-    return behave
-
-
 def test_a_source_of_camera_jpegs_is_decoded_for_a_sized_output(start_server, scale):
-    upstream = FakeUpstream(relay_of(make_jpegs(3)))
+    upstream = FakeUpstream(streaming(make_jpegs(3)))
     try:
         relay = start_server(source=upstream.url(), extra=["--idle-timeout", "5"])
         port = relay.port

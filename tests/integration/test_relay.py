@@ -16,7 +16,7 @@ import pytest
 
 from access_fixtures import Certificates, write_users
 from conftest import server_args, camstream_bin
-from fake_upstream import FakeUpstream, basic, head, make_jpegs, part
+from fake_upstream import basic, head, make_jpegs, part, streaming
 from helpers import StreamClient, get_json, get_text, http_get
 
 SECRET_USER = "relayuser"
@@ -27,39 +27,6 @@ SECRET_TOKEN = "tok-Xy7sEcretBearer"
 @pytest.fixture(scope="module")
 def jpegs():
     return make_jpegs(4)
-
-
-@pytest.fixture
-def upstreams():
-    started = []
-
-    def start(behaviour):
-        upstream = FakeUpstream(behaviour)
-        started.append(upstream)
-        return upstream
-
-    yield start
-    for upstream in started:
-        upstream.stop()
-
-
-def streaming(jpegs, interval=0.05, content_type="multipart/x-mixed-replace; boundary=frame",
-              delimiter=b"--frame", content_length=True, newline=b"\r\n", timestamps=True,
-              status="200 OK"):
-    """A well-behaved upstream (with the quirks asked for) that streams until the relay leaves."""
-
-    def behave(connection):
-        if not connection.send(head(content_type, status)):
-            return
-        index = 0
-        while True:
-            stamp = f"{time.time():.6f}" if timestamps else None
-            data = part(jpegs[index % len(jpegs)], delimiter, content_length, stamp, newline)
-            if not connection.send(data) or not connection.wait(interval):
-                return
-            index += 1
-
-    return behave
 
 
 def first_then(broken, good, broken_count=1):
