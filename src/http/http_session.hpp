@@ -50,9 +50,10 @@ class HttpSession : public Connection,
   void on_decision(Request request, const Route& route, const access::Gate::Decision& decision);
   void dispatch(Request request, const Route& route);
   void send_token(const Request& request);
-  void start_stream(const Request& request, const Route& route);
-  void start_websocket(Request request);
-  void snapshot(const Request& request);
+  void start_stream(const Request& request, const Route& route,
+                    const std::shared_ptr<CameraEndpoint>& camera);
+  void start_websocket(Request request, std::shared_ptr<CameraEndpoint> camera);
+  void snapshot(const Request& request, CameraEndpoint& camera);
   void watch_for_hang_up();
   void stop_waiting();
   void send_snapshot(const FramePtr& frame, bool head_only, bool keep_alive);
