@@ -766,6 +766,7 @@ static ParseResult parse_command_line(CommandLine& command_line, int argc,
     for (auto& section : sections) {
       std::map<std::string, Given> own = std::move(section.settings);
       const bool rate = own.count("fps") != 0 || own.count("interval") != 0;
+      const bool own_insecure = own.count("source-insecure") != 0;
       for (const auto& [key, given] : settings) {
         if (!is_camera_key(key) || (rate && (key == "fps" || key == "interval"))) continue;
         own.emplace(key, given);  // the section's own value stays
@@ -778,6 +779,12 @@ static ParseResult parse_command_line(CommandLine& command_line, int argc,
         // The section's controls come after the defaults' (so they win); its headers replace.
         if (key != "control") own_lists[key].clear();
         own_lists[key].insert(own_lists[key].end(), values.begin(), values.end());
+      }
+      // A relay's defaults (its headers, source-insecure) are for the cameras that relay.
+      const auto source = own.find("source");
+      if (source == own.end() || source->second.text.find("://") == std::string::npos) {
+        if (!own_insecure) own.erase("source-insecure");
+        if (section.lists.count("source-header") == 0) own_lists.erase("source-header");
       }
       Options camera = build_options(own, own_lists);
       check_relay(camera, own, own_lists);
