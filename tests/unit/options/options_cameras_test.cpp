@@ -161,6 +161,23 @@ TEST_F(CameraSections, RepeatsUnknownAndServerWideKeysNameTheLine) {
             "line 2: key 'width' of [camera.a]: 2 not in 16..7680");
 }
 
+// config/cameras.conf, the example installed with the documentation.
+TEST_F(CameraSections, TheShippedExampleDeclaresTwoCameras) {
+  const auto path = std::filesystem::path(CAMSTREAM_CONFIG_DIR) / "cameras.conf";
+  const ParseResult result = parse({"-c", path.string()});
+  ASSERT_TRUE(result.options.has_value()) << result.output;
+  const Options& options = *result.options;
+  ASSERT_EQ(options.cameras.size(), 2U);
+  EXPECT_EQ(options.cameras[0].name, "nozzle");
+  EXPECT_EQ(options.cameras[0].live.width, 1280);
+  EXPECT_EQ(options.cameras[0].live.interval, std::chrono::microseconds(66'666));
+  EXPECT_EQ(options.cameras[1].name, "bed");
+  EXPECT_EQ(options.cameras[1].camera, "1");
+  EXPECT_EQ(options.cameras[1].live.rotation, 180);
+  EXPECT_EQ(options.cameras[1].live.interval, 100ms);
+  EXPECT_EQ(options.port, 8080);
+}
+
 TEST_F(CameraSections, AtMost16) {
   std::string sixteen;
   for (int i = 0; i < 16; ++i) sixteen += "[camera.c" + std::to_string(i) + "]\n";
