@@ -170,7 +170,7 @@ TEST_F(CameraSections, TheShippedExampleDeclaresTwoCameras) {
   ASSERT_EQ(options.cameras.size(), 2U);
   EXPECT_EQ(options.cameras[0].name, "nozzle");
   EXPECT_EQ(options.cameras[0].live.width, 1280);
-  EXPECT_EQ(options.cameras[0].live.interval, std::chrono::microseconds(66'666));
+  EXPECT_EQ(options.cameras[0].live.interval, std::chrono::microseconds(66'667));
   EXPECT_EQ(options.cameras[1].name, "bed");
   EXPECT_EQ(options.cameras[1].camera, "1");
   EXPECT_EQ(options.cameras[1].live.rotation, 180);
