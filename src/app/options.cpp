@@ -617,6 +617,7 @@ struct CommandLine {
     app.footer(
         "A config file holds the same settings as `key = value` lines named like the long\n"
         "flags (width = 640, hflip = true); flags given on the command line win.\n"
+        "[camera.NAME] sections in it declare several cameras, each at /cam/NAME/...\n"
         "Endpoints: / (viewer), /stream, /snapshot, /api/status, /metrics, /healthz, /ws,\n"
         "/api/token.");
     app.add_option("-c,--config", config_file,
