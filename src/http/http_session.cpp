@@ -1,7 +1,6 @@
 #include "http_session.hpp"
 
 #include <spdlog/spdlog.h>
-#include <sys/socket.h>
 
 #include <boost/beast/core/bind_handler.hpp>
 #include <boost/beast/core/detect_ssl.hpp>
@@ -31,7 +30,6 @@ using namespace std::chrono_literals;
 
 namespace {
 constexpr auto kRequestTimeout = 30s;
-constexpr auto kSnapshotWait = 5s;
 // A client that starts a TLS handshake (or connects and says nothing) gets this long.
 constexpr auto kHandshakeTimeout = 10s;
 // A connection that never authenticates is closed with its third 401 (or 429): a browser's
@@ -66,7 +64,7 @@ void common_headers(Response& response, const Server::Context& context) {
 HttpSession::HttpSession(asio::ip::tcp::socket socket, std::shared_ptr<Server::Context> context)
     : stream_(beast::tcp_stream(std::move(socket))),
       context_(std::move(context)),
-      snapshot_timer_(stream_.get_executor()) {
+      snapshot_(stream_.get_executor(), *context_, *this) {
   boost::system::error_code ec;
   const auto endpoint = stream_.tcp().socket().remote_endpoint(ec);
   if (!ec) peer_address_ = endpoint.address();
@@ -386,72 +384,30 @@ void HttpSession::snapshot(const Request& request, CameraEndpoint& camera) {
   const bool head_only = request.method() == http::verb::head;
   const bool keep_alive = request.keep_alive();
   if (head_only) {
-    const PartPtr& latest = camera.latest_part();
-    if (latest && latest->frame->snapshot_size)
-      return send_snapshot(latest->frame, true, keep_alive);
+    if (const FramePtr latest = snapshot_.latest_for_head(camera)) {
+      return send_snapshot(latest, true, keep_alive);
+    }
   }
-  if (camera.stopped()) {
-    return send_text(http::status::service_unavailable,
-                     "capture is stopped: send {\"type\":\"start\"} on /ws\n", &request);
-  }
-  // Each waiting snapshot holds a connection and demand: as many as viewers may wait.
-  const auto max_waiting = static_cast<std::size_t>(context_->settings().max_clients);
-  if (context_->snapshots_waiting() >= max_waiting) {
-    auto response = text_response(http::status::service_unavailable,
-                                  "too many snapshots waiting for a frame: the limit is " +
-                                      std::to_string(max_waiting) + " (--max-clients)\n",
-                                  &request);
-    response->set(http::field::retry_after, "5");
+  if (const auto refusal = snapshot_.refusal(camera)) {
+    auto response = text_response(http::status::service_unavailable, refusal->message, &request);
+    if (refusal->retry_after) response->set(http::field::retry_after, *refusal->retry_after);
     return send(response);
   }
-  waiting_for_snapshot_ = true;
-  snapshot_head_only_ = head_only;
-  snapshot_keep_alive_ = keep_alive;
-  snapshot_demand_ = camera.hold_demand();
-  snapshot_request_ = camera.request_snapshot();
-  snapshot_wait_ = camera.wait_for_frame(weak_from_this());
-  snapshot_timer_.expires_after(kSnapshotWait);
-  snapshot_timer_.async_wait([self = shared_from_this()](beast::error_code ec) {
-    if (ec || !self->waiting_for_snapshot_) return;
-    self->stop_waiting();
-    self->send_text(http::status::service_unavailable, "no frame from the camera within 5 s\n",
-                    nullptr);
-  });
-  watch_for_hang_up();
+  // The waiter's pointer shares this session's ownership: its handlers keep the session.
+  snapshot_.wait(std::shared_ptr<SnapshotWaiter>(shared_from_this(), &snapshot_), camera,
+                 stream_.tcp().socket(), head_only, keep_alive);
 }
 
-// A client that hangs up while its snapshot waits gives up its place, and its demand, at once.
-void HttpSession::watch_for_hang_up() {
-  stream_.tcp().socket().async_wait(
-      asio::socket_base::wait_read, [self = shared_from_this()](beast::error_code ec) {
-        if (ec || !self->waiting_for_snapshot_) return;
-        char byte = 0;
-        const auto got =
-            ::recv(self->stream_.tcp().socket().native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
-        if (got > 0) return;  // the next request, pipelined: it waits for its turn
-        if (got < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) {
-          return self->watch_for_hang_up();
-        }
-        self->stop_waiting();
-        self->close();
-      });
+void HttpSession::snapshot_ready(const FramePtr& frame, bool head_only, bool keep_alive) {
+  send_snapshot(frame, head_only, keep_alive);
 }
 
-void HttpSession::stop_waiting() {
-  waiting_for_snapshot_ = false;
-  snapshot_wait_.reset();
-  snapshot_demand_.reset();
-  snapshot_request_.reset();
-  snapshot_timer_.cancel();
-  boost::system::error_code ignored;
-  stream_.tcp().socket().cancel(ignored);  // the hang-up watch
+void HttpSession::snapshot_timed_out() {
+  send_text(http::status::service_unavailable, "no frame from the camera within 5 s\n", nullptr);
 }
 
-void HttpSession::on_frame(const FramePtr& frame) {
-  if (!waiting_for_snapshot_) return;
-  stop_waiting();
-  if (!frame) return close();
-  send_snapshot(frame, snapshot_head_only_, snapshot_keep_alive_);
+void HttpSession::snapshot_abandoned() {
+  close();
 }
 
 void HttpSession::send_snapshot(const FramePtr& frame, bool head_only, bool keep_alive) {
@@ -539,14 +495,14 @@ bool HttpSession::close_if_idle() {
 
 // A snapshot waiting for a frame for a credential that no longer holds gets none.
 void HttpSession::recheck_access(const access::Gate& gate) {
-  if (!waiting_for_snapshot_ || gate.recheck(identity_)) return;
-  stop_waiting();
+  if (!snapshot_.waiting() || gate.recheck(identity_)) return;
+  snapshot_.stop();
   close();
 }
 
 void HttpSession::close_for_shutdown() {
   if (handed_on_) return;
-  if (waiting_for_snapshot_) stop_waiting();
+  if (snapshot_.waiting()) snapshot_.stop();
   stream_.tcp().cancel();
   close();
 }

@@ -2,7 +2,6 @@
 // viewer or a control WebSocket.
 #pragma once
 
-#include <boost/asio/steady_timer.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http/parser.hpp>
@@ -15,11 +14,12 @@
 #include "context.hpp"
 #include "flex_stream.hpp"
 #include "route.hpp"
+#include "snapshot_waiter.hpp"
 
 namespace camstream {
 
 class HttpSession : public Connection,
-                    public FrameWaiter,
+                    private SnapshotWaiter::Client,
                     public std::enable_shared_from_this<HttpSession> {
  public:
   static constexpr std::size_t kMaxHeaderBytes = std::size_t{8} * 1024;
@@ -28,7 +28,6 @@ class HttpSession : public Connection,
   HttpSession(boost::asio::ip::tcp::socket socket, std::shared_ptr<Server::Context> context);
   void run();
   void close_for_shutdown() override;
-  void on_frame(const FramePtr& frame) override;
   void recheck_access(const access::Gate& gate) override;
   // Still waiting for its first allowed request, and for request bytes now (not for a
   // password check): closing it loses no answer. evict() closes it if so.
@@ -54,8 +53,10 @@ class HttpSession : public Connection,
                     const std::shared_ptr<CameraEndpoint>& camera);
   void start_websocket(Request request, std::shared_ptr<CameraEndpoint> camera);
   void snapshot(const Request& request, CameraEndpoint& camera);
-  void watch_for_hang_up();
-  void stop_waiting();
+  // SnapshotWaiter::Client
+  void snapshot_ready(const FramePtr& frame, bool head_only, bool keep_alive) override;
+  void snapshot_timed_out() override;
+  void snapshot_abandoned() override;
   void send_snapshot(const FramePtr& frame, bool head_only, bool keep_alive);
   std::shared_ptr<boost::beast::http::response<boost::beast::http::string_body>> text_response(
       boost::beast::http::status status, std::string body, const Request* request,
@@ -75,13 +76,7 @@ class HttpSession : public Connection,
   std::shared_ptr<Server::Context> context_;
   ConnectionRegistry::Membership connection_;
   Registry<HttpSession>::Membership unproven_;  // until a request is allowed
-  boost::asio::steady_timer snapshot_timer_;
-  Registry<FrameWaiter>::Membership snapshot_wait_;
-  DemandToken snapshot_demand_;
-  std::shared_ptr<void> snapshot_request_;  // asks for frames at the snapshot size
-  bool waiting_for_snapshot_ = false;
-  bool snapshot_head_only_ = false;
-  bool snapshot_keep_alive_ = false;
+  SnapshotWaiter snapshot_;
   bool handed_on_ = false;
   bool plain_on_tls_port_ = false;  // an http:// request to the https:// port
   bool reading_ = false;            // waiting for a request (or the TLS handshake)

@@ -13,6 +13,7 @@
 #include "camstream/encode/encode_error.hpp"
 #include "camstream/encode/encode_stage.hpp"
 #include "placeholder.hpp"
+#include "supervision.hpp"
 
 namespace camstream {
 
@@ -107,7 +108,9 @@ CaptureService::CaptureService(const boost::asio::any_io_executor& executor,
       shared_(
           std::make_shared<Shared>(settings_.live.quality, settings_.encode_threads, hub, metrics)),
       deadline_timer_(executor),
-      second_timer_(executor) {
+      second_timer_(executor),
+      supervision_(std::make_unique<Supervision>()),
+      placeholder_(std::make_unique<Placeholder>()) {
   configure_encoding();
 }
 
@@ -162,7 +165,8 @@ CaptureStatus CaptureService::status() const {
   std::tie(status.source.width, status.source.height) = stream_size();
   status.settings = settings_.live;
   status.camera_controls = wanted_controls_;
-  status.fps = lifecycle_.source_should_run() ? fps_ : 0.0;  // no stale rate once stopped
+  status.fps =
+      lifecycle_.source_should_run() ? supervision_->fps() : 0.0;  // no stale rate once stopped
   status.frames = metrics_.frames_captured.load(std::memory_order_relaxed);
   status.error = lifecycle_.error();
   return status;
@@ -245,10 +249,7 @@ void CaptureService::stop_source() {
 
 void CaptureService::on_second() {
   if (shut_down_) return;
-  supervised_at_ = Clock::now();
-  const std::uint64_t frames = metrics_.frames_captured.load(std::memory_order_relaxed);
-  fps_ = static_cast<double>(frames - frames_at_last_second_);
-  frames_at_last_second_ = frames;
+  supervision_->tick(Clock::now(), metrics_.frames_captured.load(std::memory_order_relaxed));
   const CaptureState state = lifecycle_.state();
   if (state == CaptureState::stopped || state == CaptureState::error) publish_placeholder(false);
   if (lifecycle_.source_should_run()) notify_status();
@@ -261,19 +262,17 @@ void CaptureService::on_second() {
 // While stopped or failing, viewers get a picture naming the state: drawn and encoded once
 // on the change, then sent again each second with a fresh timestamp.
 void CaptureService::publish_placeholder(bool redraw) {
-  if (redraw || !placeholder_) {
+  if (redraw || !placeholder_->drawn()) {
     const auto [width, height] = stream_size();
     const bool stopped = lifecycle_.state() == CaptureState::stopped;
-    if (!placeholder_encoder_) {
-      placeholder_encoder_ = std::make_unique<JpegEncoder>(settings_.live.quality);
-    }
-    placeholder_encoder_->set_quality(settings_.live.quality);
-    placeholder_ =
-        render_placeholder(*placeholder_encoder_, width, height, stopped ? "STOPPED" : "NO SIGNAL",
-                           stopped ? "" : lifecycle_.error());
+    placeholder_->draw(width, height, settings_.live.quality, stopped ? "STOPPED" : "NO SIGNAL",
+                       stopped ? "" : lifecycle_.error());
   }
-  hub_.publish(
-      restamp(*placeholder_, shared_->next_sequence.fetch_add(1, std::memory_order_relaxed)));
+  hub_.publish(placeholder_->again(shared_->next_sequence.fetch_add(1, std::memory_order_relaxed)));
+}
+
+std::chrono::steady_clock::time_point CaptureService::supervised_at() const {
+  return supervision_->at();
 }
 
 std::optional<ControlError> CaptureService::set_controls(

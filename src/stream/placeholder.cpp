@@ -51,4 +51,11 @@ std::shared_ptr<EncodedFrame> restamp(const EncodedFrame& frame, std::uint64_t s
   return copy;
 }
 
+void Placeholder::draw(int width, int height, int quality, std::string_view title,
+                       std::string_view detail) {
+  if (!encoder_) encoder_ = std::make_unique<JpegEncoder>(quality);
+  encoder_->set_quality(quality);
+  picture_ = render_placeholder(*encoder_, width, height, title, detail);
+}
+
 }  // namespace camstream

@@ -19,7 +19,6 @@
 #include "camstream/core/orientation.hpp"
 #include "camstream/core/settings.hpp"
 #include "camstream/encode/encoded_frame.hpp"
-#include "camstream/encode/jpeg_encoder.hpp"
 #include "camstream/stream/capture_status.hpp"
 #include "camstream/stream/demand_token.hpp"
 #include "camstream/stream/frame_hub.hpp"
@@ -27,6 +26,9 @@
 #include "camstream/stream/metrics.hpp"
 
 namespace camstream {
+
+class Placeholder;
+class Supervision;
 
 // Runs the source on demand, encodes each frame once into the hub, and publishes the
 // placeholder pictures while stopped or failing. All methods run on the executor's thread;
@@ -73,7 +75,7 @@ class CaptureService {
   // stream's (otherwise the stream's frames are the snapshots and this does nothing).
   std::shared_ptr<void> request_snapshot();
   // When the once-a-second supervision last ran (the systemd watchdog checks it).
-  std::chrono::steady_clock::time_point supervised_at() const { return supervised_at_; }
+  std::chrono::steady_clock::time_point supervised_at() const;
   // Called on every state change and once a second while capturing.
   void on_status(StatusListener listener) { status_listeners_.push_back(std::move(listener)); }
 
@@ -110,13 +112,10 @@ class CaptureService {
   bool source_running_ = false;
   bool shut_down_ = false;
   CaptureState last_state_ = CaptureState::idle;
-  std::uint64_t frames_at_last_second_ = 0;
-  double fps_ = 0;
-  std::chrono::steady_clock::time_point supervised_at_{};
+  std::unique_ptr<Supervision> supervision_;
   bool scale_stream_ = false;   // the stream is scaled down from a larger snapshot capture
   PictureSize stream_picture_;  // its size then, after rotation
-  std::unique_ptr<JpegEncoder> placeholder_encoder_;
-  FramePtr placeholder_;
+  std::unique_ptr<Placeholder> placeholder_;
   // What DemandTokens hold: they expire with the service instead of dangling.
   const std::shared_ptr<CaptureService* const> alive_ =
       std::make_shared<CaptureService* const>(this);
