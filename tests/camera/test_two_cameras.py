@@ -32,14 +32,14 @@ fps = 15
 """
 
 
-def config_in_root():
+def config_in_root(text=CONFIG):
     """The config file, written inside the root (camstream reads it from there); its path
     there."""
     directory = os.path.join(chroot_root(), "tmp")
     handle = tempfile.NamedTemporaryFile("w", suffix=".conf", prefix="camstream-two-",
                                          dir=directory, delete=False)
     with handle:
-        handle.write(CONFIG)
+        handle.write(text)
     return handle.name, "/tmp/" + os.path.basename(handle.name)
 
 
@@ -79,7 +79,8 @@ def test_two_virtual_cameras_stream_at_their_rates_at_once(start_camera_server):
 
 
 def test_stopping_one_virtual_camera_leaves_the_other_streaming(start_camera_server):
-    outside, inside = config_in_root()
+    # On demand (always-on refuses stop): both stream for their viewers, then bars is stopped.
+    outside, inside = config_in_root(CONFIG.replace("always-on = true", "always-on = false"))
     try:
         server = start_camera_server("-c", inside)
 
@@ -89,15 +90,19 @@ def test_stopping_one_virtual_camera_leaves_the_other_streaming(start_camera_ser
                 await ws.send(json.dumps({"type": "stop"}))
                 await ws_wait_for(ws, lambda m: m.get("state") == "stopped", 10, "bars stopped")
 
-        with StreamClient(server.port, "/cam/lines/stream", timeout=10.0) as lines:
+        with StreamClient(server.port, "/cam/bars/stream", timeout=10.0) as bars, \
+                StreamClient(server.port, "/cam/lines/stream", timeout=10.0) as lines:
+            bars.start()
             lines.start()
+            bars.read_parts(3)
             lines.read_parts(3)
             run_async(stop_bars(), timeout=30)
             assert "camera Virtual0 released" in server.stderr(), server.stderr()
+            assert "camera Virtual1 released" not in server.stderr(), server.stderr()
             parts = lines.count_parts_for(3.0)
             assert abs(len(parts) / 3.0 - 15) <= 2, f"{len(parts)} parts of lines in 3 s"
-        status = get_json(server.port)
-        assert status["cameras"]["bars"]["state"] == "stopped", status
-        assert status["cameras"]["lines"]["state"] == "streaming", status
+            status = get_json(server.port)
+            assert status["cameras"]["bars"]["state"] == "stopped", status
+            assert status["cameras"]["lines"]["state"] == "streaming", status
     finally:
         os.unlink(outside)
