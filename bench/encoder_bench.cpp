@@ -8,6 +8,11 @@
 //   BM_EncodeFormat/F/L/W/H JpegEncoder::encode of the same picture as a camera format
 //                           F (0 I420, 1 NV12, 2 YUYV, 3 UYVY, 4 MJPEG without DHT passed
 //                           through) in full (L=0) or limited range (L=1, expanded)
+//   BM_DecodeMjpeg/S/W/H    JpegDecoder::decode of a camera JPEG to I420: S=0 a 4:2:0 JPEG
+//                           (camstream's own, as a relay of it gets), S=1 4:2:2 without DHT
+//                           (as a UVC camera sends it; halved to 4:2:0 after decoding)
+//   BM_TurnedMjpeg/W/H      the encoding stage on that 4:2:2 camera JPEG with --rotation 90:
+//                           decode, turn, encode (what a turned MJPEG camera or relay costs)
 //
 // --write-ppm=FILE --ppm-size=WxH (before the benchmark flags) writes the test picture of that
 // size as an RGB PPM and exits, so that tjbench can compress the same picture
@@ -33,10 +38,12 @@
 #include "camstream/capture/owned_yuv_image.hpp"
 #include "camstream/capture/test_source.hpp"
 #include "camstream/core/frame.hpp"
+#include "camstream/encode/encode_stage.hpp"
 #include "camstream/encode/encoded_frame.hpp"
 #include "camstream/encode/frame_pool.hpp"
 #include "camstream/encode/jpeg_encoder.hpp"
 #include "camstream/stream/frame_hub.hpp"
+#include "encode/jpeg_decoder.hpp"
 #include "test_picture.hpp"
 
 namespace {
@@ -256,11 +263,60 @@ void format_arguments(benchmark::internal::Benchmark* benchmark) {
   }
 }
 
+void BM_DecodeMjpeg(benchmark::State& state) {
+  const bool camera = state.range(0) != 0;
+  const int width = static_cast<int>(state.range(1));
+  const int height = static_cast<int>(state.range(2));
+  const CameraPicture picture(camera ? 4 : 0, false, width, height);
+  std::vector<std::uint8_t> own;
+  FrameView jpeg = picture.view();
+  if (!camera) {
+    JpegEncoder encoder(kQuality);
+    own.resize(JpegEncoder::max_jpeg_size(width, height));
+    own.resize(encoder.encode(picture.view(), own));
+    jpeg = FrameView{};
+    jpeg.format = PixelFormat::MJPEG;
+    jpeg.width = width;
+    jpeg.height = height;
+    jpeg.planes[0] = {own.data(), 0, own.size()};
+  }
+  JpegDecoder decoder;
+  for (auto _ : state) {
+    const FrameView planes = decoder.decode(jpeg);
+    benchmark::DoNotOptimize(planes.planes[0].data);
+  }
+  state.SetLabel(camera ? "4:2:2 camera JPEG" : "4:2:0 camstream JPEG");
+  state.SetItemsProcessed(state.iterations());
+  state.counters["jpeg_bytes"] = static_cast<double>(jpeg.planes[0].size);
+}
+
+void BM_TurnedMjpeg(benchmark::State& state) {
+  const int width = static_cast<int>(state.range(0));
+  const int height = static_cast<int>(state.range(1));
+  const CameraPicture picture(4, false, width, height);
+  std::size_t jpeg_size = 0;
+  EncodeStage stage({kQuality, 1, {OutputSize{}}},
+                    [&](const FrameView&, std::span<const EncodedOutput> jpegs) {
+                      jpeg_size = jpegs.front().jpeg.size();
+                    });
+  stage.set_mjpeg_orientation(Orientation{90, false, false});
+  for (auto _ : state) stage.encode(picture.view(), 1);
+  state.SetItemsProcessed(state.iterations());
+  state.counters["jpeg_bytes"] = static_cast<double>(jpeg_size);
+}
+
 #define CAMSTREAM_SIZES Args({640, 480})->Args({1280, 720})->Args({1920, 1080})
 BENCHMARK(BM_Encode)->CAMSTREAM_SIZES->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_TurboJpegFromYuv)->CAMSTREAM_SIZES->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_SourceEncodeHub)->CAMSTREAM_SIZES->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(BM_EncodeFormat)->Apply(format_arguments)->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_DecodeMjpeg)
+    ->Args({0, 640, 480})
+    ->Args({1, 640, 480})
+    ->Args({0, 1280, 720})
+    ->Args({1, 1280, 720})
+    ->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_TurnedMjpeg)->Args({640, 480})->Args({1280, 720})->Unit(benchmark::kMicrosecond);
 
 std::uint8_t to_byte(double value) {
   return static_cast<std::uint8_t>(std::clamp(value + 0.5, 0.0, 255.0));

@@ -198,6 +198,12 @@ constexpr ValueSetting kValueSettings[] = {
        options.camera = given.text;
      },
      Scope::camera},
+    {"camera-format", "auto|mjpeg|yuyv|uyvy|nv12|yuv420",
+     "pixel format asked of a libcamera camera; auto: camstream chooses (default: auto)",
+     [](const Given& given, Options& options) {
+       options.camera_format = one_of(given, {"auto", "mjpeg", "yuyv", "uyvy", "nv12", "yuv420"});
+     },
+     Scope::camera},
     {"bind", "ADDR", "listen address; :: is all IPv4 and IPv6 (default: ::)",
      [](const Given& given, Options& options) {
        const auto address = parse_bind_address(given.text);
@@ -527,11 +533,16 @@ void apply(const std::string& key, const Given& given, Options& options) {
   }
 }
 
-// A relayed stream is passed on as it comes: what would need its pixels is refused here, and
-// the relay's own settings need a relay.
+// The relay's own settings need a relay; a camera format needs a camera.
 void check_relay(const Options& options, const std::map<std::string, Given>& settings,
                  const std::map<std::string, std::vector<Given>>& lists) {
   const bool relay = options.source == SourceKind::relay;
+  if (options.camera_format != "auto" && (relay || options.source == SourceKind::test)) {
+    throw UsageError(settings.at("camera-format").where +
+                     ": only a libcamera camera has a "
+                     "format to choose, not --source " +
+                     (relay ? std::string("http(s)://... (a relayed stream)") : "test"));
+  }
   if (!relay) {
     if (settings.count("source-insecure") != 0 && options.source_insecure) {
       throw UsageError(settings.at("source-insecure").where +
@@ -544,18 +555,6 @@ void check_relay(const Options& options, const std::map<std::string, Given>& set
     return;
   }
   const std::string where = settings.at("source").where;
-  const bool turned = options.live.rotation != 0 || options.live.hflip || options.live.vflip;
-  if (turned || options.live.separate_snapshot()) {
-    const char* key = options.live.rotation != 0              ? "rotation"
-                      : options.live.hflip                    ? "hflip"
-                      : options.live.vflip                    ? "vflip"
-                      : settings.count("snapshot-width") != 0 ? "snapshot-width"
-                                                              : "snapshot-height";
-    const auto it = settings.find(key);
-    throw UsageError((it != settings.end() ? it->second.where : "--" + std::string(key)) +
-                     ": a relayed --source is passed on without decoding its JPEGs, so it "
-                     "cannot be turned, flipped or given another snapshot size");
-  }
   if (parse_relay_url(options.source_url).has_credentials) {
     for (const auto& header : options.source_headers) {
       if (equal_ignoring_ascii_case(std::string_view(header).substr(0, 14), "authorization:")) {

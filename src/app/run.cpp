@@ -81,7 +81,7 @@ RelaySettings relay_settings(const CameraOptions& options) {
 }
 
 std::unique_ptr<FrameSource> open_source(const CameraOptions& options) {
-  const CaptureConfig config = capture_config(options.live, options.camera);
+  const CaptureConfig config = capture_config(options.live, options.camera, options.camera_format);
   switch (options.source) {
     case SourceKind::relay:
       return make_relay_source(relay_settings(options), config);
@@ -91,6 +91,17 @@ std::unique_ptr<FrameSource> open_source(const CameraOptions& options) {
       return make_libcamera_source(config);  // throws CaptureError naming the problem
     case SourceKind::automatic:
       break;
+  }
+  if (options.camera_format != "auto") {
+    // A camera format asked for is never silently replaced by the test pattern.
+    if (!libcamera_built()) {
+      throw UsageError("--camera-format " + options.camera_format + ": " +
+                       libcamera_version_string() + ", so there is no camera to ask");
+    }
+    if (list_cameras().empty()) {
+      throw UsageError("--camera-format " + options.camera_format + ": no camera found");
+    }
+    return make_libcamera_source(config);
   }
   if (libcamera_built()) {
     try {
@@ -114,7 +125,11 @@ CaptureService::SourceFactory reopener(const FrameSource& opened, const CameraOp
       return make_relay_source(settings, config);
     };
   }
-  return make_libcamera_source;
+  // The camera format is not a live setting: each reopened camera is asked the same.
+  return [format = options.camera_format](CaptureConfig config) {
+    config.format = format;
+    return make_libcamera_source(config);
+  };
 }
 
 // --control NAME=VALUE, read in each control's own type and checked against the camera's
@@ -170,6 +185,7 @@ CaptureService::Settings capture_settings(const CameraOptions& options, int enco
   settings.lifecycle.idle_timeout = options.idle_timeout;
   settings.encode_threads = encode_threads;
   if (options.source == SourceKind::relay) {
+    settings.upstream_size = true;
     // An upstream is usually back within a second (a restart): reconnect sooner and more
     // often than a camera is reopened, and spread the retries of many relays apart.
     settings.lifecycle.first_retry = std::chrono::milliseconds(500);
@@ -347,6 +363,9 @@ int run(const Options& options) {
   } catch (const UsageError& error) {
     spdlog::error("{}", error.what());
     return 2;
+  } catch (const CameraFormatError& error) {
+    spdlog::error("{}", error.what());
+    return 2;  // --camera-format names what the camera does not offer: like a bad flag
   } catch (const CaptureError& error) {
     spdlog::error("{}", error.what());
     return 1;

@@ -4,7 +4,8 @@
 
 namespace camstream {
 
-CaptureConfig capture_config(const LiveSettings& settings, const std::string& camera) {
+CaptureConfig capture_config(const LiveSettings& settings, const std::string& camera,
+                             const std::string& format) {
   CaptureConfig config;
   // One capture feeds both: the larger picture is captured and the other scaled from it.
   const bool snapshot_larger =
@@ -17,6 +18,7 @@ CaptureConfig capture_config(const LiveSettings& settings, const std::string& ca
   config.hflip = settings.hflip;
   config.vflip = settings.vflip;
   config.camera = camera;
+  config.format = format;
   return config;
 }
 

@@ -97,8 +97,8 @@ FrameView FrameTransformer::apply(const FrameView& frame_in, Orientation orienta
   if (is_identity(orientation)) return frame_in;
   if (frame_in.format == PixelFormat::MJPEG) {
     throw TransformError(
-        "rotation: an MJPEG frame cannot be turned without decoding it; the camera must give "
-        "YUV for a rotation or flip it cannot do itself");
+        "rotation: an MJPEG frame is turned only once decoded (the encoding stage decodes "
+        "it; sources pass JPEGs on unturned)");
   }
   // Packed 4:2:2 (USB webcams) is first unpacked to I420: libyuv turns only planes.
   const bool packed = frame_in.format == PixelFormat::YUYV || frame_in.format == PixelFormat::UYVY;

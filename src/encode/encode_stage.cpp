@@ -4,6 +4,8 @@
 #include <string>
 #include <utility>
 
+#include "jpeg_decoder.hpp"
+
 namespace camstream {
 
 EncodeStage::EncodeStage(Settings settings, OutputReady ready)
@@ -12,6 +14,8 @@ EncodeStage::EncodeStage(Settings settings, OutputReady ready)
       ready_(std::move(ready)) {
   set_outputs(std::move(settings.outputs));
 }
+
+EncodeStage::~EncodeStage() = default;
 
 void EncodeStage::set_quality(int quality) {
   if (quality < 1 || quality > 100) {
@@ -36,14 +40,24 @@ void EncodeStage::encode(const FrameView& captured, OutputSet wanted) {
     encoder_.set_quality(quality);
   }
   encoded_.clear();
+  // An MJPEG frame an output needs the pixels of: decoded (and turned) once for all outputs.
+  const bool jpeg = captured.format == PixelFormat::MJPEG;
+  std::optional<FrameView> pixels;
   for (std::size_t i = 0; i < state_.size(); ++i) {
     if ((wanted & (OutputSet{1} << i)) == 0) continue;
     Output& output = state_[i];
-    const bool own_size =
-        (output.size.width == 0 && output.size.height == 0) ||
-        (output.size.width == captured.width && output.size.height == captured.height);
+    const auto own_size_of = [&output](const FrameView& frame) {
+      return (output.size.width == 0 && output.size.height == 0) ||
+             (output.size.width == frame.width && output.size.height == frame.height);
+    };
+    FrameView source = captured;
+    if (jpeg && (!is_identity(mjpeg_orientation_) || !own_size_of(captured))) {
+      if (!pixels) pixels = decoded(captured);
+      source = *pixels;
+    }
     const FrameView picture =
-        own_size ? captured : output.scaler.scale(captured, output.size.width, output.size.height);
+        own_size_of(source) ? source
+                            : output.scaler.scale(source, output.size.width, output.size.height);
     const std::size_t bound = JpegEncoder::max_jpeg_size(picture.width, picture.height);
     if (!output.pool || output.pool_capacity < bound) {
       output.pool.emplace(bound);
@@ -60,6 +74,13 @@ void EncodeStage::encode(const FrameView& captured, OutputSet wanted) {
   }
   ready_(captured, encoded_);
   encoded_.clear();  // the frames back to their pools once the caller lets them go
+}
+
+FrameView EncodeStage::decoded(const FrameView& captured) {
+  if (!decoder_) decoder_ = std::make_unique<JpegDecoder>();
+  const FrameView planes = decoder_->decode(captured);
+  ++frames_decoded_;
+  return transformer_.apply(planes, mjpeg_orientation_);
 }
 
 }  // namespace camstream

@@ -152,6 +152,10 @@ std::string metrics_text(const std::vector<CameraFigures>& cameras, const Server
       "camstream_snapshots_encoded_total",
       "Frames encoded at the --snapshot size, only for a waiting /snapshot.", "counter",
       [](const CameraFigures& c) { return load(c.metrics->snapshots_encoded); });
+  w.per_camera<std::uint64_t>(
+      "camstream_frames_decoded_total",
+      "MJPEG frames (camera or relay) decoded because an output needed their pixels.", "counter",
+      [](const CameraFigures& c) { return load(c.metrics->frames_decoded); });
   w.header("camstream_frames_dropped_total",
            "Frames not sent to a viewer or not encoded, by reason.", "counter");
   for (const auto& camera : cameras) {

@@ -44,6 +44,12 @@ struct CaptureService::Shared {
     if (separate_snapshot && snapshot_requests.load(std::memory_order_acquire) > 0) {
       wanted |= EncodeStage::OutputSet{1} << kSnapshot;
     }
+    const std::uint64_t decoded = stage.frames_decoded();
+    encode(view, wanted);
+    metrics.frames_decoded.fetch_add(stage.frames_decoded() - decoded, std::memory_order_relaxed);
+  }
+
+  void encode(const FrameView& view, EncodeStage::OutputSet wanted) {
     try {
       stage.encode(view, wanted);
     } catch (const TransformError& error) {
@@ -336,8 +342,11 @@ void CaptureService::configure_encoding() {
   const Orientation orientation{live.rotation, live.hflip, live.vflip};
   const CaptureConfig config = capture_config(live, settings_.camera);
   shared.separate_snapshot = live.separate_snapshot();
-  // The capture is the larger of the two pictures; the smaller is scaled from it.
-  scale_stream_ = config.width != live.width || config.height != live.height;
+  shared.stage.set_mjpeg_orientation(orientation);
+  // The capture is the larger of the two pictures; the smaller is scaled from it. A relay's
+  // picture is the upstream's whatever the sizes: its stream is never scaled.
+  scale_stream_ =
+      !settings_.upstream_size && (config.width != live.width || config.height != live.height);
   stream_picture_ = turned_size(live.width, live.height, orientation);
   std::vector<OutputSize> outputs{
       scale_stream_ ? OutputSize{stream_picture_.width, stream_picture_.height} : OutputSize{}};

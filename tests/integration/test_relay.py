@@ -504,13 +504,6 @@ def test_relay_flags_from_the_config_file(start_server, upstreams, jpegs, scale)
     assert SECRET_TOKEN not in relay.output()
 
 
-def test_rotation_of_a_relay_is_refused_at_start_up(upstreams):
-    result = subprocess.run([camstream_bin(), "--source", "http://127.0.0.1:9/", "--rotation",
-                             "90"], capture_output=True, text=True, timeout=10)
-    assert result.returncode == 2
-    assert "--rotation: a relayed --source is passed on without decoding" in result.stderr
-
-
 # --- a real camstream upstream -----------------------------------------------------------------
 
 

@@ -5,6 +5,7 @@ socket passed the way systemd passes it (LISTEN_FDS, LISTEN_PID, descriptor 3)."
 import os
 import signal
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -87,7 +88,10 @@ def test_ready_status_watchdog_and_stopping(start_server, notify, monkeypatch):
     pings = notify.times_of("WATCHDOG")
     assert 3 <= len(pings) <= 6, f"{len(pings)} WATCHDOG=1 in 2 s at a 1 s period"
     gaps = [b - a for a, b in zip(pings, pings[1:])]
-    assert all(0.3 < gap < 0.8 * timeout_scale() for gap in gaps), gaps
+    # What systemd needs: no gap near the 1 s timeout. The pings keep their schedule, so one
+    # late by a busy machine is followed by one soon after: the median is the period.
+    assert max(gaps) < 0.8 * timeout_scale(), gaps
+    assert 0.3 < statistics.median(gaps) < 0.7, gaps
     assert all(fields["WATCHDOG"] == "1" for _, fields in notify.messages if "WATCHDOG" in fields)
 
     with StreamClient(server.port) as viewer:

@@ -41,6 +41,7 @@ struct CameraOptions {
   std::vector<std::string> source_headers;
   bool source_insecure = false;
   std::string camera = "0";
+  std::string camera_format = "auto";  // --camera-format: auto, mjpeg, yuyv, uyvy, nv12, yuv420
   bool always_on = false;
   std::chrono::seconds idle_timeout{5};
   std::vector<ControlSetting> controls;  // --control, in order: a later one wins

@@ -17,10 +17,14 @@ struct CaptureConfig {
   bool hflip = false;
   bool vflip = false;
   std::string camera = "0";  // libcamera: index or id
+  // --camera-format: "auto" (camstream chooses), or the one asked of a libcamera camera:
+  // "mjpeg", "yuyv", "uyvy", "nv12" or "yuv420". Other sources take only "auto".
+  std::string format = "auto";
 };
 
 // What the source is asked for: the larger of the stream and snapshot sizes (one capture
 // feeds both), the interval and the orientation.
-CaptureConfig capture_config(const LiveSettings& settings, const std::string& camera);
+CaptureConfig capture_config(const LiveSettings& settings, const std::string& camera,
+                             const std::string& format = "auto");
 
 }  // namespace camstream

@@ -10,4 +10,11 @@ class CaptureError : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+// --camera-format names a format the camera does not offer: like a bad flag (exit 2), the
+// message names the formats it does offer.
+class CameraFormatError : public CaptureError {
+ public:
+  using CaptureError::CaptureError;
+};
+
 }  // namespace camstream

@@ -24,8 +24,9 @@ struct RelaySettings {
 // Connects on start(), reads the upstream's multipart stream on its own thread and delivers
 // each JPEG as an MJPEG frame, stamped with the upstream's X-Timestamp when it sent one. A
 // break (refused, closed, stalled, not multipart, over a limit) is reported once through the
-// error callback; the capture service reconnects by calling start() again. Throws CaptureError
-// when the config asks for what a passthrough cannot do (rotation, flips).
+// error callback; the capture service reconnects by calling start() again. The JPEGs go on
+// unturned whatever the config's orientation (the encoding stage turns them); info() gives the
+// turned size. Throws CaptureError for a bad URL.
 std::unique_ptr<FrameSource> make_relay_source(const RelaySettings& settings,
                                                const CaptureConfig& config);
 

@@ -1,6 +1,8 @@
 // The encoding stage: a captured picture in, the JPEG of every output asked for out, handed to
 // a callback (as rpicam-apps' Encoder hands its buffers to an OutputReadyCallback). It scales
-// each output from the capture and encodes it, in stripes on --encode-threads threads. It
+// each output from the capture and encodes it, in stripes on --encode-threads threads. A
+// camera's or relay's JPEG is passed through; only when an output needs its pixels (a size of
+// its own, or the JPEG must be turned) is it decoded, once per frame for all outputs. It
 // knows nothing of the capture lifecycle, placeholders, controls or viewers: the caller says
 // which outputs are wanted for each frame and decides what the JPEGs become.
 #pragma once
@@ -17,6 +19,8 @@
 
 #include "camstream/core/frame.hpp"
 #include "camstream/core/frame_scaler.hpp"
+#include "camstream/core/frame_transformer.hpp"
+#include "camstream/core/orientation.hpp"
 #include "camstream/encode/encoded_frame.hpp"
 #include "camstream/encode/frame_pool.hpp"
 #include "camstream/encode/jpeg_encoder.hpp"
@@ -41,6 +45,8 @@ struct EncodedOutput {
   std::chrono::nanoseconds encode_time{};  // compression alone, scaling excluded
 };
 
+class JpegDecoder;
+
 class EncodeStage {
  public:
   struct Settings {
@@ -56,6 +62,7 @@ class EncodeStage {
   static constexpr std::size_t kMaxOutputs = 32;
 
   EncodeStage(Settings settings, OutputReady ready);
+  ~EncodeStage();
   EncodeStage(const EncodeStage&) = delete;
   EncodeStage& operator=(const EncodeStage&) = delete;
 
@@ -66,10 +73,17 @@ class EncodeStage {
   // Only while no frame is being encoded (the source stopped).
   void set_outputs(std::vector<OutputSize> outputs);
   const std::vector<OutputSize>& outputs() const { return outputs_; }
+  // What is done to MJPEG frames: sources turn the raw frames they deliver themselves, but
+  // pass a JPEG on as it came, so the stage turns it after decoding (the outputs' sizes are
+  // the turned ones). Only while no frame is being encoded.
+  void set_mjpeg_orientation(Orientation orientation) { mjpeg_orientation_ = orientation; }
+  // MJPEG frames decoded so far (at most one decode per frame). Encoding thread only.
+  std::uint64_t frames_decoded() const { return frames_decoded_; }
 
   // Encodes `captured` for each output in `wanted` and calls OutputReady with their JPEGs.
   // Throws, and calls nothing, when one cannot be made: TransformError (not scalable),
-  // CorruptFrameError (a broken camera JPEG), EncodeError (anything else).
+  // CorruptFrameError (a broken camera JPEG), EncodeError (anything else, such as a camera
+  // JPEG too large or of a subsampling the decoder refuses).
   void encode(const FrameView& captured, OutputSet wanted);
 
  private:
@@ -86,6 +100,12 @@ class EncodeStage {
   std::vector<OutputSize> outputs_;
   std::vector<Output> state_;
   std::vector<EncodedOutput> encoded_;  // reused frame to frame
+  // MJPEG decoded for the outputs that need pixels; made on the first such frame.
+  FrameView decoded(const FrameView& captured);
+  std::unique_ptr<JpegDecoder> decoder_;
+  FrameTransformer transformer_;
+  Orientation mjpeg_orientation_{};
+  std::uint64_t frames_decoded_ = 0;
 };
 
 }  // namespace camstream

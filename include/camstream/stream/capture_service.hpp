@@ -44,6 +44,9 @@ class CaptureService {
     std::string camera = "0";
     SourceFactory reopen;
     int encode_threads = 1;  // stripes of one picture (--encode-threads)
+    // The source's picture is its own (a relay's upstream): --width and --height do not
+    // apply, so the stream is never scaled to them.
+    bool upstream_size = false;
   };
   using StatusListener = std::function<void()>;
 

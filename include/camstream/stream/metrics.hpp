@@ -14,6 +14,7 @@ struct Metrics {
   std::atomic<std::uint64_t> frames_captured{0};
   std::atomic<std::uint64_t> frames_encoded{0};
   std::atomic<std::uint64_t> snapshots_encoded{0};  // at a snapshot size of their own
+  std::atomic<std::uint64_t> frames_decoded{0};     // MJPEG frames decoded for their pixels
   std::atomic<std::uint64_t> frames_sent{0};
   std::atomic<std::uint64_t> bytes_sent{0};
   std::atomic<std::uint64_t> dropped_slow_viewer{0};  // replaced by a newer frame before sent

@@ -80,6 +80,41 @@ std::uint32_t format_to_request(std::span<const FormatOffer> offers, Size size,
   return kFourccYuv420;
 }
 
+std::optional<std::uint32_t> camera_format_fourcc(std::string_view name) {
+  if (name == "mjpeg") return kFourccMjpeg;
+  if (name == "yuyv") return kFourccYuyv;
+  if (name == "uyvy") return kFourccUyvy;
+  if (name == "nv12") return kFourccNv12;
+  if (name == "yuv420") return kFourccYuv420;
+  return std::nullopt;
+}
+
+std::string_view camera_format_name(std::uint32_t fourcc) {
+  for (const auto name : kCameraFormatNames) {
+    if (camera_format_fourcc(name) == fourcc) return name;
+  }
+  return {};
+}
+
+std::uint32_t choose_format(std::span<const FormatOffer> offers, Size size,
+                            std::chrono::microseconds interval, std::string_view forced) {
+  if (forced == "auto") return format_to_request(offers, size, interval);
+  const auto wanted = camera_format_fourcc(forced);
+  const bool offered =
+      wanted && std::any_of(offers.begin(), offers.end(),
+                            [&](const FormatOffer& offer) { return offer.fourcc == *wanted; });
+  if (offered) return *wanted;
+  std::vector<std::uint32_t> fourccs;
+  for (const auto& offer : offers) fourccs.push_back(offer.fourcc);
+  std::string names;
+  for (const auto fourcc : listing_order(fourccs)) {
+    names += (names.empty() ? "" : ", ") + std::string(camera_format_name(fourcc));
+  }
+  throw CameraFormatError(
+      "--camera-format " + std::string(forced) + ": the camera does not offer it; it offers " +
+      (names.empty() ? std::string("none that camstream takes") : names) + kListHint);
+}
+
 PixelFormat frame_format_for(std::uint32_t validated_fourcc, std::string_view format_name) {
   switch (validated_fourcc) {
     case kFourccYuv420:

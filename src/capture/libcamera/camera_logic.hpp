@@ -66,6 +66,20 @@ constexpr double kPackedBytesPerSecond = 640.0 * 480 * 2 * 30;
 std::uint32_t format_to_request(std::span<const FormatOffer> offers, Size size,
                                 std::chrono::microseconds interval);
 
+// --camera-format's names ("mjpeg", "yuyv", "uyvy", "nv12", "yuv420") and "auto".
+constexpr std::array<std::string_view, 6> kCameraFormatNames{"auto", "mjpeg", "yuyv",
+                                                             "uyvy", "nv12",  "yuv420"};
+// The fourcc a --camera-format name stands for; nullopt for "auto" or an unknown name.
+std::optional<std::uint32_t> camera_format_fourcc(std::string_view name);
+// The --camera-format name of a fourcc camstream takes ("yuv420"), or "" for another.
+std::string_view camera_format_name(std::uint32_t fourcc);
+
+// The format to ask for under --camera-format `forced`: format_to_request's choice for
+// "auto", else the forced one. Throws CameraFormatError when the camera does not offer it (or
+// the name is unknown), naming the formats it offers that camstream takes.
+std::uint32_t choose_format(std::span<const FormatOffer> offers, Size size,
+                            std::chrono::microseconds interval, std::string_view forced);
+
 // The frame format for what validate() left in the stream configuration. Throws CaptureError
 // naming the format (format_name is libcamera's toString()) when the encoder cannot take it.
 PixelFormat frame_format_for(std::uint32_t validated_fourcc, std::string_view format_name);

@@ -74,7 +74,7 @@ NegotiatedStream negotiate_stream(libcamera::Camera& camera, const CaptureConfig
                                   bool log_changes) {
   const Orientation wanted{config.rotation, config.hflip, config.vflip};
   const bool ignores_orientation = lc::ignores_orientation(camera);
-  const auto requested_flips = camera_logic::camera_flips(wanted, ignores_orientation);
+  auto requested_flips = camera_logic::camera_flips(wanted, ignores_orientation);
   NegotiatedStream out;
   out.config = camera.generateConfiguration(
       std::vector<libcamera::StreamRole>{libcamera::StreamRole::VideoRecording});
@@ -83,8 +83,9 @@ NegotiatedStream negotiate_stream(libcamera::Camera& camera, const CaptureConfig
   }
   libcamera::StreamConfiguration& stream = out.config->at(0);
   auto offers = offers_of(stream.formats());
-  if (!is_identity(wanted)) {
-    // The camera's own JPEG cannot be turned: ask for raw frames when the camera gives any.
+  if (!is_identity(wanted) && config.format == "auto") {
+    // Turning the camera's own JPEG costs a decode per frame: ask for raw frames when the
+    // camera gives any.
     std::vector<camera_logic::FormatOffer> raw;
     std::copy_if(offers.begin(), offers.end(), std::back_inserter(raw),
                  [](const auto& offer) { return offer.fourcc != camera_logic::kFourccMjpeg; });
@@ -93,7 +94,9 @@ NegotiatedStream negotiate_stream(libcamera::Camera& camera, const CaptureConfig
   const camera_logic::Size requested_size{static_cast<unsigned>(config.width),
                                           static_cast<unsigned>(config.height)};
   stream.pixelFormat = libcamera::PixelFormat(
-      camera_logic::format_to_request(offers, requested_size, config.interval));
+      camera_logic::choose_format(offers, requested_size, config.interval, config.format));
+  // A JPEG is turned whole by the encoding stage after decoding (nothing by the camera).
+  if (stream.pixelFormat.fourcc() == camera_logic::kFourccMjpeg) requested_flips = {};
   stream.size = libcamera::Size(requested_size.width, requested_size.height);
   stream.bufferCount = 4;
   // Full-range BT.601 is what JFIF decoders assume.
@@ -118,11 +121,12 @@ NegotiatedStream negotiate_stream(libcamera::Camera& camera, const CaptureConfig
   const auto granted = lc::granted_transform(*out.config);
   out.flips = ignores_orientation ? camera_logic::Flips{} : lc::flips_of(granted);
   out.software = camera_logic::software_orientation(wanted, out.flips);
-  if (out.format == PixelFormat::MJPEG && !is_identity(out.software)) {
-    throw CaptureError("camera " + camera.id() + " gives only MJPEG at " +
-                       std::to_string(out.width) + "x" + std::to_string(out.height) +
-                       ", which camstream passes through and cannot turn (" +
-                       describe(out.software) + "): choose another size or no rotation");
+  if (config.format != "auto" &&
+      stream.pixelFormat.fourcc() != camera_logic::camera_format_fourcc(config.format)) {
+    throw CameraFormatError("--camera-format " + config.format + ": camera " + camera.id() +
+                            " gives " + stream.pixelFormat.toString() + " at " +
+                            std::to_string(out.width) + "x" + std::to_string(out.height) +
+                            " instead");
   }
 
   std::optional<std::int64_t> min_us, max_us;
@@ -536,7 +540,10 @@ void LibcameraSource::Capture::process(libcamera::Request* request) {
   view.timestamp =
       camera_logic::to_wall_clock(timestamp_ns, now_ns, std::chrono::system_clock::now());
   try {
-    on_frame_(is_identity(stream_.software) ? view : transformer_.apply(view, stream_.software));
+    // A JPEG goes on unturned: the encoding stage decodes and turns it.
+    on_frame_(is_identity(stream_.software) || view.format == PixelFormat::MJPEG
+                  ? view
+                  : transformer_.apply(view, stream_.software));
   } catch (const std::exception& e) {
     spdlog::error("frame callback failed: {}", e.what());
   }

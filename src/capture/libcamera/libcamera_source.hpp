@@ -36,6 +36,7 @@ struct NegotiatedStream {
   int stride = 0;
   camera_logic::Flips flips;  // what the camera does of the orientation asked for
   Orientation software;       // what is left to do in software, before the frame callback
+                              // (MJPEG: all of it, by the encoding stage after decoding)
   std::optional<std::int64_t> frame_duration_us;  // none: the camera has no FrameDurationLimits
   std::chrono::microseconds interval{0};          // what frames will arrive at
 };

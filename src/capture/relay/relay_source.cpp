@@ -26,6 +26,7 @@
 #include "camstream/capture/capture_error.hpp"
 #include "camstream/capture/relay_url.hpp"
 #include "camstream/core/frame.hpp"
+#include "camstream/core/orientation.hpp"
 #include "multipart_reader.hpp"
 
 namespace camstream {
@@ -493,6 +494,7 @@ class RelaySource final : public FrameSource {
     shared_.width = config.width;
     shared_.height = config.height;
     interval_ = config.interval;
+    orientation_ = Orientation{config.rotation, config.hflip, config.vflip};
     if (shared_.url.tls) {
       tls_.set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 |
                        ssl::context::no_sslv3 | ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1);
@@ -549,6 +551,13 @@ class RelaySource final : public FrameSource {
     info.camera_id = shared_.url.shown();
     info.width = shared_.width.load(std::memory_order_relaxed);
     info.height = shared_.height.load(std::memory_order_relaxed);
+    if (!is_identity(orientation_)) {
+      // The JPEGs go on unturned; the encoding stage decodes and turns them (an odd size
+      // loses its last column or row there).
+      const auto turned = turned_size(info.width & ~1, info.height & ~1, orientation_);
+      info.width = turned.width;
+      info.height = turned.height;
+    }
     info.interval = interval_;
     return info;
   }
@@ -556,6 +565,7 @@ class RelaySource final : public FrameSource {
  private:
   RelayShared shared_;
   std::chrono::microseconds interval_{0};
+  Orientation orientation_{};
   asio::io_context io_{1};
   ssl::context tls_;
   asio::executor_work_guard<asio::io_context::executor_type> work_;
@@ -568,11 +578,6 @@ class RelaySource final : public FrameSource {
 
 std::unique_ptr<FrameSource> make_relay_source(const RelaySettings& settings,
                                                const CaptureConfig& config) {
-  if (config.rotation != 0 || config.hflip || config.vflip) {
-    throw CaptureError(
-        "a relayed stream cannot be turned or flipped: its JPEGs are passed on without "
-        "decoding (--rotation, --hflip, --vflip)");
-  }
   try {
     return std::make_unique<RelaySource>(settings, config);
   } catch (const RelayUrlError& error) {

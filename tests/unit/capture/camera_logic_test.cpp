@@ -77,6 +77,60 @@ TEST(CameraFormat, UsbWebcamWithOneFormat) {
   EXPECT_EQ(format_to_request(small_mjpeg, {1280, 720}, microseconds(33334)), kFourccYuyv);
 }
 
+// --camera-format: the one asked for when offered, at any size (validate() then settles it).
+TEST(CameraFormat, ForcedFormatIsChosenWhenOffered) {
+  EXPECT_EQ(choose_format(kWebcam, {640, 480}, milliseconds(100), "mjpeg"), kFourccMjpeg);
+  EXPECT_EQ(choose_format(kWebcam, {1920, 1080}, milliseconds(10), "yuyv"), kFourccYuyv);
+  EXPECT_EQ(choose_format(kWebcam, {640, 480}, milliseconds(100), "auto"), kFourccYuyv);
+  EXPECT_EQ(choose_format(kWebcam, {1280, 720}, microseconds(33334), "auto"), kFourccMjpeg);
+  const std::vector<FormatOffer> pi{offer(kFourccNv12, {}), offer(kFourccYuv420, {})};
+  EXPECT_EQ(choose_format(pi, {640, 480}, milliseconds(100), "nv12"), kFourccNv12);
+  EXPECT_EQ(choose_format(pi, {640, 480}, milliseconds(100), "yuv420"), kFourccYuv420);
+  const std::vector<FormatOffer> uyvy{offer(kFourccUyvy, {{640, 480}})};
+  EXPECT_EQ(choose_format(uyvy, {640, 480}, milliseconds(100), "uyvy"), kFourccUyvy);
+}
+
+std::string refusal(std::span<const FormatOffer> offers, std::string_view forced) {
+  try {
+    choose_format(offers, {640, 480}, milliseconds(100), forced);
+  } catch (const CameraFormatError& error) {
+    return error.what();
+  }
+  ADD_FAILURE() << forced << " chosen";
+  return {};
+}
+
+TEST(CameraFormat, AFormatNotOfferedIsRefusedNamingTheOffered) {
+  EXPECT_EQ(refusal(kWebcam, "nv12"),
+            "--camera-format nv12: the camera does not offer it; it offers yuyv, mjpeg; run "
+            "camstream --list-cameras");
+  const std::vector<FormatOffer> pi{offer(kFourccYuyv, {}), offer(kFourccNv12, {}),
+                                    offer(kFourccYuv420, {}),
+                                    offer(fourcc('R', 'G', '2', '4'), {})};
+  EXPECT_EQ(refusal(pi, "mjpeg"),
+            "--camera-format mjpeg: the camera does not offer it; it offers yuv420, nv12, yuyv; "
+            "run camstream --list-cameras");
+  const std::vector<FormatOffer> rgb_only{offer(fourcc('R', 'G', '2', '4'), {})};
+  EXPECT_NE(refusal(rgb_only, "yuyv").find("it offers none that camstream takes"),
+            std::string::npos);
+  EXPECT_NE(refusal({}, "yuv420").find("it offers none"), std::string::npos);
+  // Names the options never let through are refused all the same.
+  EXPECT_NE(refusal(kWebcam, "MJPEG").find("--camera-format MJPEG"), std::string::npos);
+  EXPECT_NE(refusal(kWebcam, "").find("does not offer"), std::string::npos);
+}
+
+TEST(CameraFormat, NamesAndFourccsMatch) {
+  for (const auto name : kCameraFormatNames) {
+    if (name == "auto") {
+      EXPECT_FALSE(camera_format_fourcc(name));
+      continue;
+    }
+    ASSERT_TRUE(camera_format_fourcc(name)) << name;
+    EXPECT_EQ(camera_format_name(*camera_format_fourcc(name)), name);
+  }
+  EXPECT_EQ(camera_format_name(fourcc('R', 'G', '2', '4')), "");
+}
+
 TEST(CameraFormat, RejectsOtherFormatsByName) {
   try {
     frame_format_for(fourcc('R', 'G', '2', '4'), "RGB888");

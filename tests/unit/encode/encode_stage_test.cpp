@@ -195,5 +195,68 @@ TEST_F(EncodeStageTest, CameraJpegsPassThroughUnchanged) {
   EXPECT_EQ(received[0].jpeg, camera);
 }
 
+FrameView camera_frame(const std::vector<std::uint8_t>& jpeg, int width, int height) {
+  FrameView view;
+  view.format = PixelFormat::MJPEG;
+  view.width = width;
+  view.height = height;
+  view.planes[0] = {jpeg.data(), 0, jpeg.size()};
+  return view;
+}
+
+// A snapshot size of its own needs pixels: the JPEG is decoded for it alone, while the
+// stream's output stays the camera's bytes.
+TEST_F(EncodeStageTest, CameraJpegsAreDecodedOnlyForTheOutputsThatNeedPixels) {
+  EncodeStage stage({80, 1, {OutputSize{}, OutputSize{160, 120}}}, collect());
+  const std::vector<std::uint8_t> camera = test::make_jpeg(320, 240, TJSAMP_422);
+  stage.encode(camera_frame(camera, 320, 240), 0b01);
+  EXPECT_EQ(stage.frames_decoded(), 0u);
+  ASSERT_EQ(received.size(), 1u);
+  EXPECT_EQ(received[0].jpeg, camera);
+
+  stage.encode(camera_frame(camera, 320, 240), 0b11);
+  EXPECT_EQ(stage.frames_decoded(), 1u);
+  ASSERT_EQ(received.size(), 2u);
+  EXPECT_EQ(received[0].jpeg, camera);
+  const auto small = test::decode_rgb(received[1].jpeg);
+  EXPECT_EQ(small.width, 160);
+  EXPECT_EQ(small.height, 120);
+  EXPECT_EQ(small.subsampling, TJSAMP_420);
+  // The gradient survives: red grows left to right, green top to bottom.
+  EXPECT_LT(small.mean(0, 0, 20), small.mean(0, 140, 160) - 100);
+  EXPECT_LT(small.mean(1, 0, 160, 0, 15), small.mean(1, 0, 160, 105, 120) - 100);
+}
+
+// A turned camera JPEG: decoded once for every output of the frame, turned, then scaled.
+TEST_F(EncodeStageTest, CameraJpegsAreTurnedAfterDecodingOncePerFrame) {
+  EncodeStage stage({80, 1, {OutputSize{}, OutputSize{120, 160}}}, collect());
+  stage.set_mjpeg_orientation(Orientation{90, false, false});
+  const std::vector<std::uint8_t> camera = test::make_jpeg(320, 240, TJSAMP_420);
+  stage.encode(camera_frame(camera, 320, 240), 0b11);
+  stage.encode(camera_frame(camera, 320, 240), 0b01);
+  EXPECT_EQ(stage.frames_decoded(), 2u);
+  ASSERT_EQ(received.size(), 1u);
+  const auto turned = test::decode_rgb(received[0].jpeg);
+  EXPECT_EQ(turned.width, 240);
+  EXPECT_EQ(turned.height, 320);
+  EXPECT_EQ(received[0].width, 240);
+  // Clockwise: the camera's top row (green 0) is now the right column, its left column (red
+  // 0) the top row.
+  EXPECT_LT(turned.mean(1, 220, 240), turned.mean(1, 0, 20) - 100);
+  EXPECT_LT(turned.mean(0, 0, 240, 0, 20), turned.mean(0, 0, 240, 300, 320) - 100);
+}
+
+TEST_F(EncodeStageTest, ACorruptCameraJpegThatNeedsDecodingCallsNothing) {
+  EncodeStage stage({80, 1, {OutputSize{}, OutputSize{160, 120}}}, collect());
+  std::vector<std::uint8_t> camera = test::make_jpeg(320, 240, TJSAMP_422);
+  camera.resize(camera.size() / 2);
+  EXPECT_THROW(stage.encode(camera_frame(camera, 320, 240), 0b11), CorruptFrameError);
+  EXPECT_EQ(calls, 0);
+  EXPECT_EQ(stage.frames_decoded(), 0u);
+  const std::vector<std::uint8_t> sub440 = test::make_jpeg(64, 48, TJSAMP_440);
+  EXPECT_THROW(stage.encode(camera_frame(sub440, 64, 48), 0b10), EncodeError);
+  EXPECT_EQ(calls, 0);
+}
+
 }  // namespace
 }  // namespace camstream

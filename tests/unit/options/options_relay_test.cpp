@@ -62,21 +62,56 @@ TEST(OptionsRelay, HeadersAreCheckedWithoutShowingTheirValue) {
             "Authorization cannot both be given");
 }
 
-TEST(OptionsRelay, RelayFlagsNeedARelayAndPixelWorkIsRefused) {
+TEST(OptionsRelay, RelayFlagsNeedARelay) {
   EXPECT_EQ(usage_error({"--source-header", "A: b"}),
             "camstream: --source-header: needs --source http(s)://... (a relayed stream)");
   EXPECT_EQ(usage_error({"--source", "test", "--source-insecure"}),
             "camstream: --source-insecure: needs --source https://... (a relayed stream)");
-  for (const std::string flag : {"--hflip", "--vflip"}) {
-    EXPECT_NE(usage_error({"--source", "http://cam/", flag}).find(flag + ": a relayed --source"),
-              std::string::npos);
-  }
-  EXPECT_NE(usage_error({"--source", "http://cam/", "--rotation", "180"}).find("--rotation: "),
-            std::string::npos);
-  EXPECT_NE(usage_error({"--source", "http://cam/", "--snapshot-width", "1280"})
-                .find("--snapshot-width: "),
-            std::string::npos);
+}
+
+// A relay's JPEGs are decoded for what needs their pixels (docs/api.md, "Relay source").
+TEST(OptionsRelay, ARelayMayBeTurnedAndGivenASnapshotSize) {
+  const auto parsed = parse({"--source", "http://cam/", "--rotation", "90", "--hflip", "--vflip",
+                             "--snapshot-width", "1280", "--snapshot-height", "720"});
+  ASSERT_TRUE(parsed.options) << parsed.output;
+  EXPECT_EQ(parsed.options->live.rotation, 90);
+  EXPECT_TRUE(parsed.options->live.hflip);
+  EXPECT_EQ(parsed.options->live.snapshot_width, 1280);
   EXPECT_TRUE(parse({"--source", "http://cam/", "--rotation", "0", "--hflip=false"}).options);
+}
+
+TEST(OptionsCameraFormat, TheFormatsCamstreamTakes) {
+  for (const std::string format : {"auto", "mjpeg", "yuyv", "uyvy", "nv12", "yuv420"}) {
+    const auto parsed = parse({"--camera-format", format});
+    ASSERT_TRUE(parsed.options) << format << ": " << parsed.output;
+    EXPECT_EQ(parsed.options->camera_format, format);
+  }
+  const auto parsed = parse({"--source", "libcamera", "--camera-format", "mjpeg"});
+  ASSERT_TRUE(parsed.options) << parsed.output;
+  EXPECT_EQ(parsed.options->camera_format, "mjpeg");
+  ASSERT_TRUE(parse({}).options);
+  EXPECT_EQ(parse({}).options->camera_format, "auto");
+}
+
+TEST(OptionsCameraFormat, AnythingElseIsRefusedByName) {
+  for (const std::string& bad :
+       std::vector<std::string>{"", "MJPEG ", "jpeg", "rgb", "nv21", "-1", "nan", "auto,mjpeg",
+                                std::string(10000, 'y')}) {
+    const std::string error = usage_error({"--camera-format", bad});
+    EXPECT_NE(error.find("--camera-format"), std::string::npos) << bad << ": " << error;
+  }
+}
+
+TEST(OptionsCameraFormat, OnlyACameraHasAFormatToChoose) {
+  EXPECT_NE(usage_error({"--source", "test", "--camera-format", "yuyv"})
+                .find("--camera-format: only a libcamera camera has a format to choose, not "
+                      "--source test"),
+            std::string::npos);
+  EXPECT_NE(usage_error({"--source", "http://cam/", "--camera-format", "mjpeg"})
+                .find("--camera-format: only a libcamera camera has a format to choose, not "
+                      "--source http(s)://..."),
+            std::string::npos);
+  EXPECT_TRUE(parse({"--source", "test", "--camera-format", "auto"}).options);
 }
 
 TEST(RelayUrl, PartsAndWhatIsShown) {
