@@ -19,6 +19,11 @@
 # `--bench` runs bench/camera_cpu.py (CPU per delivered frame, virtual camera vs test source)
 # instead of the tests.
 #
+# `--soak MINUTES [SOAK-ARGS...]` runs bench/soak.py for MINUTES on the host against
+# `camstream --source libcamera` inside the root (started through chroot, so the samples,
+# libcamera's dmabuf descriptors included, are camstream's own); SOAK-ARGS go to soak.py
+# (e.g. --json FILE). Only the release camstream is built, and no tests run.
+#
 # Environment: CAMSTREAM_TRIXIE_CACHE (cache directory), CAMSTREAM_DEBIAN_MIRROR (archive URL;
 # default: the Debian archive in the machine's apt sources).
 set -euo pipefail
@@ -29,6 +34,18 @@ root="$cache/trixie-root"
 # Bump when the recipe below changes: a root built by another recipe is rebuilt.
 recipe="trixie+libcamera-bpo+build-deps v1"
 start=$(date +%s)
+mode=${1:-tests}
+soak_minutes=
+soak_args=()
+case "$mode" in
+  tests | --bench) ;;
+  --soak)
+    soak_minutes=${2:-}
+    [[ "$soak_minutes" =~ ^[0-9]+([.][0-9]+)?$ ]] ||
+      { echo "virtual-camera: --soak needs MINUTES (a number), got '$soak_minutes'" >&2; exit 2; }
+    soak_args=("${@:3}") ;;
+  *) echo "virtual-camera: unknown mode '$mode' (none, --bench or --soak MINUTES)" >&2; exit 2 ;;
+esac
 
 log() { printf 'virtual-camera: %s\n' "$*" >&2; }
 die() { log "FAIL: $*"; exit 1; }
@@ -178,6 +195,17 @@ build() {  # build NAME CMAKE-ARGS... -- TARGETS...
   log "built $name against libcamera $version ($(elapsed))"
 }
 
+if [ "$mode" = --soak ]; then
+  build release -DCMAKE_BUILD_TYPE=Release -- camstream
+  log "soak: ${soak_minutes} min on the virtual camera (bench/soak.py)"
+  PYTHONDONTWRITEBYTECODE=1 /usr/bin/python3 "$repo/bench/soak.py" \
+    --server-command "chroot $root /usr/bin/env -i PATH=/usr/bin:/bin LIBCAMERA_LOG_LEVELS=*:ERROR" \
+    --binary /work/build-release/src/camstream --minutes "$soak_minutes" "${soak_args[@]}" \
+    -- --source libcamera || die "soak on the virtual camera failed (not flat, or died)"
+  log "soak passed ($(elapsed))"
+  exit 0
+fi
+
 build release -DCMAKE_BUILD_TYPE=Release -- camstream unit_capture camera_controls_probe
 build asan -DCMAKE_BUILD_TYPE=Debug \
   "-DCMAKE_CXX_FLAGS=-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined" \
@@ -194,7 +222,7 @@ for name in release asan; do
   log "capture unit tests ($name) passed on the virtual camera ($(elapsed))"
 done
 
-if [ "${1:-}" = --bench ]; then
+if [ "$mode" = --bench ]; then
   log "CPU per delivered frame (bench/camera_cpu.py)"
   CAMSTREAM_CHROOT="$root" CAMSTREAM_BIN=/work/build-release/src/camstream \
     PYTHONDONTWRITEBYTECODE=1 /usr/bin/python3 "$repo/bench/camera_cpu.py" || die "bench failed"

@@ -2,7 +2,8 @@
 """Soak benchmark: a release camstream under churn for some minutes; does anything leak?
 
     bench/soak.py [--binary build/release/src/camstream] [--minutes 10] [--json FILE]
-                  [--relay] [-- more camstream flags, e.g. --source libcamera]
+                  [--relay] [--server-command PREFIX]
+                  [-- more camstream flags, e.g. --source libcamera]
 
 Starts camstream (test source, 127.0.0.1, port 0) and keeps a bounded crowd of clients
 coming and going on loopback. With --relay, the camstream under test is a relay
@@ -22,12 +23,17 @@ of client runs in its own loop:
                   for a relay, which passes the upstream's JPEGs on)
 
 It samples the server's RSS (VmRSS, /proc/PID/status), threads and open descriptors
-(/proc/PID/fd; a libcamera camera's buffers are dmabuf descriptors, counted apart as
-"dmabufs") at start, every minute, and at the end once every client is gone and capture is
+(/proc/PID/fd; a libcamera camera's buffers are dmabuf descriptors, or camstream's own memfd
+buffers where libcamera cannot allocate, counted apart as "dmabufs") at start, every minute, and at the end once every client is gone and capture is
 idle again, and says whether descriptors, threads or memory were lost: at the end the
 descriptors, threads and dmabufs must be those of the start or of minute 1, and RSS within
 10% of minute 1's. Loopback only; the server and every
 client stop by themselves (the script kills the server on exit).
+
+--server-command puts a prefix before the binary, e.g. a chroot into the Debian root of
+.ci/virtual-camera.sh (`--soak MINUTES` there runs this script on its virtual libcamera
+camera). The prefix must exec the binary (chroot and env do), so that the pid sampled is
+camstream's own; --binary is then the path inside the root.
 """
 
 import argparse
@@ -37,6 +43,7 @@ import os
 import platform
 import random
 import re
+import shlex
 import signal
 import socket
 import subprocess
@@ -46,6 +53,11 @@ import time
 import websockets
 
 DELIMITER = b"--camstreamframe\r\n"
+
+
+# A libcamera camera's buffers: dmabufs, or the memfd buffers camstream makes itself when
+# libcamera cannot allocate any (the virtual camera without /dev/dma_heap or /dev/udmabuf).
+CAMERA_BUFFERS = ("/dmabuf", "anon_inode:dmabuf", "/memfd:camstream-frame")
 
 
 def proc_sample(pid):
@@ -59,7 +71,7 @@ def proc_sample(pid):
     for fd in os.listdir(f"/proc/{pid}/fd"):
         fds += 1
         try:
-            dmabufs += os.readlink(f"/proc/{pid}/fd/{fd}").startswith(("/dmabuf", "anon_inode:dmabuf"))
+            dmabufs += os.readlink(f"/proc/{pid}/fd/{fd}").startswith(CAMERA_BUFFERS)
         except OSError:
             pass
     return {
@@ -342,10 +354,10 @@ class Origin:
     """The relay's upstream: a test-source camstream on one port, killed and started again."""
 
     def __init__(self, binary):
-        self.binary, self.port, self.proc = binary, 0, None
+        self.binary, self.port, self.proc = binary, 0, None  # binary: a command list
 
     def start(self):
-        command = [self.binary, "--source", "test", "--bind", "127.0.0.1", "--port",
+        command = [*self.binary, "--source", "test", "--bind", "127.0.0.1", "--port",
                    str(self.port), "--width", "640", "--height", "480", "--interval", "33",
                    "--idle-timeout", "1", "--log-level", "warn"]
         deadline = time.monotonic() + 20
@@ -394,6 +406,9 @@ def main():
                         help="soak a relay of an origin camstream that is killed and restarted")
     parser.add_argument("--upstream-restart", type=float, default=60,
                         help="seconds between the origin's restarts (--relay)")
+    parser.add_argument("--server-command", default="",
+                        help="prefix before the binary (split like a shell), e.g. "
+                             "'chroot ROOT /usr/bin/env -i PATH=/usr/bin:/bin'; must exec it")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--json", help="write the samples and counts here")
     parser.add_argument("server_args", nargs="*",
@@ -402,13 +417,16 @@ def main():
     global WAVES
     WAVES = Waves(args.on, args.off)
 
+    binary = [*shlex.split(args.server_command), args.binary]
     origin = None
     source = ["--source", "test"]
     if args.relay:
-        origin = Origin(args.binary)
+        origin = Origin(binary)
         origin.start()
         source = ["--source", f"http://127.0.0.1:{origin.port}/stream"]
-    command = [args.binary, *source, "--bind", "127.0.0.1", "--port", "0",
+    elif any(a == "--source" or a.startswith("--source=") for a in args.server_args):
+        source = []  # -- --source libcamera: one --source only
+    command = [*binary, *source, "--bind", "127.0.0.1", "--port", "0",
                "--idle-timeout", "1", "--log-level", "warn", *args.server_args]
     server = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
                               text=True)

@@ -25,6 +25,7 @@
 #include "camstream/core/settings.hpp"
 #include "camstream/core/value_text.hpp"
 #include "camstream/encode/jpeg_encoder.hpp"
+#include "camstream/stream/capture_service.hpp"
 #include "options_values.hpp"
 
 #ifndef CAMSTREAM_VERSION
@@ -233,6 +234,12 @@ constexpr ValueSetting kValueSettings[] = {
      "threads encoding each frame as stripes, 1..16 (default: the online cores, at most 4)",
      [](const Given& given, Options& options) {
        options.encode_threads = whole_number_in(given, 1, JpegEncoder::kMaxEncodeThreads);
+     }},
+    {"max-outputs", "N",
+     "sizes or qualities viewers may ask for besides the stream's own, at once, for each "
+     "camera, 1..32 (default: 4)",
+     [](const Given& given, Options& options) {
+       options.max_outputs = whole_number_in(given, 1, CaptureService::kMaxOutputs);
      }},
     {"allow-origin", "ORIGIN", "origin allowed CORS and /ws, e.g. https://host (default: none)",
      [](const Given& given, Options& options) {

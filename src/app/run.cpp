@@ -175,8 +175,9 @@ std::string url_host(const asio::ip::address& address) {
 }
 
 // What each module is told of the options: the one place they are copied across.
+// encode_threads and max_outputs are server-wide rows that bound each camera alike.
 CaptureService::Settings capture_settings(const CameraOptions& options, int encode_threads,
-                                          CaptureService::SourceFactory reopen) {
+                                          int max_outputs, CaptureService::SourceFactory reopen) {
   CaptureService::Settings settings;
   settings.live = options.live;
   settings.camera = options.camera;
@@ -184,6 +185,7 @@ CaptureService::Settings capture_settings(const CameraOptions& options, int enco
   settings.lifecycle.always_on = options.always_on;
   settings.lifecycle.idle_timeout = options.idle_timeout;
   settings.encode_threads = encode_threads;
+  settings.max_outputs = max_outputs;
   if (options.source == SourceKind::relay) {
     settings.upstream_size = true;
     // An upstream is usually back within a second (a restart): reconnect sooner and more
@@ -256,7 +258,8 @@ int run(const Options& options) {
         const auto reopen = reopener(*source, camera);
         stack->capture = std::make_unique<CaptureService>(
             io.get_executor(), std::move(source),
-            capture_settings(camera, options.encode_threads, reopen), stack->hub, stack->metrics);
+            capture_settings(camera, options.encode_threads, options.max_outputs, reopen),
+            stack->hub, stack->metrics);
         if (const auto error = stack->capture->set_controls(controls)) {
           throw UsageError(error->message());
         }

@@ -39,6 +39,9 @@ StripeWorkers::StripeWorkers(int threads) {
 }
 
 StripeWorkers::~StripeWorkers() {
+  // A worker kept off one CPU of two can only run on the other: on a busy machine it may wait
+  // seconds there for a slice, and the join with it.
+  let_workers_run_anywhere();
   {
     std::lock_guard lock(mutex_);
     stopping_ = true;
@@ -87,8 +90,9 @@ void StripeWorkers::claim_tasks(int thread) {
 // Linux wakes a thread on the CPU of the thread that woke it when no other CPU is idle
 // (wake-affine). On a busy machine the workers would then queue behind the caller, which is
 // encoding its own stripe, and the stripes would run one after the other. So the workers may
-// run anywhere but on the caller's CPU, set again only when the caller moved. A hint: when it
-// fails (a cpuset that allows only that CPU) the scheduler places them as it likes.
+// run anywhere but on the caller's CPU, set again when the caller moved or had to sleep for a
+// worker (let_workers_run_anywhere). A hint: when it fails (a cpuset that allows only that
+// CPU) the scheduler places them as it likes.
 void StripeWorkers::keep_off_callers_cpu() {
   const int cpu = ::sched_getcpu();
   if (cpu < 0 || cpu == caller_cpu_) return;
@@ -98,6 +102,18 @@ void StripeWorkers::keep_off_callers_cpu() {
   if (::sched_getaffinity(0, sizeof allowed, &allowed) != 0) return;
   if (CPU_COUNT(&allowed) < 2) return;
   CPU_CLR(cpu, &allowed);
+  for (auto& worker : workers_) {
+    ::pthread_setaffinity_np(worker.native_handle(), sizeof allowed, &allowed);
+  }
+}
+
+// Undoes keep_off_callers_cpu(): every CPU the caller may use, the caller's own included.
+void StripeWorkers::let_workers_run_anywhere() {
+  if (caller_cpu_ < 0) return;
+  caller_cpu_ = -1;
+  cpu_set_t allowed;
+  CPU_ZERO(&allowed);
+  if (::sched_getaffinity(0, sizeof allowed, &allowed) != 0) return;
   for (auto& worker : workers_) {
     ::pthread_setaffinity_np(worker.native_handle(), sizeof allowed, &allowed);
   }
@@ -130,6 +146,9 @@ void StripeWorkers::run(int count, const Task& task) {
     done = completed_.load(std::memory_order_acquire);
   }
   if (done < count) {
+    // A worker still runs its stripe, or waits for a slice on the CPUs it was kept to: while
+    // the caller sleeps, its own CPU is free for it (kept off again at the next frame).
+    let_workers_run_anywhere();
     std::unique_lock lock(mutex_);
     done_cv_.wait(lock, [&] { return completed_.load(std::memory_order_acquire) >= count; });
   }

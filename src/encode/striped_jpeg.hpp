@@ -50,6 +50,7 @@ class StripeWorkers {
   void loop(int index);
   void claim_tasks(int thread);
   void keep_off_callers_cpu();
+  void let_workers_run_anywhere();
 
   int caller_cpu_ = -1;  // the CPU the workers were last kept off
   // What a claim reads is written before claim_ is published (release) and stays until every

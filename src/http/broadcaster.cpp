@@ -19,6 +19,11 @@ void Broadcaster::publish(const FramePtr& frame) {
   }
 }
 
+void Broadcaster::fail(const std::string& why) {
+  viewers_->for_each([&why](MjpegViewer& viewer) { viewer.end(why); });
+  cancel_waiters();
+}
+
 void Broadcaster::cancel_waiters() {
   waiters_->for_each([](FrameWaiter& waiter) { waiter.on_frame(nullptr); });
 }

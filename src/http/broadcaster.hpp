@@ -2,6 +2,7 @@
 
 #include <cstddef>
 #include <memory>
+#include <string>
 
 #include "camstream/encode/encoded_frame.hpp"
 #include "frame_waiter.hpp"
@@ -28,6 +29,9 @@ class Broadcaster {
   }
   std::size_t waiters() const { return waiters_->size(); }
   void cancel_waiters();
+  // The frames cannot be made (an output the capture cannot be scaled to): the viewers end
+  // their streams, the waiting snapshots are closed.
+  void fail(const std::string& why);
 
  private:
   PartPtr latest_;

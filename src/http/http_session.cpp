@@ -255,7 +255,7 @@ void HttpSession::dispatch(Request request, const Route& route) {
     case Endpoint::stream:
       return start_stream(request, route, camera);
     case Endpoint::snapshot:
-      return snapshot(request, *camera);
+      return snapshot(request, route, *camera);
     case Endpoint::page: {
       auto response = text_response(http::status::ok, std::string(web::index_html()), &request,
                                     "text/html; charset=utf-8");
@@ -347,13 +347,15 @@ void HttpSession::start_stream(const Request& request, const Route& route,
     response->set(http::field::retry_after, "5");
     return send(response);
   }
+  FeedChoice output = camera->find_feed(route.output);
+  if (refuse_output(output, request)) return;
   handed_on_ = true;
   unproven_.reset();
   stream_.tcp().expires_never();
   // The target goes to the log: without the token.
-  auto viewer =
-      std::make_shared<MjpegViewer>(std::move(stream_), std::shared_ptr<ViewerHub>(camera), route,
-                                    access::redact_target(request.target()), identity_);
+  auto viewer = std::make_shared<MjpegViewer>(
+      std::move(stream_), std::shared_ptr<ViewerHub>(camera), route,
+      access::redact_target(request.target()), identity_, std::move(output.feed));
   connection_.reset();  // the viewer counts the connection from now on
   viewer->start();
 }
@@ -380,15 +382,34 @@ void HttpSession::start_websocket(Request request, std::shared_ptr<CameraEndpoin
       ->run(request);
 }
 
-void HttpSession::snapshot(const Request& request, CameraEndpoint& camera) {
+bool HttpSession::refuse_output(const FeedChoice& choice, const Request& request) {
+  if (choice.status == 200) return false;
+  if (choice.status == 503) spdlog::warn("refusing an output: {}", choice.error);
+  auto response = text_response(
+      choice.status == 400 ? http::status::bad_request : http::status::service_unavailable,
+      choice.error + "\n", &request);
+  if (choice.status == 503) response->set(http::field::retry_after, "5");
+  send(response);
+  return true;
+}
+
+void HttpSession::snapshot(const Request& request, const Route& route, CameraEndpoint& camera) {
   const bool head_only = request.method() == http::verb::head;
   const bool keep_alive = request.keep_alive();
+  if (!route.output.empty()) {
+    // Checked before the state, so that a bad size is a 400 whatever the capture does.
+    FeedChoice output = camera.find_feed(route.output);
+    if (refuse_output(output, request)) return;
+    snapshot_.use_output(std::move(output.feed));
+  }
   if (head_only) {
     if (const FramePtr latest = snapshot_.latest_for_head(camera)) {
+      snapshot_.use_output(nullptr);
       return send_snapshot(latest, true, keep_alive);
     }
   }
   if (const auto refusal = snapshot_.refusal(camera)) {
+    snapshot_.use_output(nullptr);
     auto response = text_response(http::status::service_unavailable, refusal->message, &request);
     if (refusal->retry_after) response->set(http::field::retry_after, *refusal->retry_after);
     return send(response);
@@ -408,6 +429,14 @@ void HttpSession::snapshot_timed_out() {
 
 void HttpSession::snapshot_abandoned() {
   close();
+}
+
+// Its output failed (Broadcaster::fail): say why rather than hang up.
+void HttpSession::snapshot_output_failed() {
+  send_text(http::status::service_unavailable,
+            "this output cannot be made: the source's frames cannot be scaled (camera JPEGs, "
+            "for now); /snapshot without a size works\n",
+            nullptr);
 }
 
 void HttpSession::send_snapshot(const FramePtr& frame, bool head_only, bool keep_alive) {

@@ -52,11 +52,14 @@ class HttpSession : public Connection,
   void start_stream(const Request& request, const Route& route,
                     const std::shared_ptr<CameraEndpoint>& camera);
   void start_websocket(Request request, std::shared_ptr<CameraEndpoint> camera);
-  void snapshot(const Request& request, CameraEndpoint& camera);
+  void snapshot(const Request& request, const Route& route, CameraEndpoint& camera);
+  // Answers a refused output choice; false when there is none to answer.
+  bool refuse_output(const FeedChoice& choice, const Request& request);
   // SnapshotWaiter::Client
   void snapshot_ready(const FramePtr& frame, bool head_only, bool keep_alive) override;
   void snapshot_timed_out() override;
   void snapshot_abandoned() override;
+  void snapshot_output_failed() override;
   void send_snapshot(const FramePtr& frame, bool head_only, bool keep_alive);
   std::shared_ptr<boost::beast::http::response<boost::beast::http::string_body>> text_response(
       boost::beast::http::status status, std::string body, const Request* request,

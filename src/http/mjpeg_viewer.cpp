@@ -27,11 +27,13 @@ std::string describe(const asio::ip::tcp::socket& socket) {
 }  // namespace
 
 MjpegViewer::MjpegViewer(FlexStream stream, std::shared_ptr<ViewerHub> hub, const Route& route,
-                         std::string target, access::Identity identity)
+                         std::string target, access::Identity identity,
+                         std::shared_ptr<OutputFeed> feed)
     : stream_(std::move(stream)),
       identity_(std::move(identity)),
       expiry_(stream_.get_executor()),
       hub_(std::move(hub)),
+      feed_(std::move(feed)),
       advance_headers_(route.advance_headers),
       target_(std::move(target)),
       peer_(describe(stream_.tcp().socket())),
@@ -64,7 +66,8 @@ MjpegViewer::~MjpegViewer() {
 
 void MjpegViewer::start() {
   connection_ = hub_->connections().join(weak_from_this());
-  viewing_ = hub_->add_viewer(weak_from_this());
+  viewing_ =
+      feed_ ? feed_->broadcaster.add_viewer(weak_from_this()) : hub_->add_viewer(weak_from_this());
   spdlog::info("viewer {} connected to {} ({} viewers)", peer_, target_, hub_->viewers());
   demand_ = hub_->hold_demand();
   if (identity_.expires > 0) {
@@ -91,6 +94,8 @@ void MjpegViewer::start() {
         // Start with the newest frame if capture is live, not a stale one.
         PartPtr first = std::exchange(self->pending_, nullptr);
         if (!first) first = self->hub_->first_part();
+        // An output's newest part, when capture is live (the main stream's part says so).
+        if (first && self->feed_) first = self->feed_->broadcaster.latest();
         if (first) self->write_part(std::move(first));
       });
 }
@@ -193,6 +198,12 @@ void MjpegViewer::on_written(boost::system::error_code ec, std::size_t bytes) {
   ++frames_sent_;
   hub_->metrics().frames_sent.fetch_add(1, std::memory_order_relaxed);
   hub_->metrics().bytes_sent.fetch_add(bytes, std::memory_order_relaxed);
+  if (feed_) {
+    feed_->output->sink().frames_sent.fetch_add(1, std::memory_order_relaxed);
+    feed_->output->sink().bytes_sent.fetch_add(bytes, std::memory_order_relaxed);
+  } else {
+    hub_->metrics().main_frames_sent.fetch_add(1, std::memory_order_relaxed);
+  }
   if (closing_) return write_close_delimiter();
   if (pending_) write_part(std::exchange(pending_, nullptr));
 }
@@ -242,6 +253,7 @@ void MjpegViewer::close() {
   expiry_.cancel();
   pending_.reset();
   viewing_.reset();
+  feed_.reset();  // the last viewer of an output releases it
   demand_.reset();
   connection_.reset();
   boost::system::error_code ignored;

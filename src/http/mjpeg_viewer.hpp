@@ -11,6 +11,7 @@
 
 #include "context.hpp"
 #include "flex_stream.hpp"
+#include "output_feed.hpp"
 #include "route.hpp"
 
 namespace camstream {
@@ -19,8 +20,11 @@ class MjpegViewer : public Connection, public std::enable_shared_from_this<Mjpeg
  public:
   // `identity`: who asked; the stream ends with the close delimiter when their credential no
   // longer holds after a reload, or when their token expires.
+  // `feed`: the output it watches (docs/api.md, "Outputs per viewer"); nullptr: the main
+  // stream.
   MjpegViewer(FlexStream stream, std::shared_ptr<ViewerHub> hub, const Route& route,
-              std::string target, access::Identity identity);
+              std::string target, access::Identity identity,
+              std::shared_ptr<OutputFeed> feed = nullptr);
   ~MjpegViewer() override;
 
   void start();  // sends the response head, then frames
@@ -28,6 +32,7 @@ class MjpegViewer : public Connection, public std::enable_shared_from_this<Mjpeg
   void close_for_shutdown() override;
   void check_stalled(std::chrono::steady_clock::time_point now) override;
   void recheck_access(const access::Gate& gate) override;
+  void end(std::string_view why);  // the close delimiter after the part being written
 
  private:
   void read();
@@ -37,12 +42,12 @@ class MjpegViewer : public Connection, public std::enable_shared_from_this<Mjpeg
   void on_written(boost::system::error_code ec, std::size_t bytes);
   void write_close_delimiter();
   void close();
-  void end(std::string_view why);
 
   FlexStream stream_;  // plain TCP or TLS
   access::Identity identity_;
   boost::asio::system_timer expiry_;  // a token's end
   std::shared_ptr<ViewerHub> hub_;
+  std::shared_ptr<OutputFeed> feed_;  // held: the output lives while it has viewers
   ConnectionRegistry::Membership connection_;
   Registry<MjpegViewer>::Membership viewing_;
   DemandToken demand_;

@@ -4,6 +4,7 @@
 #include <charconv>
 
 #include "camstream/core/query_string.hpp"
+#include "camstream/core/settings.hpp"
 
 namespace camstream {
 
@@ -17,6 +18,37 @@ std::optional<double> number_in(std::string_view text, double min, double max) {
     return std::nullopt;
   }
   return value;
+}
+
+// ?width=, ?height=, ?quality=: checked by the table row of the flag of the same name (odd
+// sizes rounded down). The first problem found is the error; a value is never echoed.
+std::string parse_output(std::string_view query, OutputRequest& output) {
+  for (const auto& [name, field] :
+       {std::pair{"width", &OutputRequest::width}, std::pair{"height", &OutputRequest::height},
+        std::pair{"quality", &OutputRequest::quality}}) {
+    int count = 0;
+    std::optional<std::string_view> text;
+    for_each_query_pair(query, [&](const QueryPair& pair) {
+      if (pair.key == name) {
+        ++count;
+        if (!text) text = pair.value.value_or(std::string_view{});
+      }
+      return true;
+    });
+    if (count == 0) continue;
+    const SettingRow& row = *find_setting_by_flag(name);
+    const std::string expected =
+        row.kind == SettingKind::even_size
+            ? "expected a number of pixels in " + std::to_string(row.min) + ".." +
+                  std::to_string(row.max) + " (as --" + std::string(name) + ")"
+            : "expected a JPEG quality in " + std::to_string(row.min) + ".." +
+                  std::to_string(row.max) + " (as --" + std::string(name) + ")";
+    if (count > 1) return std::string("bad query parameter ") + name + ": given more than once";
+    const CheckedSetting checked = parse_setting(row, *text);
+    if (!checked.error.empty()) return std::string("bad query parameter ") + name + ": " + expected;
+    output.*field = static_cast<int>(std::get<std::int64_t>(checked.value));
+  }
+  return {};
 }
 
 }  // namespace
@@ -77,6 +109,10 @@ Route parse_route(std::string_view target) {
         route.error = "bad query parameter fps: expected frames per second from 0.1 to 120";
     }
     route.advance_headers = query_value(query, "advance_headers") == std::string_view("1");
+  }
+  if ((route.endpoint == Endpoint::stream || route.endpoint == Endpoint::snapshot) &&
+      route.error.empty()) {
+    route.error = parse_output(query, route.output);
   }
   return route;
 }

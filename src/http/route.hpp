@@ -5,6 +5,8 @@
 #include <string>
 #include <string_view>
 
+#include "camstream/stream/stream_output.hpp"
+
 namespace camstream {
 
 enum class Endpoint {
@@ -27,6 +29,7 @@ struct Route {
   Endpoint endpoint = Endpoint::not_found;
   std::optional<double> fps;     // ?fps=N (stream), kMinViewerFps..kMaxViewerFps
   bool advance_headers = false;  // ?advance_headers=1 (stream)
+  OutputRequest output;          // ?width=&height=&quality= (stream, snapshot), as the flags
   std::string error;             // a query parameter out of range: the request gets 400
   // /cam/NAME/...: the camera named (docs/api.md, "Several cameras in one process"); empty:
   // the first camera, by a single-camera URL.

@@ -17,7 +17,12 @@ SnapshotWaiter::SnapshotWaiter(const asio::any_io_executor& executor, Server::Co
                                Client& client)
     : context_(context), client_(client), timer_(executor) {}
 
-FramePtr SnapshotWaiter::latest_for_head(const CameraEndpoint& camera) {
+FramePtr SnapshotWaiter::latest_for_head(const CameraEndpoint& camera) const {
+  if (feed_) {
+    const PartPtr& latest = feed_->broadcaster.latest();
+    if (latest && !latest->frame->placeholder) return latest->frame;
+    return nullptr;
+  }
   const PartPtr& latest = camera.latest_part();
   if (latest && latest->frame->snapshot_size) return latest->frame;
   return nullptr;
@@ -44,8 +49,12 @@ void SnapshotWaiter::wait(const std::shared_ptr<SnapshotWaiter>& self, CameraEnd
   keep_alive_ = keep_alive;
   socket_ = &socket;
   demand_ = camera.hold_demand();
-  request_ = camera.request_snapshot();
-  place_ = camera.wait_for_frame(std::weak_ptr<FrameWaiter>(self));
+  if (feed_) {
+    place_ = feed_->broadcaster.wait_for_frame(std::weak_ptr<FrameWaiter>(self));
+  } else {
+    request_ = camera.request_snapshot();
+    place_ = camera.wait_for_frame(std::weak_ptr<FrameWaiter>(self));
+  }
   timer_.expires_after(kSnapshotWait);
   timer_.async_wait([self](boost::system::error_code ec) {
     if (ec || !self->waiting_) return;
@@ -75,6 +84,7 @@ void SnapshotWaiter::stop() {
   place_.reset();
   demand_.reset();
   request_.reset();
+  feed_.reset();  // the last holder releases the output
   timer_.cancel();
   boost::system::error_code ignored;
   if (socket_) socket_->cancel(ignored);  // the hang-up watch
@@ -82,7 +92,9 @@ void SnapshotWaiter::stop() {
 
 void SnapshotWaiter::on_frame(const FramePtr& frame) {
   if (!waiting_) return;
+  const bool sized = feed_ != nullptr;
   stop();
+  if (!frame && sized && !context_.shutting_down()) return client_.snapshot_output_failed();
   if (!frame) return client_.snapshot_abandoned();
   client_.snapshot_ready(frame, head_only_, keep_alive_);
 }

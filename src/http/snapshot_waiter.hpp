@@ -12,6 +12,7 @@
 #include "camstream/stream/demand_token.hpp"
 #include "context.hpp"
 #include "frame_waiter.hpp"
+#include "output_feed.hpp"
 #include "registry.hpp"
 
 namespace camstream {
@@ -35,6 +36,8 @@ class SnapshotWaiter final : public FrameWaiter {
     virtual void snapshot_timed_out() = 0;
     // The client hung up, or the wait was cancelled (shutdown): the connection closes.
     virtual void snapshot_abandoned() = 0;
+    // A sized snapshot's output cannot be made (docs/api.md, "Outputs per viewer"): a 503.
+    virtual void snapshot_output_failed() = 0;
 
    protected:
     ~Client() = default;
@@ -49,14 +52,18 @@ class SnapshotWaiter final : public FrameWaiter {
   SnapshotWaiter(const boost::asio::any_io_executor& executor, Server::Context& context,
                  Client& client);
 
-  // What a HEAD gets without waiting: the camera's newest frame, when it is at the snapshot
-  // size.
-  static FramePtr latest_for_head(const CameraEndpoint& camera);
+  // The output the next wait is for (docs/api.md, "Outputs per viewer"), one of the camera's;
+  // nullptr: the main stream's frames at the snapshot size. Held until the wait ends (or this
+  // is called again).
+  void use_output(std::shared_ptr<OutputFeed> feed) { feed_ = std::move(feed); }
+  // What a HEAD gets without waiting: the newest frame of the output (or the camera's, when
+  // at the snapshot size).
+  FramePtr latest_for_head(const CameraEndpoint& camera) const;
   // Whether a snapshot of the camera may wait now, and why not. The waiting snapshots of every
   // camera count against --max-clients together.
   std::optional<Refusal> refusal(const CameraEndpoint& camera) const;
-  // Waits for the camera's next frame; self points to this waiter and owns its session. The
-  // socket is watched for the client hanging up.
+  // Waits for the next frame of the camera (of its output, after use_output); self points to
+  // this waiter and owns its session. The socket is watched for the client hanging up.
   void wait(const std::shared_ptr<SnapshotWaiter>& self, CameraEndpoint& camera,
             boost::asio::ip::tcp::socket& socket, bool head_only, bool keep_alive);
   bool waiting() const { return waiting_; }
@@ -75,7 +82,8 @@ class SnapshotWaiter final : public FrameWaiter {
   boost::asio::ip::tcp::socket* socket_ = nullptr;  // the session's, while waiting
   Registry<FrameWaiter>::Membership place_;
   DemandToken demand_;
-  std::shared_ptr<void> request_;  // asks for frames at the snapshot size
+  std::shared_ptr<void> request_;     // asks for frames at the snapshot size
+  std::shared_ptr<OutputFeed> feed_;  // a sized snapshot's output: held while it waits
   bool waiting_ = false;
   bool head_only_ = false;
   bool keep_alive_ = false;

@@ -5,6 +5,7 @@
 #include <boost/json/serialize.hpp>
 #include <boost/json/string.hpp>
 #include <cmath>
+#include <tuple>
 
 namespace camstream {
 
@@ -44,11 +45,21 @@ std::string values_object(const std::map<std::string, ControlValue>& values) {
   return out + "}";
 }
 
+std::string outputs_array(const std::vector<OutputStatus>& outputs) {
+  std::string out = "[";
+  for (const OutputStatus& output : outputs) {
+    if (out.size() > 1) out += ',';
+    out += fmt::format(R"({{"width":{},"height":{},"quality":{},"viewers":{}}})", output.key.width,
+                       output.key.height, output.key.quality, output.viewers);
+  }
+  return out + "]";
+}
+
 }  // namespace
 
 std::string status_message(const ServerStatus& server) {
   const CaptureStatus& status = server.capture;
-  return fmt::format(
+  std::string message = fmt::format(
       R"({{"type":"status","state":"{}","source":{},"camera":{},"width":{},"height":{},)"
       R"("interval_ms":{},"fps":{:.1f},"clients":{},"controls":{},"frames":{},"error":{},)"
       R"("settings":{},"camera_controls":{}}})",
@@ -58,6 +69,8 @@ std::string status_message(const ServerStatus& server) {
       status.fps, server.viewers, server.control_clients, status.frames,
       status.error.empty() ? "null" : json_quoted(status.error), settings_object(status.settings),
       values_object(status.camera_controls));
+  message.pop_back();  // the closing brace: the outputs follow
+  return message + R"(,"outputs":)" + outputs_array(server.outputs) + "}";
 }
 
 std::string controls_message(const ControlMap& controls) {
@@ -168,6 +181,29 @@ std::string metrics_text(const std::vector<CameraFigures>& cameras, const Server
                          w.labels(camera, fmt::format("reason=\"{}\"", reason)), load(*value)));
     }
   }
+  for (const auto& [name, help, field] :
+       {std::tuple{"camstream_output_frames_encoded_total",
+                   "Frames encoded for one output (docs/api.md, \"Outputs per viewer\"); the "
+                   "first of each camera is its main stream.",
+                   &OutputStatus::frames_encoded},
+        std::tuple{"camstream_output_frames_sent_total", "Frames written to one output's viewers.",
+                   &OutputStatus::frames_sent}}) {
+    w.header(name, help, "counter");
+    for (const auto& camera : cameras) {
+      for (const OutputStatus& output : camera.status.outputs) {
+        w.line(fmt::format(
+            "{}{} {}\n", name,
+            w.labels(camera, fmt::format(R"(width="{}",height="{}",quality="{}")", output.key.width,
+                                         output.key.height, output.key.quality)),
+            output.*field));
+      }
+    }
+  }
+  w.per_camera<std::size_t>(
+      "camstream_outputs", "Outputs encoded besides the main stream (--max-outputs).", "gauge",
+      [](const CameraFigures& c) {
+        return c.status.outputs.empty() ? std::size_t{0} : c.status.outputs.size() - 1;
+      });
   w.per_camera<std::uint64_t>("camstream_bytes_sent_total", "Bytes written to stream viewers.",
                               "counter",
                               [](const CameraFigures& c) { return load(c.metrics->bytes_sent); });

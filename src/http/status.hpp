@@ -10,8 +10,17 @@
 
 #include "camstream/stream/capture_status.hpp"
 #include "camstream/stream/metrics.hpp"
+#include "camstream/stream/stream_output.hpp"
 
 namespace camstream {
+
+// One output as status and metrics report it (docs/api.md, "Outputs per viewer").
+struct OutputStatus {
+  OutputKey key;
+  std::size_t viewers = 0;  // stream viewers and waiting snapshots
+  std::uint64_t frames_encoded = 0;
+  std::uint64_t frames_sent = 0;
+};
 
 // What status and metrics report, taken at one moment.
 struct ServerStatus {
@@ -22,6 +31,7 @@ struct ServerStatus {
   std::size_t snapshots_waiting = 0;  // /snapshot requests waiting for a frame
   std::uint64_t auth_failures = 0;    // failed logins (access::Gate::Counters)
   std::uint64_t lockouts = 0;         // lockouts started
+  std::vector<OutputStatus> outputs;  // the main stream first, then those viewers asked for
 };
 
 std::string status_message(const ServerStatus& status);  // serialized, "type":"status"

@@ -4,12 +4,14 @@
 
 #include <algorithm>
 #include <boost/asio/post.hpp>
+#include <mutex>
 #include <optional>
 #include <tuple>
 
 #include "camstream/capture/capture_config.hpp"
 #include "camstream/core/frame_scaler.hpp"
 #include "camstream/core/orientation.hpp"
+#include "camstream/core/settings.hpp"
 #include "camstream/encode/encode_error.hpp"
 #include "camstream/encode/encode_stage.hpp"
 #include "placeholder.hpp"
@@ -29,6 +31,7 @@ struct CaptureService::Shared {
   // Output 0 is the stream, output 1 the snapshot at a size of its own (when there is one).
   static constexpr std::size_t kStream = 0;
   static constexpr std::size_t kSnapshot = 1;
+  static constexpr std::size_t kFirstLive = 2;  // the outputs viewers asked for, in slots
 
   Shared(int quality, int threads, FrameHub& hub, Metrics& metrics)
       : stage({quality, threads, {OutputSize{}}},
@@ -44,6 +47,7 @@ struct CaptureService::Shared {
     if (separate_snapshot && snapshot_requests.load(std::memory_order_acquire) > 0) {
       wanted |= EncodeStage::OutputSet{1} << kSnapshot;
     }
+    wanted |= live_mask.load(std::memory_order_acquire);
     const std::uint64_t decoded = stage.frames_decoded();
     encode(view, wanted);
     metrics.frames_decoded.fetch_add(stage.frames_decoded() - decoded, std::memory_order_relaxed);
@@ -67,6 +71,10 @@ struct CaptureService::Shared {
     std::shared_ptr<EncodedFrame> snapshot;
     std::shared_ptr<EncodedFrame> frame;
     for (const EncodedOutput& jpeg : jpegs) {
+      if (jpeg.output >= kFirstLive) {
+        publish_live(captured, jpeg);
+        continue;
+      }
       jpeg.frame->timestamp = captured.timestamp;
       if (jpeg.output == kSnapshot) {
         metrics.snapshots_encoded.fetch_add(1, std::memory_order_relaxed);
@@ -84,6 +92,37 @@ struct CaptureService::Shared {
     hub.publish(std::move(frame));
   }
 
+  // An output a viewer asked for, to its own hub. One that cannot be made (a camera JPEG
+  // cannot be scaled yet) is published as nullptr: its viewers are told, and no new one is
+  // accepted while the capture's frames are such (choose_output).
+  void publish_live(const FrameView& captured, const EncodedOutput& jpeg) {
+    auto* sink = static_cast<StreamOutput::Sink*>(jpeg.tag.get());
+    if (sink == nullptr) return;
+    if (!jpeg.frame) {
+      if (!unscalable.exchange(true, std::memory_order_acq_rel)) {
+        spdlog::warn("output {}x{} cannot be made: {}", jpeg.width, jpeg.height, jpeg.error);
+      }
+      {
+        std::lock_guard lock(error_mutex);
+        unscalable_error = jpeg.error;
+      }
+      sink->hub.publish(nullptr);
+      return;
+    }
+    unscalable.store(false, std::memory_order_release);
+    jpeg.frame->timestamp = captured.timestamp;
+    jpeg.frame->placeholder = false;
+    jpeg.frame->snapshot_size = true;
+    jpeg.frame->sequence = next_sequence.fetch_add(1, std::memory_order_relaxed);
+    sink->frames_encoded.fetch_add(1, std::memory_order_relaxed);
+    sink->hub.publish(jpeg.frame);
+  }
+
+  std::string unscalable_reason() const {
+    std::lock_guard lock(error_mutex);
+    return unscalable_error;
+  }
+
   // A camera that keeps sending bad frames must not flood the log: the first, then 1 in 100.
   static void drop(const FrameView& view, std::atomic<std::uint64_t>& counter, const char* kind,
                    const char* why) {
@@ -98,6 +137,11 @@ struct CaptureService::Shared {
   Metrics& metrics;
   std::atomic<std::uint64_t> next_sequence{1};
   std::atomic<int> snapshot_requests{0};
+  std::atomic<EncodeStage::OutputSet> live_mask{0};  // the live outputs in use
+  // The last live output failed because of the captured frames (the encoding thread says).
+  std::atomic<bool> unscalable{false};
+  mutable std::mutex error_mutex;
+  std::string unscalable_error;
   // Written only while no source runs.
   bool separate_snapshot = false;
 };
@@ -275,6 +319,13 @@ void CaptureService::publish_placeholder(bool redraw) {
                        stopped ? "" : lifecycle_.error());
   }
   hub_.publish(placeholder_->again(shared_->next_sequence.fetch_add(1, std::memory_order_relaxed)));
+  // The outputs' viewers see the state too (at the stream's size: it is only a notice).
+  for (const LiveOutput& output : live_outputs_) {
+    if (auto sink = output.sink.lock()) {
+      sink->hub.publish(
+          placeholder_->again(shared_->next_sequence.fetch_add(1, std::memory_order_relaxed)));
+    }
+  }
 }
 
 std::chrono::steady_clock::time_point CaptureService::supervised_at() const {
@@ -339,6 +390,8 @@ void CaptureService::configure_encoding() {
   Shared& shared = *shared_;
   shared.stage.set_quality(live.quality);
   if (source_running_) return;  // only the quality may change under a running source
+  // A new configuration may give frames that can be scaled: outputs get a new chance.
+  shared.unscalable.store(false, std::memory_order_release);
   const Orientation orientation{live.rotation, live.hflip, live.vflip};
   const CaptureConfig config = capture_config(live, settings_.camera);
   shared.separate_snapshot = live.separate_snapshot();
@@ -356,6 +409,121 @@ void CaptureService::configure_encoding() {
     outputs.push_back({snapshot.width, snapshot.height});
   }
   shared.stage.set_outputs(std::move(outputs));
+  register_outputs();
+}
+
+void CaptureService::register_outputs() {
+  for (std::size_t slot = 0; slot < live_outputs_.size(); ++slot) {
+    const LiveOutput& output = live_outputs_[slot];
+    if (!output.in_use) continue;
+    shared_->stage.set_live_output(Shared::kFirstLive + slot,
+                                   {output.key.width, output.key.height, output.key.quality},
+                                   output.sink.lock());
+  }
+}
+
+OutputKey CaptureService::main_output() const {
+  const auto [width, height] = stream_size();
+  return {width, height, settings_.live.quality};
+}
+
+OutputChoice CaptureService::choose_output(const OutputRequest& request) const {
+  OutputChoice choice;
+  choice.key = main_output();
+  if (request.empty()) return choice;
+  const OutputKey main = choice.key;
+  OutputKey& key = choice.key;
+  if (request.quality) key.quality = *request.quality;
+  if (request.width) key.width = *request.width;
+  if (request.height) key.height = *request.height;
+  // One side alone keeps the stream's aspect ratio; the other side is rounded down to even
+  // and must be within the flag's bounds as if it had been asked for.
+  const auto derive = [&](const char* name, int given, int main_given, int main_other,
+                          const char* other) -> std::optional<int> {
+    const std::int64_t derived =
+        static_cast<std::int64_t>(given) * main_other / std::max(main_given, 1) / 2 * 2;
+    const SettingRow* row = find_setting_by_flag(other);
+    if (derived < row->min || derived > row->max) {
+      choice.kind = OutputChoice::Kind::bad_request;
+      choice.error = fmt::format(
+          "bad query parameter {}: {} keeps the aspect ratio of {}x{} with a {} of {}, not in "
+          "{}..{}",
+          name, given, main.width, main.height, other, derived, row->min, row->max);
+      return std::nullopt;
+    }
+    return static_cast<int>(derived);
+  };
+  if (request.width && !request.height) {
+    const auto height = derive("width", *request.width, main.width, main.height, "height");
+    if (!height) return choice;
+    key.height = *height;
+  } else if (request.height && !request.width) {
+    const auto width = derive("height", *request.height, main.height, main.width, "width");
+    if (!width) return choice;
+    key.width = *width;
+  }
+  if (key == main) return choice;
+  if (shared_->unscalable.load(std::memory_order_acquire)) {
+    choice.kind = OutputChoice::Kind::unavailable;
+    choice.error = "this output cannot be made: " + shared_->unscalable_reason() +
+                   "; the stream at its own size and quality is available without parameters";
+    return choice;
+  }
+  choice.kind = OutputChoice::Kind::output;
+  return choice;
+}
+
+std::shared_ptr<StreamOutput> CaptureService::open_output(const OutputKey& key,
+                                                          FrameHub::Listener listener,
+                                                          std::string& error) {
+  const auto max = static_cast<std::size_t>(settings_.max_outputs);
+  std::size_t slot = live_outputs_.size();
+  for (std::size_t i = 0; i < live_outputs_.size(); ++i) {
+    if (!live_outputs_[i].in_use) {
+      slot = i;
+      break;
+    }
+  }
+  if (outputs() >= max || slot == live_outputs_.size()) {
+    error = fmt::format(
+        "too many outputs: the limit is {} sizes or qualities besides the stream's own "
+        "(--max-outputs)",
+        max);
+    return nullptr;
+  }
+  auto sink = std::make_shared<StreamOutput::Sink>();
+  sink->hub.add_listener(std::move(listener));  // before the first frame can reach it
+  live_outputs_[slot] = {sink, key, true};
+  const std::size_t index = Shared::kFirstLive + slot;
+  shared_->stage.set_live_output(index, {key.width, key.height, key.quality}, sink);
+  shared_->live_mask.fetch_or(EncodeStage::OutputSet{1} << index, std::memory_order_release);
+  spdlog::info("output {}x{} quality {} opened ({} of {})", key.width, key.height, key.quality,
+               outputs(), max);
+  return std::make_shared<StreamOutput>(key, slot, std::move(sink), alive_);
+}
+
+std::size_t CaptureService::outputs() const {
+  return static_cast<std::size_t>(std::count_if(live_outputs_.begin(), live_outputs_.end(),
+                                                [](const LiveOutput& o) { return o.in_use; }));
+}
+
+void CaptureService::release_output(std::size_t slot) {
+  LiveOutput& output = live_outputs_.at(slot);
+  if (!output.in_use) return;
+  const std::size_t index = Shared::kFirstLive + slot;
+  shared_->live_mask.fetch_and(~(EncodeStage::OutputSet{1} << index), std::memory_order_release);
+  shared_->stage.clear_live_output(index);
+  spdlog::info("output {}x{} quality {} closed: no one watches it", output.key.width,
+               output.key.height, output.key.quality);
+  output = LiveOutput{};
+}
+
+StreamOutput::StreamOutput(OutputKey key, std::size_t slot, std::shared_ptr<Sink> sink,
+                           std::weak_ptr<CaptureService* const> service)
+    : key_(key), slot_(slot), sink_(std::move(sink)), service_(std::move(service)) {}
+
+StreamOutput::~StreamOutput() {
+  if (const auto service = service_.lock()) (*service)->release_output(slot_);
 }
 
 void CaptureService::reapply_controls() {

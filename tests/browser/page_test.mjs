@@ -172,6 +172,20 @@ async function run(state) {
   check(Number((await page.locator('#frames').textContent()).replace(/,/g, '')) > 0, 'frames counts up');
   check(await page.locator('a[href="snapshot"]').count() === 1, 'snapshot link is shown');
 
+  // The view size for a phone on a weak link: an output of its own (docs/api.md, "Outputs per
+  // viewer"), 320 wide at 4:3, which the picture shows; then back to the full size.
+  await page.getByLabel('View').selectOption({ label: '320 wide, lighter (weak link)' });
+  check((await page.locator('#stream').getAttribute('src')).includes('&width=320&quality=50'),
+        'the lighter view asks for width=320&quality=50');
+  await page.waitForFunction(() => document.getElementById('stream').naturalWidth === 320, null,
+                             { timeout: 10_000 });
+  console.log('ok - the lighter view shows a 320 x 240 picture');
+  await page.getByLabel('View').selectOption({ label: 'Full size' });
+  await page.waitForFunction(() => document.getElementById('stream').naturalWidth === 640, null,
+                             { timeout: 10_000 });
+  check(!(await page.locator('#stream').getAttribute('src')).includes('width='),
+        'the full size asks for no size');
+
   fs.mkdirSync(artifactDir, { recursive: true });
   const screenshot = path.join(artifactDir, 'page.png');
   await page.screenshot({ path: screenshot });

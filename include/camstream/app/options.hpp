@@ -64,6 +64,7 @@ struct Options : CameraOptions {
   int max_clients = 256;  // stream viewers of every camera together
   int max_connections = 1024;
   int encode_threads = default_encode_threads();  // --encode-threads, for each camera
+  int max_outputs = 4;                            // --max-outputs, for each camera
   std::vector<std::string> allow_hosts;           // --allow-host, repeatable
   std::string allow_origin;
   std::string users_file;              // --users: htpasswd file; empty: no access control

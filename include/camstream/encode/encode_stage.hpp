@@ -13,8 +13,10 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <span>
+#include <string>
 #include <vector>
 
 #include "camstream/core/frame.hpp"
@@ -27,15 +29,18 @@
 
 namespace camstream {
 
-// The size of one output; 0 x 0 is the captured picture's own size (never scaled).
+// The size of one output; 0 x 0 is the captured picture's own size (never scaled). Its
+// quality: 0 is the stage's (set_quality), else 1..100 for this output alone.
 struct OutputSize {
   int width = 0;
   int height = 0;
+  int quality = 0;
 };
 
 // One output's JPEG of one captured frame, encoded straight into a frame of the output's pool
 // (no copy on the way to the viewers): `frame` has its JPEG, width and height set, the rest is
-// the caller's; `jpeg` is frame->jpeg().
+// the caller's; `jpeg` is frame->jpeg(). A live output that could not be made this time comes
+// with no frame and `error` saying why (the others are made all the same).
 struct EncodedOutput {
   std::size_t output = 0;  // index into the stage's outputs
   int width = 0;
@@ -43,6 +48,8 @@ struct EncodedOutput {
   std::shared_ptr<EncodedFrame> frame;
   std::span<const std::uint8_t> jpeg;
   std::chrono::nanoseconds encode_time{};  // compression alone, scaling excluded
+  std::shared_ptr<void> tag;               // a live output's, as given to set_live_output
+  std::string error;                       // a live output's failure; frame is null then
 };
 
 class JpegDecoder;
@@ -58,8 +65,8 @@ class EncodeStage {
   // output order. It may keep the frames (the pool reuses a frame once no one holds it).
   using OutputReady =
       std::function<void(const FrameView& captured, std::span<const EncodedOutput> jpegs)>;
-  using OutputSet = std::uint32_t;  // bit i: output i
-  static constexpr std::size_t kMaxOutputs = 32;
+  using OutputSet = std::uint64_t;  // bit i: output i
+  static constexpr std::size_t kMaxOutputs = 64;
 
   EncodeStage(Settings settings, OutputReady ready);
   ~EncodeStage();
@@ -70,9 +77,18 @@ class EncodeStage {
   void set_quality(int quality);
   int quality() const { return quality_.load(std::memory_order_relaxed); }
   int threads() const { return encoder_.threads(); }
-  // Only while no frame is being encoded (the source stopped).
+  // The fixed outputs, 0..n-1: only while no frame is being encoded (the source stopped).
+  // Clears the live outputs.
   void set_outputs(std::vector<OutputSize> outputs);
   const std::vector<OutputSize>& outputs() const { return outputs_; }
+  // A live output in `slot` (outputs().size()..kMaxOutputs-1), set or cleared from any thread
+  // while frames are encoded: the change is applied on the encoding thread before the next
+  // frame, never during one. Its JPEGs carry `tag` (what the caller publishes them to, kept
+  // alive while a frame of it is out). A live output that cannot be made (a size the capture
+  // cannot be scaled to) comes back with its error instead of stopping the frame's other
+  // outputs. Throws EncodeError for a slot out of range or a quality out of 0..100.
+  void set_live_output(std::size_t slot, OutputSize size, std::shared_ptr<void> tag);
+  void clear_live_output(std::size_t slot);
   // What is done to MJPEG frames: sources turn the raw frames they deliver themselves, but
   // pass a JPEG on as it came, so the stage turns it after decoding (the outputs' sizes are
   // the turned ones). Only while no frame is being encoded.
@@ -89,17 +105,31 @@ class EncodeStage {
  private:
   struct Output {
     OutputSize size;
+    bool in_use = false;
+    bool live = false;
+    std::shared_ptr<void> tag;
     FrameScaler scaler;
     std::optional<FramePool> pool;  // frames of the bound of the largest picture seen
     std::size_t pool_capacity = 0;
   };
+  struct LiveChange {
+    std::size_t slot = 0;
+    std::optional<OutputSize> size;  // nullopt: cleared
+    std::shared_ptr<void> tag;
+  };
+  void apply_live_changes();
+  void encode_one(const FrameView& captured, std::size_t index, int quality,
+                  std::optional<FrameView>& pixels);
 
   std::atomic<int> quality_;
   JpegEncoder encoder_;
   OutputReady ready_;
   std::vector<OutputSize> outputs_;
-  std::vector<Output> state_;
+  std::vector<Output> state_;           // kMaxOutputs, fixed and live
   std::vector<EncodedOutput> encoded_;  // reused frame to frame
+  std::mutex live_mutex_;               // guards live_changes_
+  std::vector<LiveChange> live_changes_;
+  std::atomic<bool> live_changed_{false};
   // MJPEG decoded for the outputs that need pixels; made on the first such frame.
   FrameView decoded(const FrameView& captured);
   std::unique_ptr<JpegDecoder> decoder_;

@@ -1,8 +1,10 @@
 #pragma once
 
+#include <array>
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -24,6 +26,7 @@
 #include "camstream/stream/frame_hub.hpp"
 #include "camstream/stream/lifecycle.hpp"
 #include "camstream/stream/metrics.hpp"
+#include "camstream/stream/stream_output.hpp"
 
 namespace camstream {
 
@@ -44,10 +47,12 @@ class CaptureService {
     std::string camera = "0";
     SourceFactory reopen;
     int encode_threads = 1;  // stripes of one picture (--encode-threads)
+    int max_outputs = 4;     // outputs besides the main stream at once (--max-outputs)
     // The source's picture is its own (a relay's upstream): --width and --height do not
     // apply, so the stream is never scaled to them.
     bool upstream_size = false;
   };
+  static constexpr int kMaxOutputs = 32;  // the bound of --max-outputs
   using StatusListener = std::function<void()>;
 
   CaptureService(const boost::asio::any_io_executor& executor, std::unique_ptr<FrameSource> source,
@@ -77,6 +82,19 @@ class CaptureService {
   // While held, each frame is also encoded at the snapshot size, when that differs from the
   // stream's (otherwise the stream's frames are the snapshots and this does nothing).
   std::shared_ptr<void> request_snapshot();
+  // Which output a request names (docs/api.md, "Outputs per viewer"): a width or a height
+  // alone keeps the stream's aspect ratio; the stream's own size and quality is the main
+  // stream. A source whose frames cannot be scaled (camera JPEGs, for now) is unavailable.
+  OutputChoice choose_output(const OutputRequest& request) const;
+  // A new output for a key choose_output() gave: encoded from the next frame on while the
+  // handle lives (also while the source is reconfigured), published to its own hub, which
+  // calls `listener` (added before its first frame; on the encoding thread, as the main
+  // hub's). nullptr, with `error` naming the limit, when --max-outputs outputs exist.
+  std::shared_ptr<StreamOutput> open_output(const OutputKey& key, FrameHub::Listener listener,
+                                            std::string& error);
+  std::size_t outputs() const;  // besides the main stream
+  // The main stream's key: the size viewers get and --quality.
+  OutputKey main_output() const;
   // When the once-a-second supervision last ran (the systemd watchdog checks it).
   std::chrono::steady_clock::time_point supervised_at() const;
   // Called on every state change and once a second while capturing.
@@ -84,9 +102,17 @@ class CaptureService {
 
  private:
   friend class DemandToken;
+  friend class StreamOutput;
   struct Shared;
+  struct LiveOutput {
+    std::weak_ptr<StreamOutput::Sink> sink;
+    OutputKey key;
+    bool in_use = false;
+  };
   void release_demand();
-  void update();  // carry out the lifecycle's decision, rearm the timer, notify on change
+  void release_output(std::size_t slot);
+  void register_outputs();  // the live outputs onto the stage, after configure_encoding
+  void update();            // carry out the lifecycle's decision, rearm the timer, notify on change
   void start_source();
   void stop_source();
   void on_second();
@@ -118,6 +144,7 @@ class CaptureService {
   std::unique_ptr<Supervision> supervision_;
   bool scale_stream_ = false;   // the stream is scaled down from a larger snapshot capture
   PictureSize stream_picture_;  // its size then, after rotation
+  std::array<LiveOutput, kMaxOutputs> live_outputs_;  // slot i is the stage's output 2 + i
   std::unique_ptr<Placeholder> placeholder_;
   // What DemandTokens hold: they expire with the service instead of dangling.
   const std::shared_ptr<CaptureService* const> alive_ =

@@ -16,6 +16,7 @@ struct Metrics {
   std::atomic<std::uint64_t> snapshots_encoded{0};  // at a snapshot size of their own
   std::atomic<std::uint64_t> frames_decoded{0};     // MJPEG frames decoded for their pixels
   std::atomic<std::uint64_t> frames_sent{0};
+  std::atomic<std::uint64_t> main_frames_sent{0};  // of frames_sent: the main stream's
   std::atomic<std::uint64_t> bytes_sent{0};
   std::atomic<std::uint64_t> dropped_slow_viewer{0};  // replaced by a newer frame before sent
   std::atomic<std::uint64_t> dropped_fps_cap{0};      // skipped for a viewer's ?fps=

@@ -5,7 +5,10 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cstdint>
+#include <string>
+#include <thread>
 #include <vector>
 
 #include "encode/turbojpeg_helpers.hpp"
@@ -256,6 +259,128 @@ TEST_F(EncodeStageTest, ACorruptCameraJpegThatNeedsDecodingCallsNothing) {
   const std::vector<std::uint8_t> sub440 = test::make_jpeg(64, 48, TJSAMP_440);
   EXPECT_THROW(stage.encode(camera_frame(sub440, 64, 48), 0b10), EncodeError);
   EXPECT_EQ(calls, 0);
+}
+
+TEST_F(EncodeStageTest, LiveOutputsChangeBetweenFramesWithTheirOwnQualityAndTag) {
+  std::vector<std::shared_ptr<void>> tags;
+  std::vector<std::string> errors;
+  EncodeStage tagged(
+      {80, 1, {OutputSize{}}}, [&](const FrameView&, std::span<const EncodedOutput> jpegs) {
+        tags.clear();
+        errors.clear();
+        received.clear();
+        for (const auto& jpeg : jpegs) {
+          tags.push_back(jpeg.tag);
+          errors.push_back(jpeg.error);
+          received.push_back(
+              {jpeg.output, jpeg.width, jpeg.height, {jpeg.jpeg.begin(), jpeg.jpeg.end()}});
+        }
+      });
+  OwnedYuvImage image(640, 480);
+  paint_noise(image);
+  const auto tag = std::make_shared<int>(7);
+  tagged.set_live_output(5, {160, 120, 20}, tag);
+  tagged.set_live_output(6, {160, 120, 95}, nullptr);
+  tagged.encode(picture(image, 1), 0b1100001);
+  ASSERT_EQ(received.size(), 3u);
+  EXPECT_EQ(received[1].output, 5u);
+  EXPECT_EQ(tags[1], tag);
+  EXPECT_EQ(test::decode_rgb(received[1].jpeg).width, 160);
+  // The same size at two qualities: the coarse one is much smaller.
+  EXPECT_LT(received[1].jpeg.size() * 2, received[2].jpeg.size());
+  // The stream keeps the stage's quality: the next frame at 80 is as before.
+  const std::size_t stream_size = received[0].jpeg.size();
+  tagged.clear_live_output(5);
+  tagged.encode(picture(image, 2), 0b1100001);  // 5 is wanted but gone: skipped
+  ASSERT_EQ(received.size(), 2u);
+  EXPECT_EQ(received[0].jpeg.size(), stream_size);
+  EXPECT_EQ(received[1].output, 6u);
+  // Slots of the fixed outputs, or beyond the last, are refused.
+  EXPECT_THROW(tagged.set_live_output(0, {}, nullptr), EncodeError);
+  EXPECT_THROW(tagged.set_live_output(EncodeStage::kMaxOutputs, {}, nullptr), EncodeError);
+  EXPECT_THROW(tagged.set_live_output(3, {160, 120, 101}, nullptr), EncodeError);
+}
+
+TEST_F(EncodeStageTest, ALiveOutputThatCannotBeMadeFailsAloneWithItsError) {
+  std::vector<std::string> errors;
+  EncodeStage tagged(
+      {80, 1, {OutputSize{}}}, [&](const FrameView&, std::span<const EncodedOutput> jpegs) {
+        errors.clear();
+        received.clear();
+        for (const auto& jpeg : jpegs) {
+          errors.push_back(jpeg.error);
+          EXPECT_EQ(jpeg.frame == nullptr, !jpeg.error.empty());
+          received.push_back(
+              {jpeg.output, jpeg.width, jpeg.height, {jpeg.jpeg.begin(), jpeg.jpeg.end()}});
+        }
+      });
+  // A YUYV capture cannot be scaled (FrameScaler takes I420 and NV12).
+  std::vector<std::uint8_t> packed(64 * 2 * 32, 0x80);
+  FrameView view;
+  view.format = PixelFormat::YUYV;
+  view.width = 64;
+  view.height = 32;
+  view.planes[0] = {packed.data(), 128, packed.size()};
+  tagged.set_live_output(2, {32, 16, 0}, nullptr);  // a size: cannot be made
+  tagged.set_live_output(3, {0, 0, 30}, nullptr);   // another quality: encoded as it is
+  tagged.encode(view, 0b1101);
+  ASSERT_EQ(received.size(), 3u);
+  EXPECT_TRUE(errors[0].empty());
+  EXPECT_FALSE(errors[1].empty());
+  EXPECT_EQ(received[1].output, 2u);
+  EXPECT_TRUE(errors[2].empty());
+  EXPECT_EQ(test::decode_rgb(received[2].jpeg).width, 64);
+}
+
+TEST_F(EncodeStageTest, ALiveOutputOfCameraJpegsIsDecodedScaledAndReencoded) {
+  EncodeStage stage({80, 1, {OutputSize{}}}, collect());
+  const std::vector<std::uint8_t> camera = test::make_jpeg(320, 240, TJSAMP_422);
+  FrameView view;
+  view.format = PixelFormat::MJPEG;
+  view.width = 320;
+  view.height = 240;
+  view.planes[0] = {camera.data(), 0, camera.size()};
+  stage.set_live_output(2, {160, 120, 0}, nullptr);  // a size: needs pixels
+  stage.set_live_output(3, {0, 0, 30}, nullptr);     // another quality: needs pixels too
+  stage.set_live_output(4, {320, 240, 0}, nullptr);  // the camera's own: passed through
+  stage.encode(view, 0b11101);
+  ASSERT_EQ(received.size(), 4u);
+  EXPECT_EQ(received[0].jpeg, camera);
+  EXPECT_EQ(test::decode_rgb(received[1].jpeg).width, 160);
+  EXPECT_NE(received[2].jpeg, camera);
+  EXPECT_EQ(test::decode_rgb(received[2].jpeg).width, 320);
+  EXPECT_EQ(received[3].jpeg, camera);
+  EXPECT_EQ(stage.frames_decoded(), 1u);  // once for both outputs that needed pixels
+}
+
+TEST_F(EncodeStageTest, LiveOutputsChangeWhileAnotherThreadEncodes) {
+  std::atomic<int> frames{0};
+  EncodeStage stage({80, 1, {OutputSize{}}},
+                    [&](const FrameView&, std::span<const EncodedOutput> jpegs) {
+                      for (const auto& jpeg : jpegs) {
+                        if (jpeg.output >= 1) {
+                          EXPECT_EQ(jpeg.width, 64 + 2 * static_cast<int>(jpeg.output));
+                        }
+                      }
+                      ++frames;
+                    });
+  OwnedYuvImage image(320, 240);
+  image.fill(100, 120, 140);
+  std::atomic<bool> done{false};
+  std::thread encoder([&] {
+    while (!done) stage.encode(picture(image, 1), ~EncodeStage::OutputSet{0});
+  });
+  for (int round = 0; round < 200; ++round) {
+    const std::size_t slot = 1 + static_cast<std::size_t>(round) % 8;
+    if (round % 3 == 0) {
+      stage.clear_live_output(slot);
+    } else {
+      stage.set_live_output(slot, {64 + 2 * static_cast<int>(slot), 48, 50}, nullptr);
+    }
+  }
+  while (frames < 20) std::this_thread::yield();
+  done = true;
+  encoder.join();
 }
 
 }  // namespace

@@ -105,3 +105,30 @@ TEST_F(ConfigFile, BadAllowHostNamesTheKey) {
 
 }  // namespace
 }  // namespace camstream
+
+namespace camstream {
+namespace {
+
+// --max-outputs (docs/api.md, "Outputs per viewer"): 1..32, default 4, and the config key.
+TEST(MaxOutputs, DefaultRangeAndAbuse) {
+  EXPECT_EQ(parse_ok({}).max_outputs, 4);
+  EXPECT_EQ(parse_ok({"--max-outputs", "1"}).max_outputs, 1);
+  EXPECT_EQ(parse_ok({"--max-outputs", "32"}).max_outputs, 32);
+  EXPECT_EQ(usage_error({"--max-outputs", "0"}), "camstream: --max-outputs: 0 not in 1..32");
+  EXPECT_EQ(usage_error({"--max-outputs", "33"}), "camstream: --max-outputs: 33 not in 1..32");
+  for (const char* bad : {"-1", "", "NaN", "1e9", "4.5", "99999999999999999999999", "four"}) {
+    const std::string error = usage_error({"--max-outputs", bad});
+    EXPECT_EQ(error.rfind("camstream: --max-outputs: ", 0), 0u) << bad << ": " << error;
+  }
+}
+
+TEST_F(ConfigFile, MaxOutputsFromTheConfigFileAndTheCommandLineWins) {
+  const std::string path = write("max-outputs = 7\n");
+  EXPECT_EQ(parse_ok({"--config", path}).max_outputs, 7);
+  EXPECT_EQ(parse_ok({"--config", path, "--max-outputs", "2"}).max_outputs, 2);
+  const std::string bad = write("max-outputs = 0\n");
+  EXPECT_NE(usage_error({"--config", bad}).find("max-outputs"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace camstream
