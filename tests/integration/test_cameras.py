@@ -14,9 +14,9 @@ import pytest
 import websockets
 
 from conftest import camstream_bin
-from helpers import (BackgroundViewer, StreamClient, assert_baseline_jpeg, ffprobe_size,
-                     get_json, get_metrics, get_text, http_get, metric, run_async, ws_refusal_status,
-                     ws_wait_for)
+from helpers import (BackgroundViewer, StreamClient, assert_baseline_jpeg, client_env,
+                     ffprobe_size, get_json, get_metrics, get_text, http_get, metric, png_size,
+                     run_async, ws_refusal_status, ws_wait_for)
 
 # a: 320x240 at 20 frames/s; b: 160x120 at 5 frames/s.
 TWO_CAMERAS = """\
@@ -237,6 +237,72 @@ def test_the_single_camera_keeps_its_metrics_unlabelled(server):
     # Without sections the one camera is "default".
     assert list(get_json(server.port)["cameras"]) == ["default"]
     assert_baseline_jpeg(snapshot(server, "/cam/default/snapshot"), 320, 240)
+
+
+def camera_outputs(port, name):
+    return [(o["width"], o["height"], o["quality"], o["viewers"])
+            for o in get_json(port, f"/cam/{name}/api/status")["outputs"]]
+
+
+def test_a_sized_output_is_its_cameras_own(start_server, config_file, scale):
+    """docs/api.md, "Outputs per viewer" under several cameras: an output is made from its
+    camera's capture, listed in that camera's status and metrics, and --max-outputs bounds each
+    camera on its own."""
+    server = start_server(width=None, height=None, interval=None, source=None,
+                          extra=["-c", config_file(TWO_CAMERAS), "--max-outputs", "1"])
+    port = server.port
+    with StreamClient(port, "/cam/b/stream?width=96", timeout=10 * scale) as sized:
+        sized.start()
+        for frame in sized.read_parts(2):
+            assert_baseline_jpeg(frame.jpeg, 96, 72)  # b's 4:3, not a's picture
+        # ffmpeg decodes the same output at that size.
+        with tempfile.TemporaryDirectory(prefix="camstream-cams-") as workdir:
+            png = os.path.join(workdir, "frame.png")
+            result = subprocess.run(
+                ["ffmpeg", "-v", "error", "-y", "-f", "mpjpeg", "-i",
+                 server.url("/cam/b/stream?width=96"), "-frames:v", "2", "-update", "1", png],
+                env=client_env(), capture_output=True, timeout=30 * scale)
+            assert result.returncode == 0, result.stderr.decode()
+            assert png_size(png) == (96, 72)
+        # b lists it after its main stream (b's own size and quality); a lists only its own.
+        b_outputs = camera_outputs(port, "b")
+        assert b_outputs[0] == (160, 120, 60, 0) and b_outputs[1][:3] == (96, 72, 60), b_outputs
+        assert len(b_outputs) == 2 and b_outputs[1][3] >= 1, b_outputs
+        assert camera_outputs(port, "a") == [(320, 240, 80, 0)]
+        assert [o["width"] for o in get_json(port)["cameras"]["b"]["outputs"]] == [160, 96]
+        # A sized snapshot of b waits on the same output; bad values are 400s under /cam/ too.
+        assert_baseline_jpeg(snapshot(server, "/cam/b/snapshot?width=96"), 96, 72)
+        for bad in ("width=abc", "width=-2", "quality=1e9", "height=NaN", "width=96&width=96"):
+            status, _, body = get_text(port, f"/cam/b/stream?{bad}")
+            assert status == 400 and "bad query parameter" in body, (bad, status, body)
+        # width=160 is b's own size: b's main stream, no second output of b's.
+        with StreamClient(port, "/cam/b/stream?width=160", timeout=10 * scale) as main_b:
+            main_b.start()
+            assert_baseline_jpeg(main_b.read_part().jpeg, 160, 120)
+        # --max-outputs 1 is b's bound: a may still have an output of its own ...
+        with StreamClient(port, "/cam/a/stream?width=160", timeout=10 * scale) as sized_a:
+            sized_a.start()
+            assert_baseline_jpeg(sized_a.read_part().jpeg, 160, 120)
+            assert [o[:3] for o in camera_outputs(port, "a")] == [(320, 240, 80),
+                                                                  (160, 120, 80)]
+            # ... while a second size on b is refused, naming the limit.
+            refused = http_get(port, "/cam/b/stream?width=64", timeout=10 * scale)
+            assert refused.status == 503 and b"--max-outputs" in refused.body, refused.body
+            samples = get_metrics(port)
+            assert metric(samples, "camstream_outputs", '{camera="a"}') == 1
+            assert metric(samples, "camstream_outputs", '{camera="b"}') == 1
+            assert metric(samples, "camstream_output_frames_encoded_total",
+                          '{camera="b",width="96",height="72",quality="60"}') >= 2
+            assert ("camstream_output_frames_encoded_total",
+                    '{camera="a",width="96",height="72",quality="60"}') not in samples
+            assert ("camstream_outputs", "") not in samples
+        # The refusal disturbed no viewer of b's output.
+        assert_baseline_jpeg(sized.read_part().jpeg, 96, 72)
+    # The last viewer gone, b's output is released.
+    deadline = time.monotonic() + 5 * scale
+    while camera_outputs(port, "b") != [(160, 120, 60, 0)]:
+        assert time.monotonic() < deadline, camera_outputs(port, "b")
+        time.sleep(0.05)
 
 
 # --- what is not a camera ------------------------------------------------------------------
