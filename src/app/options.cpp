@@ -149,11 +149,16 @@ ControlSetting control_setting(const Given& given) {
 // Stores a checked value into the options; throws UsageError naming given.where.
 using Apply = void (*)(const Given&, Options&);
 
+// Whether a [camera.NAME] section may set it (docs/api.md, "Several cameras in one process"):
+// what one camera has of its own, or what the whole server shares.
+enum class Scope { server, camera };
+
 struct ValueSetting {
   const char* name;
   const char* value_name;
   const char* description;
   Apply apply;
+  Scope scope = Scope::server;
 };
 
 // A file name that must not be empty.
@@ -186,17 +191,20 @@ constexpr ValueSetting kValueSettings[] = {
        options.source = source == "auto"        ? SourceKind::automatic
                         : source == "libcamera" ? SourceKind::libcamera
                                                 : SourceKind::test;
-     }},
+     },
+     Scope::camera},
     {"camera", "INDEX|ID", "libcamera camera, by index or id (default: 0)",
      [](const Given& given, Options& options) {
        if (given.text.empty()) throw UsageError(given.where + ": empty camera index or id");
        options.camera = given.text;
-     }},
+     },
+     Scope::camera},
     {"camera-format", "auto|mjpeg|yuyv|uyvy|nv12|yuv420",
      "pixel format asked of a libcamera camera; auto: camstream chooses (default: auto)",
      [](const Given& given, Options& options) {
        options.camera_format = one_of(given, {"auto", "mjpeg", "yuyv", "uyvy", "nv12", "yuv420"});
-     }},
+     },
+     Scope::camera},
     {"bind", "ADDR", "listen address; :: is all IPv4 and IPv6 (default: ::)",
      [](const Given& given, Options& options) {
        const auto address = parse_bind_address(given.text);
@@ -212,7 +220,8 @@ constexpr ValueSetting kValueSettings[] = {
     {"idle-timeout", "SEC", "capture runs on after the last viewer, 0..86400 (default: 5)",
      [](const Given& given, Options& options) {
        options.idle_timeout = std::chrono::seconds(whole_number_in(given, 0, 86'400));
-     }},
+     },
+     Scope::camera},
     {"max-clients", "N", "stream connections at once, 1..100000 (default: 256)",
      [](const Given& given, Options& options) {
        options.max_clients = whole_number_in(given, 1, 100'000);
@@ -227,8 +236,8 @@ constexpr ValueSetting kValueSettings[] = {
        options.encode_threads = whole_number_in(given, 1, JpegEncoder::kMaxEncodeThreads);
      }},
     {"max-outputs", "N",
-     "sizes or qualities viewers may ask for besides the stream's own, at once, 1..32 "
-     "(default: 4)",
+     "sizes or qualities viewers may ask for besides the stream's own, at once, for each "
+     "camera, 1..32 (default: 4)",
      [](const Given& given, Options& options) {
        options.max_outputs = whole_number_in(given, 1, CaptureService::kMaxOutputs);
      }},
@@ -260,13 +269,16 @@ struct FlagSetting {
   const char* name;
   const char* description;
   Apply apply;
+  Scope scope = Scope::server;
 };
 
 constexpr FlagSetting kFlagSettings[] = {
     {"always-on", "capture from start to shutdown, not on demand (default: off)",
-     [](const Given& given, Options& options) { options.always_on = boolean(given); }},
+     [](const Given& given, Options& options) { options.always_on = boolean(given); },
+     Scope::camera},
     {"source-insecure", "https --source: accept any certificate, e.g. self-signed (default: off)",
-     [](const Given& given, Options& options) { options.source_insecure = boolean(given); }},
+     [](const Given& given, Options& options) { options.source_insecure = boolean(given); },
+     Scope::camera},
 };
 
 // Settings that may be given more than once (each a value setting, not a flag).
@@ -284,7 +296,8 @@ constexpr ValueSetting kListSettings[] = {
      "camera control at start-up, named as libcamera names it: Brightness=0.2 (repeatable)",
      [](const Given& given, Options& options) {
        options.controls.push_back(control_setting(given));
-     }},
+     },
+     Scope::camera},
     {"source-header", "'NAME: VALUE'",
      "header sent to a relayed --source: 'Authorization: Bearer TOKEN' (repeatable)",
      [](const Given& given, Options& options) {
@@ -294,7 +307,8 @@ constexpr ValueSetting kListSettings[] = {
          throw UsageError(given.where + ": " + error.what());
        }
        options.source_headers.push_back(given.text);
-     }},
+     },
+     Scope::camera},
 };
 
 bool is_list(std::string_view key) {
@@ -339,11 +353,101 @@ std::string dotted_key(const CLI::ConfigItem& item) {
   return key + item.name;
 }
 
+// Whether a [camera.NAME] section may hold the key: the live table's rows and the rows marked
+// Scope::camera.
+bool is_camera_key(std::string_view key) {
+  if (find_setting_by_flag(key) != nullptr) return true;
+  const auto camera = [&](const auto& s) { return key == s.name && s.scope == Scope::camera; };
+  return std::any_of(std::begin(kValueSettings), std::end(kValueSettings), camera) ||
+         std::any_of(std::begin(kFlagSettings), std::end(kFlagSettings), camera) ||
+         std::any_of(std::begin(kListSettings), std::end(kListSettings), camera);
+}
+
+bool is_camera_name(std::string_view name) {
+  return !name.empty() && name.size() <= 32 && std::all_of(name.begin(), name.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-';
+  });
+}
+
+// One [camera.NAME] section of the config file.
+struct CameraSection {
+  std::string name;
+  int line = 0;
+  std::map<std::string, Given> settings;
+  std::map<std::string, std::vector<Given>> lists;
+};
+
+// What the config file holds: the keys before any section, and the camera sections in order.
+struct ConfigFile {
+  std::map<std::string, Given> settings;
+  std::map<std::string, std::vector<Given>> lists;
+  std::vector<CameraSection> cameras;
+};
+
+// Where each [camera.NAME] section and each of its keys starts, by line: CLI11's items carry no
+// line numbers, and a message about a section should say where it is. Checks the names
+// (pattern, repeats, how many) as it goes.
+struct SectionLines {
+  std::map<std::string, int> sections;                      // name -> line
+  std::map<std::pair<std::string, std::string>, int> keys;  // (name, key) -> first line
+  std::vector<std::string> order;
+};
+
+std::string_view trimmed(std::string_view text) {
+  while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) text.remove_prefix(1);
+  while (!text.empty() && (text.back() == ' ' || text.back() == '\t' || text.back() == '\r')) {
+    text.remove_suffix(1);
+  }
+  return text;
+}
+
+SectionLines scan_sections(const std::string& content, const std::string& file) {
+  SectionLines lines;
+  std::string current;  // the camera section the lines are in; "" before one or in another
+  std::istringstream stream(content);
+  std::string text;
+  int number = 0;
+  while (std::getline(stream, text)) {
+    ++number;
+    const std::string_view line = trimmed(text);
+    const std::string at = file + " line " + std::to_string(number);
+    if (line.starts_with('[')) {
+      current.clear();
+      const auto close = line.find(']');
+      const std::string_view header =
+          trimmed(line.substr(1, close == std::string_view::npos ? line.npos : close - 1));
+      if (!header.starts_with("camera.")) continue;  // CLI11 judges the others
+      const std::string name(trimmed(header.substr(7)));
+      if (!is_camera_name(name)) {
+        throw UsageError(at + ": [" + std::string(header) +
+                         "]: a camera name is 1 to 32 of a-z, 0-9, '_' and '-'");
+      }
+      if (const auto first = lines.sections.find(name); first != lines.sections.end()) {
+        throw UsageError(at + ": [camera." + name + "] given twice (first on line " +
+                         std::to_string(first->second) + ")");
+      }
+      if (lines.sections.size() == kMaxCameras) {
+        throw UsageError(at + ": [camera." + name + "]: more than " + std::to_string(kMaxCameras) +
+                         " cameras");
+      }
+      lines.sections.emplace(name, number);
+      lines.order.push_back(name);
+      current = name;
+      continue;
+    }
+    if (current.empty() || line.empty() || line.starts_with('#') || line.starts_with(';')) continue;
+    const std::string key(trimmed(line.substr(0, line.find('='))));
+    lines.keys.emplace(std::pair{current, key}, number);
+  }
+  return lines;
+}
+
 // The settings in the config file, by key. Rejects unknown keys, sections and repeated keys;
 // the values of list settings (which may repeat) go to lists.
-std::map<std::string, Given> read_config(const std::string& path,
-                                         std::map<std::string, std::vector<Given>>& lists) {
+ConfigFile read_config(const std::string& path) {
   const std::string content = read_file(path);
+  const std::string file = "config file " + path;
+  const SectionLines lines = scan_sections(content, file);
   std::istringstream stream(content);
   std::vector<CLI::ConfigItem> items;
   try {
@@ -351,12 +455,47 @@ std::map<std::string, Given> read_config(const std::string& path,
   } catch (const CLI::Error& error) {
     throw UsageError("config file " + path + ": " + error.what());
   }
-  const std::string file = "config file " + path;
-  std::map<std::string, Given> settings;
+  ConfigFile config;
+  for (const auto& name : lines.order) {
+    config.cameras.push_back(CameraSection{name, lines.sections.at(name), {}, {}});
+  }
+  const auto section = [&](const std::string& name) -> CameraSection& {
+    return *std::find_if(config.cameras.begin(), config.cameras.end(),
+                         [&](const CameraSection& camera) { return camera.name == name; });
+  };
   for (const auto& item : items) {
     // CLI11 marks the end of a [section] with an item named "--"; the section's keys were
     // already rejected, so the marker carries no news.
     if (item.name == "--" && item.inputs.empty()) continue;
+    const bool in_camera = item.parents.size() == 2 && item.parents[0] == "camera" &&
+                           lines.sections.count(item.parents[1]) != 0;
+    if (in_camera) {
+      if (item.name == "++") continue;  // the section opens
+      CameraSection& camera = section(item.parents[1]);
+      const auto line = lines.keys.find({camera.name, item.name});
+      const std::string where =
+          file + " line " + std::to_string(line != lines.keys.end() ? line->second : camera.line) +
+          ": key '" + item.name + "' of [camera." + camera.name + "]";
+      if (!is_setting(item.name)) throw UsageError(where + ": unknown key");
+      if (!is_camera_key(item.name)) {
+        throw UsageError(where + ": a server-wide key; put it before the first [camera.NAME]");
+      }
+      if (is_list(item.name)) {
+        for (const auto& input : item.inputs)
+          camera.lists[item.name].push_back(Given{input, where});
+        continue;
+      }
+      if (item.inputs.size() != 1 || camera.settings.count(item.name) != 0) {
+        throw UsageError(where + ": given more than once");
+      }
+      camera.settings.emplace(item.name, Given{item.inputs.front(), where});
+      continue;
+    }
+    // CLI11 opens [camera.NAME] with "++" under "camera" too.
+    if (item.name == "++" && item.parents.size() == 1 && item.parents[0] == "camera" &&
+        !lines.sections.empty()) {
+      continue;
+    }
     const std::string key = dotted_key(item);
     // CLI11 opens a [section] with an item named "++" under that section.
     if (item.name == "++" && !item.parents.empty()) {
@@ -367,19 +506,25 @@ std::map<std::string, Given> read_config(const std::string& path,
     }
     const std::string where = file + ": key '" + key + "'";
     if (is_list(key)) {
-      for (const auto& input : item.inputs) lists[key].push_back(Given{input, where});
+      for (const auto& input : item.inputs) config.lists[key].push_back(Given{input, where});
       continue;
     }
     // CLI11 joins a key repeated on consecutive lines into one item with several values.
-    if (item.inputs.size() != 1 || settings.count(key) != 0) {
+    if (item.inputs.size() != 1 || config.settings.count(key) != 0) {
       throw UsageError(where + ": given more than once");
     }
-    settings.emplace(key, Given{item.inputs.front(), where});
+    config.settings.emplace(key, Given{item.inputs.front(), where});
   }
-  if (settings.count("fps") != 0 && settings.count("interval") != 0) {
+  if (config.settings.count("fps") != 0 && config.settings.count("interval") != 0) {
     throw UsageError(file + ": keys 'fps' and 'interval' cannot both be given");
   }
-  return settings;
+  for (const auto& camera : config.cameras) {
+    if (camera.settings.count("fps") != 0 && camera.settings.count("interval") != 0) {
+      throw UsageError(file + " line " + std::to_string(camera.line) + ": [camera." + camera.name +
+                       "]: keys 'fps' and 'interval' cannot both be given");
+    }
+  }
+  return config;
 }
 
 void apply(const std::string& key, const Given& given, Options& options) {
@@ -428,6 +573,33 @@ void check_relay(const Options& options, const std::map<std::string, Given>& set
   }
 }
 
+// The options from checked-in settings: each applied in the order of --help, so that the
+// first problem reported is the first one listed.
+Options build_options(const std::map<std::string, Given>& settings,
+                      const std::map<std::string, std::vector<Given>>& lists) {
+  Options options;
+  for (const auto& setting : kValueSettings) {
+    if (const auto it = settings.find(setting.name); it != settings.end()) {
+      apply(it->first, it->second, options);
+    }
+    if (std::string_view(setting.name) != "camera") continue;
+    for (const auto& row : setting_rows()) {
+      if (const auto it = settings.find(std::string(row.flag)); it != settings.end()) {
+        apply(it->first, it->second, options);
+      }
+    }
+  }
+  for (const auto& setting : kFlagSettings) {
+    if (const auto it = settings.find(setting.name); it != settings.end()) {
+      apply(it->first, it->second, options);
+    }
+  }
+  for (const auto& [name, values] : lists) {
+    for (const auto& given : values) apply(name, given, options);
+  }
+  return options;
+}
+
 // --- the command line ---
 
 // What CLI11 found on the command line, before any value is checked.
@@ -451,6 +623,7 @@ struct CommandLine {
     app.footer(
         "A config file holds the same settings as `key = value` lines named like the long\n"
         "flags (width = 640, hflip = true); flags given on the command line win.\n"
+        "[camera.NAME] sections in it declare several cameras, each at /cam/NAME/...\n"
         "Endpoints: / (viewer), /stream, /snapshot, /api/status, /metrics, /healthz, /ws,\n"
         "/api/token.");
     app.add_option("-c,--config", config_file,
@@ -566,12 +739,12 @@ static ParseResult parse_command_line(CommandLine& command_line, int argc,
     for (const auto& [name, values] : command_line.lists) {
       for (const auto& value : values) lists[name].push_back(Given{value, "--" + name});
     }
+    std::vector<CameraSection> sections;
     if (!command_line.config_file.empty()) {
-      std::map<std::string, std::vector<Given>> file_lists;
-      auto from_file = read_config(command_line.config_file, file_lists);
+      ConfigFile config = read_config(command_line.config_file);
       // A list given on the command line replaces the file's; but controls add up, the
       // command line's last (so it wins for a control named in both).
-      for (auto& [name, values] : file_lists) {
+      for (auto& [name, values] : config.lists) {
         if (name == "control") {
           values.insert(values.end(), lists[name].begin(), lists[name].end());
           lists[name] = std::move(values);
@@ -581,37 +754,56 @@ static ParseResult parse_command_line(CommandLine& command_line, int argc,
       }
       // --fps and --interval set the same thing: either on the command line replaces both keys.
       if (settings.count("fps") != 0 || settings.count("interval") != 0) {
-        from_file.erase("fps");
-        from_file.erase("interval");
+        config.settings.erase("fps");
+        config.settings.erase("interval");
       }
-      settings.merge(from_file);  // keeps the command line's value where both have a key
+      settings.merge(config.settings);  // keeps the command line's value where both have a key
+      sections = std::move(config.cameras);
     }
 
     check_combinations(settings);
-    Options options;
+    Options options = build_options(settings, lists);
     options.config_file = command_line.config_file;
     options.list_cameras = command_line.list_cameras;
-    // In the order of --help, so that the first problem reported is the first one listed.
-    for (const auto& setting : kValueSettings) {
-      if (const auto it = settings.find(setting.name); it != settings.end()) {
-        apply(it->first, it->second, options);
+    if (sections.empty()) {
+      check_relay(options, settings, lists);
+    }
+    // Each camera: its section's keys over the defaults (the keys before any section, and
+    // the command line), built as the one camera would be, and checked the same way.
+    for (auto& section : sections) {
+      std::map<std::string, Given> own = std::move(section.settings);
+      const bool rate = own.count("fps") != 0 || own.count("interval") != 0;
+      const bool own_insecure = own.count("source-insecure") != 0;
+      for (const auto& [key, given] : settings) {
+        if (!is_camera_key(key) || (rate && (key == "fps" || key == "interval"))) continue;
+        own.emplace(key, given);  // the section's own value stays
       }
-      if (std::string_view(setting.name) != "camera") continue;
-      for (const auto& row : setting_rows()) {
-        if (const auto it = settings.find(std::string(row.flag)); it != settings.end()) {
-          apply(it->first, it->second, options);
+      std::map<std::string, std::vector<Given>> own_lists;
+      for (const auto& [key, values] : lists) {
+        if (is_camera_key(key)) own_lists[key] = values;
+      }
+      for (auto& [key, values] : section.lists) {
+        // The section's controls come after the defaults' (so they win); its headers replace.
+        if (key != "control") own_lists[key].clear();
+        own_lists[key].insert(own_lists[key].end(), values.begin(), values.end());
+      }
+      // A relay's defaults (its headers, source-insecure) are for the cameras that relay.
+      const auto source = own.find("source");
+      if (source == own.end() || source->second.text.find("://") == std::string::npos) {
+        if (!own_insecure) own.erase("source-insecure");
+        if (section.lists.count("source-header") == 0) own_lists.erase("source-header");
+      }
+      Options camera = build_options(own, own_lists);
+      check_relay(camera, own, own_lists);
+      for (auto& warning : camera.warnings) {  // a default's note once, not once per camera
+        if (std::find(options.warnings.begin(), options.warnings.end(), warning) ==
+            options.warnings.end()) {
+          options.warnings.push_back(std::move(warning));
         }
       }
+      CameraOptions& added = options.cameras.emplace_back(static_cast<CameraOptions&&>(camera));
+      added.name = section.name;
     }
-    for (const auto& setting : kFlagSettings) {
-      if (const auto it = settings.find(setting.name); it != settings.end()) {
-        apply(it->first, it->second, options);
-      }
-    }
-    for (const auto& [name, values] : lists) {
-      for (const auto& given : values) apply(name, given, options);
-    }
-    check_relay(options, settings, lists);
     return ParseResult{std::move(options), 0, {}};
   } catch (const UsageError& error) {
     return usage_error(error.what());

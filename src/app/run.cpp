@@ -72,7 +72,7 @@ int print_cameras() {
   return 0;
 }
 
-RelaySettings relay_settings(const Options& options) {
+RelaySettings relay_settings(const CameraOptions& options) {
   RelaySettings settings;
   settings.url = options.source_url;
   settings.headers = options.source_headers;
@@ -80,7 +80,7 @@ RelaySettings relay_settings(const Options& options) {
   return settings;
 }
 
-std::unique_ptr<FrameSource> open_source(const Options& options) {
+std::unique_ptr<FrameSource> open_source(const CameraOptions& options) {
   const CaptureConfig config = capture_config(options.live, options.camera, options.camera_format);
   switch (options.source) {
     case SourceKind::relay:
@@ -118,7 +118,7 @@ std::unique_ptr<FrameSource> open_source(const Options& options) {
 }
 
 // The same kind of source as the one opened at start-up, for a live reconfiguration.
-CaptureService::SourceFactory reopener(const FrameSource& opened, const Options& options) {
+CaptureService::SourceFactory reopener(const FrameSource& opened, const CameraOptions& options) {
   if (opened.info().name == "test") return make_test_source;
   if (opened.info().name == "relay") {
     return [settings = relay_settings(options)](const CaptureConfig& config) {
@@ -134,7 +134,7 @@ CaptureService::SourceFactory reopener(const FrameSource& opened, const Options&
 
 // --control NAME=VALUE, read in each control's own type and checked against the camera's
 // range; a later value for the same control wins. Throws UsageError naming the flag.
-std::map<std::string, ControlValue> start_up_controls(const Options& options,
+std::map<std::string, ControlValue> start_up_controls(const CameraOptions& options,
                                                       const FrameSource& source) {
   std::map<std::string, ControlValue> values;
   if (options.controls.empty()) return values;
@@ -175,16 +175,17 @@ std::string url_host(const asio::ip::address& address) {
 }
 
 // What each module is told of the options: the one place they are copied across.
-CaptureService::Settings capture_settings(const Options& options,
-                                          CaptureService::SourceFactory reopen) {
+// encode_threads and max_outputs are server-wide rows that bound each camera alike.
+CaptureService::Settings capture_settings(const CameraOptions& options, int encode_threads,
+                                          int max_outputs, CaptureService::SourceFactory reopen) {
   CaptureService::Settings settings;
   settings.live = options.live;
   settings.camera = options.camera;
   settings.reopen = std::move(reopen);
   settings.lifecycle.always_on = options.always_on;
   settings.lifecycle.idle_timeout = options.idle_timeout;
-  settings.encode_threads = options.encode_threads;
-  settings.max_outputs = options.max_outputs;
+  settings.encode_threads = encode_threads;
+  settings.max_outputs = max_outputs;
   if (options.source == SourceKind::relay) {
     settings.upstream_size = true;
     // An upstream is usually back within a second (a restart): reconnect sooner and more
@@ -218,6 +219,14 @@ access::Gate::Settings gate_settings(const Options& options) {
   return settings;
 }
 
+// One camera's services, by value for its lifetime in run().
+struct CameraStack {
+  std::string name;
+  FrameHub hub;
+  Metrics metrics;
+  std::unique_ptr<CaptureService> capture;
+};
+
 }  // namespace
 
 int run(const Options& options) {
@@ -232,31 +241,65 @@ int run(const Options& options) {
       spdlog::warn("--max-connections {} exceeds the open-file limit {}", options.max_connections,
                    limit.rlim_cur);
     }
-    auto source = open_source(options);
     asio::io_context io;
-    FrameHub hub;
-    Metrics metrics;
-    const auto controls = start_up_controls(options, *source);
-    spdlog::info("encoding: {} thread{} (stripes of each frame)", options.encode_threads,
-                 options.encode_threads == 1 ? "" : "s");
-    const auto reopen = reopener(*source, options);
-    CaptureService capture(io.get_executor(), std::move(source), capture_settings(options, reopen),
-                           hub, metrics);
-    if (const auto error = capture.set_controls(controls)) throw UsageError(error->message());
+    // One capture stack per camera (docs/api.md, "Several cameras in one process"), each on
+    // its own source thread; the one I/O thread serves them all.
+    const std::vector<CameraOptions> camera_options = options.camera_list();
+    const bool several = camera_options.size() > 1;
+    std::vector<std::unique_ptr<CameraStack>> cameras;
+    for (const auto& camera : camera_options) {
+      // With several cameras, a message names the camera it is about.
+      const std::string about = several ? "camera " + camera.name + ": " : "";
+      try {
+        auto stack = std::make_unique<CameraStack>();
+        stack->name = camera.name;
+        auto source = open_source(camera);
+        const auto controls = start_up_controls(camera, *source);
+        const auto reopen = reopener(*source, camera);
+        stack->capture = std::make_unique<CaptureService>(
+            io.get_executor(), std::move(source),
+            capture_settings(camera, options.encode_threads, options.max_outputs, reopen),
+            stack->hub, stack->metrics);
+        if (const auto error = stack->capture->set_controls(controls)) {
+          throw UsageError(error->message());
+        }
+        cameras.push_back(std::move(stack));
+      } catch (const UsageError& error) {
+        throw UsageError(about + error.what());
+      } catch (const CaptureError& error) {
+        throw CaptureError(about + error.what());
+      }
+    }
+    spdlog::info("encoding: {} thread{} (stripes of each frame){}", options.encode_threads,
+                 options.encode_threads == 1 ? "" : "s", several ? ", for each camera" : "");
+    CaptureService& capture = *cameras.front()->capture;  // the first: systemd's probe
+    Metrics& metrics = cameras.front()->metrics;
 
     ServerSettings serving = server_settings(options);
     if (serving.listen_fd >= 0) {
       spdlog::info("socket activation: serving on the socket systemd passed (bind, port unused)");
     }
     access::Gate gate(io.get_executor(), gate_settings(options));
-    Server server(io, std::move(serving), capture, hub, metrics, gate);
+    std::vector<ServerCamera> served;
+    for (const auto& camera : cameras) {
+      served.push_back(ServerCamera{camera->name, *camera->capture, camera->hub, camera->metrics});
+    }
+    Server server(io, std::move(serving), served, gate);
 
     SystemdNotifier::Probe probe;
     probe.status = [&] {
       const CaptureStatus status = capture.status();
       return systemd_status(to_string(status.state), server.viewers(), status.fps, status.error);
     };
-    probe.supervised_at = [&] { return capture.supervised_at(); };
+    // The supervision of every camera runs on the one I/O thread: the oldest says whether it
+    // still runs. A stalled stream is judged by the first camera, so that one camera's
+    // trouble does not restart the others.
+    probe.supervised_at = [&] {
+      auto oldest = capture.supervised_at();
+      for (const auto& camera : cameras)
+        oldest = std::min(oldest, camera->capture->supervised_at());
+      return oldest;
+    };
     probe.streaming = [&] { return capture.state() == CaptureState::streaming; };
     probe.frames = [&] { return metrics.frames_captured.load(std::memory_order_relaxed); };
     probe.frame_interval = [&] {
@@ -289,7 +332,7 @@ int run(const Options& options) {
       spdlog::info("signal {}: closing viewers and releasing the camera", signal);
       systemd.stopping();
       server.shutdown([&] { deadline.cancel(); });
-      capture.shutdown();
+      for (const auto& camera : cameras) camera->capture->shutdown();
       // Viewers get a second to take the close delimiter; this bounds the rest.
       deadline.expires_after(std::chrono::milliseconds(1800));
       deadline.async_wait([&](boost::system::error_code timer_ec) {
@@ -309,7 +352,7 @@ int run(const Options& options) {
           "the camera (docs/security.md)",
           url_host(endpoint.address()));
     }
-    capture.begin();
+    for (const auto& camera : cameras) camera->capture->begin();
     systemd.ready();
 
     io.run();

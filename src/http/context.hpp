@@ -1,6 +1,8 @@
-// What the server's sessions share, behind the narrow interface each kind of session sees
-// (viewer_hub.hpp, controller.hpp).
-// Everything here runs on the one I/O thread.
+// What the server's sessions share: the server-wide part (the connections, the settings, the
+// access gate, TLS, shutdown) and the cameras, each a CameraEndpoint (camera_endpoint.hpp)
+// that is the narrow interface its viewers and control clients see (viewer_hub.hpp,
+// controller.hpp). Only HttpSession, which routes requests and hands connections on, and the
+// Server see the Context. Everything here runs on the one I/O thread.
 //
 // Ownership (see registry.hpp): a session owns itself through its pending operations; the
 // server's lists (every connection, the stream viewers, the waiting snapshots, the control
@@ -9,69 +11,57 @@
 #pragma once
 
 #include <boost/asio/io_context.hpp>
-#include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <functional>
-#include <map>
 #include <memory>
 #include <string>
+#include <string_view>
+#include <vector>
 
-#include "broadcaster.hpp"
+#include "camera_endpoint.hpp"
 #include "camstream/access/gate.hpp"
 #include "camstream/http/server.hpp"
-#include "camstream/stream/capture_service.hpp"
-#include "camstream/stream/frame_hub.hpp"
-#include "camstream/stream/metrics.hpp"
 #include "connection.hpp"
-#include "controller.hpp"
 #include "host_check.hpp"
-#include "output_feed.hpp"
-#include "part.hpp"
 #include "registry.hpp"
 #include "status.hpp"
 #include "tls.hpp"
-#include "viewer_hub.hpp"
 
 namespace camstream {
 
 class HttpSession;
-struct Server::Context : ViewerHub, Controller, std::enable_shared_from_this<Server::Context> {
-  Context(boost::asio::io_context& io, ServerSettings settings, CaptureService& capture,
-          FrameHub& hub, Metrics& metrics, access::Gate& gate);
+struct Server::Context : std::enable_shared_from_this<Server::Context> {
+  Context(boost::asio::io_context& io, ServerSettings settings, access::Gate& gate);
+  Context(const Context&) = delete;
+  Context& operator=(const Context&) = delete;
 
-  // ViewerHub
-  const ServerSettings& settings() const override { return settings_; }
-  ConnectionRegistry& connections() override { return *connections_; }
-  Registry<MjpegViewer>::Membership add_viewer(std::weak_ptr<MjpegViewer> viewer) override {
-    return broadcaster.add_viewer(std::move(viewer));
-  }
-  std::size_t viewers() const override;  // of every output
-  std::size_t waiters() const;           // snapshots waiting, of every output
-  PartPtr first_part() const override;
-  DemandToken hold_demand() override { return capture.hold_demand(); }
-  Metrics& metrics() override { return metrics_; }
+  // Before any session: the cameras, the first first.
+  void add_camera(const ServerCamera& camera);
 
-  // Controller
-  Registry<WsSession>::Membership add_control_client(std::weak_ptr<WsSession> session) override {
-    return controls_->join(std::move(session));
-  }
-  std::size_t control_clients() const override { return controls_->size(); }
-  bool shutting_down() const override { return shutting_down_; }
-  std::string status() override;
-  void announce_status() override;
-  void start() override { capture.command_start(); }
-  bool stop() override;
-  std::string controls_message() const override {
-    return camstream::controls_message(capture.controls());
-  }
-  std::optional<ControlError> set_controls(
-      const std::map<std::string, ControlValue>& values) override {
-    return capture.set_controls(values);
-  }
-  const LiveSettings& live_settings() const override { return capture.live_settings(); }
-  std::string configure(const LiveSettings& next) override { return capture.reconfigure(next); }
-
+  boost::asio::io_context& io() { return io_; }
+  access::Gate& gate() { return gate_; }
+  // Null: plain HTTP.
+  TlsCertificate* tls() const { return tls_.get(); }
+  const ServerSettings& settings() const { return settings_; }
+  ConnectionRegistry& connections() { return *connections_; }
   const HostCheck& host_check() const { return host_check_; }
+  bool shutting_down() const { return shutting_down_; }
+
+  // The camera of that name, shared with this Context's ownership; null if there is none.
+  std::shared_ptr<CameraEndpoint> camera(std::string_view name);
+  // The first camera: it also answers the single-camera URLs.
+  std::shared_ptr<CameraEndpoint> first_camera();
+  // Stream viewers of every camera (--max-clients counts them together).
+  std::size_t viewers() const;
+  std::size_t snapshots_waiting() const;
+
+  // /api/status: the first camera's status, and "cameras" with every camera's.
+  std::string status_json() const;
+  // /metrics: every camera's series (labelled camera="NAME" when there are several).
+  std::string metrics() const;
+  // The server-wide figures of a status (connections, logins).
+  ServerStatus server_status() const;
+
   // Connections that have not yet sent an allowed request: at most a share of
   // --max-connections, so they can never take every slot (docs/security.md).
   Registry<HttpSession>::Membership add_unproven(std::weak_ptr<HttpSession> session) {
@@ -84,36 +74,24 @@ struct Server::Context : ViewerHub, Controller, std::enable_shared_from_this<Ser
   // Whether make_room() can free a slot at --max-connections.
   bool can_make_room();
   void recheck_access();
-  // The feed of the output a stream or snapshot request names (docs/api.md, "Outputs per
-  // viewer"): the existing one, shared, or a new one; nullptr for the main stream.
-  FeedChoice find_feed(const OutputRequest& request);
-  void broadcast_status();  // to every control client, now
-  ServerStatus status_snapshot() const;
+  void reload_tls();
   void begin_shutdown(std::function<void()> closed);
 
-  boost::asio::io_context& io;
-  access::Gate& gate;
-  std::unique_ptr<TlsCertificate> tls;  // null: plain HTTP
-  CaptureService& capture;
-  FrameHub& hub;
-  Broadcaster broadcaster;
+  // The stall watchdog's timer (server.cpp), and what it calls once the last connection is
+  // gone after shutdown.
   boost::asio::steady_timer watchdog;
-  std::function<void()> on_closed;  // after shutdown, when the last connection is gone
+  std::function<void()> on_closed;
 
  private:
+  boost::asio::io_context& io_;
+  access::Gate& gate_;
+  std::unique_ptr<TlsCertificate> tls_;
   ServerSettings settings_;
-  Metrics& metrics_;
   HostCheck host_check_;
+  std::vector<std::unique_ptr<CameraEndpoint>> cameras_;
   std::shared_ptr<ConnectionRegistry> connections_ = ConnectionRegistry::create();
-  std::shared_ptr<Registry<WsSession>> controls_ = Registry<WsSession>::create();
   std::shared_ptr<Registry<HttpSession>> unproven_ = Registry<HttpSession>::create();
-  // The outputs' feeds, held by their viewers and waiting snapshots; expired ones are erased
-  // when the list is next walked.
-  std::map<OutputKey, std::weak_ptr<OutputFeed>> feeds_;
   bool shutting_down_ = false;
-  bool status_announced_ = false;
-  bool broadcasting_ = false;
-  bool status_pending_ = false;
 };
 
 }  // namespace camstream

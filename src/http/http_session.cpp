@@ -73,7 +73,7 @@ HttpSession::HttpSession(asio::ip::tcp::socket socket, std::shared_ptr<Server::C
 void HttpSession::run() {
   connection_ = context_->connections().join(weak_from_this());
   unproven_ = context_->add_unproven(weak_from_this());
-  if (context_->tls) return detect_tls();
+  if (context_->tls() != nullptr) return detect_tls();
   read();
 }
 
@@ -93,7 +93,7 @@ void HttpSession::on_detect_tls(beast::error_code ec, bool tls) {
     plain_on_tls_port_ = true;
     return read();
   }
-  stream_.start_tls(context_->tls->context());
+  stream_.start_tls(context_->tls()->context());
   // bind_front_handler's call operator takes any arguments, which satisfies Beast 1.81's
   // constraint (it names the unbuffered signature for the buffered handshake).
   stream_.tls().async_handshake(
@@ -157,7 +157,7 @@ void HttpSession::handle(Request request) {
                      "this port speaks HTTPS: use https:// with the same host and port\n", nullptr);
   }
   const Route route = parse_route(request.target());
-  if (!context_->gate.required() || route.endpoint == Endpoint::health) {
+  if (!context_->gate().required() || route.endpoint == Endpoint::health) {
     identity_ = access::Identity{"anonymous", access::Role::operator_};
     // /healthz proves nothing: a flood of connections asking it stays unproven.
     if (route.endpoint != Endpoint::health) proven();
@@ -179,10 +179,10 @@ void HttpSession::authorize(Request request, const Route& route) {
   if (accepts_token(route.endpoint)) {
     token = query_parameter(pending->first.target(), "token");
   }
-  context_->gate.check(peer_address_, authorization, token,
-                       [self = shared_from_this(), pending](access::Gate::Decision decision) {
-                         self->on_decision(std::move(pending->first), pending->second, decision);
-                       });
+  context_->gate().check(peer_address_, authorization, token,
+                         [self = shared_from_this(), pending](access::Gate::Decision decision) {
+                           self->on_decision(std::move(pending->first), pending->second, decision);
+                         });
 }
 
 void HttpSession::on_decision(Request request, const Route& route,
@@ -220,8 +220,12 @@ void HttpSession::on_decision(Request request, const Route& route,
 }
 
 void HttpSession::dispatch(Request request, const Route& route) {
-  if (route.endpoint == Endpoint::websocket && beast::websocket::is_upgrade(request)) {
-    return start_websocket(std::move(request));
+  if (route.endpoint == Endpoint::websocket && beast::websocket::is_upgrade(request) &&
+      !route.bad_camera_name) {
+    if (auto camera =
+            route.camera.empty() ? context_->first_camera() : context_->camera(route.camera)) {
+      return start_websocket(std::move(request), std::move(camera));
+    }
   }
   if (request.method() != http::verb::get && request.method() != http::verb::head) {
     if (route.endpoint == Endpoint::not_found) {
@@ -235,11 +239,23 @@ void HttpSession::dispatch(Request request, const Route& route) {
   if (!route.error.empty()) {
     return send_text(http::status::bad_request, route.error + "\n", nullptr);
   }
+  // Past the login: only now may an answer say whether a camera exists.
+  if (route.bad_camera_name) {
+    return send_text(http::status::not_found,
+                     "not found: a camera name is 1 to 32 of a-z, 0-9, '_' and '-'\n", &request);
+  }
+  const auto camera =
+      route.camera.empty() ? context_->first_camera() : context_->camera(route.camera);
+  if (!camera) {
+    // The name is repeated: it is only letters, digits, '_' and '-' (route.hpp).
+    return send_text(http::status::not_found, "not found: no camera " + route.camera + "\n",
+                     &request);
+  }
   switch (route.endpoint) {
     case Endpoint::stream:
-      return start_stream(request, route);
+      return start_stream(request, route, camera);
     case Endpoint::snapshot:
-      return snapshot(request, route);
+      return snapshot(request, route, *camera);
     case Endpoint::page: {
       auto response = text_response(http::status::ok, std::string(web::index_html()), &request,
                                     "text/html; charset=utf-8");
@@ -253,10 +269,12 @@ void HttpSession::dispatch(Request request, const Route& route) {
       return send(response);
     }
     case Endpoint::status:
-      return send_text(http::status::ok, context_->status() + "\n", &request, "application/json");
-    case Endpoint::metrics:
+      // /api/status has every camera; /cam/NAME/api/status that camera's alone.
       return send_text(http::status::ok,
-                       metrics_text(context_->metrics(), context_->status_snapshot()), &request,
+                       (route.camera.empty() ? context_->status_json() : camera->status()) + "\n",
+                       &request, "application/json");
+    case Endpoint::metrics:
+      return send_text(http::status::ok, context_->metrics(), &request,
                        "text/plain; version=0.0.4; charset=utf-8");
     case Endpoint::health:
       return send_text(http::status::ok, "ok\n", &request);
@@ -269,9 +287,10 @@ void HttpSession::dispatch(Request request, const Route& route) {
       break;
   }
   // The target is not repeated: an answer never echoes what a client sent.
-  send_text(http::status::not_found,
-            "not found\nendpoints: / /stream /snapshot /api/status /metrics /healthz /ws\n",
-            &request);
+  send_text(
+      http::status::not_found,
+      "not found\nendpoints: / /stream /snapshot /api/status /metrics /healthz /ws /cam/NAME/...\n",
+      &request);
 }
 
 // GET /api/token?ttl=SECONDS&role=viewer: a signed token for the user who asked, at most of
@@ -299,7 +318,7 @@ void HttpSession::send_token(const Request& request) {
     role = *wanted;
   }
   const std::int64_t expires = unix_now() + ttl;
-  const std::string token = context_->gate.issue_token({identity_.user, role}, expires);
+  const std::string token = context_->gate().issue_token({identity_.user, role}, expires);
   boost::json::object answer;
   answer["token"] = token;
   answer["expires"] = expires;
@@ -307,7 +326,8 @@ void HttpSession::send_token(const Request& request) {
   send_text(http::status::ok, boost::json::serialize(answer) + "\n", &request, "application/json");
 }
 
-void HttpSession::start_stream(const Request& request, const Route& route) {
+void HttpSession::start_stream(const Request& request, const Route& route,
+                               const std::shared_ptr<CameraEndpoint>& camera) {
   if (request.method() == http::verb::head) {
     auto head =
         std::make_shared<std::string>(multipart::response_head(context_->settings().allow_origin));
@@ -327,20 +347,20 @@ void HttpSession::start_stream(const Request& request, const Route& route) {
     response->set(http::field::retry_after, "5");
     return send(response);
   }
-  FeedChoice output = context_->find_feed(route.output);
+  FeedChoice output = camera->find_feed(route.output);
   if (refuse_output(output, request)) return;
   handed_on_ = true;
   unproven_.reset();
   stream_.tcp().expires_never();
   // The target goes to the log: without the token.
   auto viewer = std::make_shared<MjpegViewer>(
-      std::move(stream_), std::shared_ptr<ViewerHub>(context_), route,
+      std::move(stream_), std::shared_ptr<ViewerHub>(camera), route,
       access::redact_target(request.target()), identity_, std::move(output.feed));
   connection_.reset();  // the viewer counts the connection from now on
   viewer->start();
 }
 
-void HttpSession::start_websocket(Request request) {
+void HttpSession::start_websocket(Request request, std::shared_ptr<CameraEndpoint> camera) {
   const auto origin = request.find(http::field::origin);
   const std::string_view origin_value =
       origin == request.end() ? std::string_view{} : std::string_view(origin->value());
@@ -357,7 +377,8 @@ void HttpSession::start_websocket(Request request) {
   handed_on_ = true;
   unproven_.reset();
   connection_.reset();  // the WebSocket counts the connection from now on
-  std::make_shared<WsSession>(std::move(stream_), std::shared_ptr<Controller>(context_), identity_)
+  std::make_shared<WsSession>(std::move(stream_), std::shared_ptr<Controller>(std::move(camera)),
+                              identity_)
       ->run(request);
 }
 
@@ -372,29 +393,29 @@ bool HttpSession::refuse_output(const FeedChoice& choice, const Request& request
   return true;
 }
 
-void HttpSession::snapshot(const Request& request, const Route& route) {
+void HttpSession::snapshot(const Request& request, const Route& route, CameraEndpoint& camera) {
   const bool head_only = request.method() == http::verb::head;
   const bool keep_alive = request.keep_alive();
   if (!route.output.empty()) {
     // Checked before the state, so that a bad size is a 400 whatever the capture does.
-    FeedChoice output = context_->find_feed(route.output);
+    FeedChoice output = camera.find_feed(route.output);
     if (refuse_output(output, request)) return;
     snapshot_.use_output(std::move(output.feed));
   }
   if (head_only) {
-    if (const FramePtr latest = snapshot_.latest_for_head()) {
+    if (const FramePtr latest = snapshot_.latest_for_head(camera)) {
       snapshot_.use_output(nullptr);
       return send_snapshot(latest, true, keep_alive);
     }
   }
-  if (const auto refusal = snapshot_.refusal()) {
+  if (const auto refusal = snapshot_.refusal(camera)) {
     snapshot_.use_output(nullptr);
     auto response = text_response(http::status::service_unavailable, refusal->message, &request);
     if (refusal->retry_after) response->set(http::field::retry_after, *refusal->retry_after);
     return send(response);
   }
   // The waiter's pointer shares this session's ownership: its handlers keep the session.
-  snapshot_.wait(std::shared_ptr<SnapshotWaiter>(shared_from_this(), &snapshot_),
+  snapshot_.wait(std::shared_ptr<SnapshotWaiter>(shared_from_this(), &snapshot_), camera,
                  stream_.tcp().socket(), head_only, keep_alive);
 }
 

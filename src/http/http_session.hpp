@@ -49,9 +49,10 @@ class HttpSession : public Connection,
   void on_decision(Request request, const Route& route, const access::Gate::Decision& decision);
   void dispatch(Request request, const Route& route);
   void send_token(const Request& request);
-  void start_stream(const Request& request, const Route& route);
-  void start_websocket(Request request);
-  void snapshot(const Request& request, const Route& route);
+  void start_stream(const Request& request, const Route& route,
+                    const std::shared_ptr<CameraEndpoint>& camera);
+  void start_websocket(Request request, std::shared_ptr<CameraEndpoint> camera);
+  void snapshot(const Request& request, const Route& route, CameraEndpoint& camera);
   // Answers a refused output choice; false when there is none to answer.
   bool refuse_output(const FeedChoice& choice, const Request& request);
   // SnapshotWaiter::Client

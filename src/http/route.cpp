@@ -1,5 +1,6 @@
 #include "route.hpp"
 
+#include <algorithm>
 #include <charconv>
 
 #include "camstream/core/query_string.hpp"
@@ -52,13 +53,33 @@ std::string parse_output(std::string_view query, OutputRequest& output) {
 
 }  // namespace
 
+bool is_camera_name(std::string_view name) {
+  return !name.empty() && name.size() <= 32 && std::all_of(name.begin(), name.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-';
+  });
+}
+
 Route parse_route(std::string_view target) {
   const auto question = target.find('?');
-  const std::string_view path = target.substr(0, question);
+  std::string_view path = target.substr(0, question);
   const std::string_view query =
       question == std::string_view::npos ? std::string_view{} : target.substr(question + 1);
 
   Route route;
+  constexpr std::string_view kCamera = "/cam/";
+  if (path.starts_with(kCamera)) {
+    const std::string_view rest = path.substr(kCamera.size());
+    const auto slash = rest.find('/');
+    const std::string_view name = rest.substr(0, slash);
+    // Nothing after the name, or no name: not found. "..", "%2F" and the like are not names.
+    if (slash == std::string_view::npos || !is_camera_name(name)) {
+      route.bad_camera_name = !is_camera_name(name);
+      return route;
+    }
+    route.camera = std::string(name);
+    path = rest.substr(slash);
+    if (path == "/metrics" || path == "/healthz") return route;  // the server's, not a camera's
+  }
   const auto action = query_value(query, "action");
   if (action && path.ends_with("/")) {
     if (*action == "stream") route.endpoint = Endpoint::stream;

@@ -13,14 +13,15 @@ using tcp = asio::ip::tcp;
 
 namespace {
 
-// Once a second: drop viewers that read nothing. During shutdown, look often, so the process
-// exits as soon as the last connection has closed.
+// Once a second: drop viewers (of any camera) that read nothing. During shutdown, look often, so
+// the process exits as soon as the last connection has closed.
 void watch(const std::shared_ptr<Server::Context>& context) {
   using namespace std::chrono_literals;
   context->watchdog.expires_after(context->shutting_down() ? 20ms : 1000ms);
   context->watchdog.async_wait([context](boost::system::error_code ec) {
     if (ec) return;
     const auto now = std::chrono::steady_clock::now();
+    // Every camera's viewers are in the one registry of connections.
     context->connections().for_each(
         [now](Connection& connection) { connection.check_stalled(now); });
     if (context->shutting_down() && context->connections().size() == 0) {
@@ -33,18 +34,23 @@ void watch(const std::shared_ptr<Server::Context>& context) {
 
 }  // namespace
 
-Server::Server(asio::io_context& io, ServerSettings settings, CaptureService& capture,
-               FrameHub& hub, Metrics& metrics, access::Gate& gate)
-    : context_(std::make_shared<Context>(io, std::move(settings), capture, hub, metrics, gate)) {
+Server::Server(asio::io_context& io, ServerSettings settings,
+               const std::vector<ServerCamera>& cameras, access::Gate& gate)
+    : context_(std::make_shared<Context>(io, std::move(settings), gate)) {
   std::weak_ptr<Context> weak = context_;
-  hub.add_listener([weak, &io](const FramePtr& frame) {
-    asio::post(io, [weak, frame] {
-      if (auto context = weak.lock()) context->broadcaster.publish(frame);
+  for (const auto& camera : cameras) {
+    context_->add_camera(camera);
+    // The endpoint lives as long as the Context: it is found again by name from the weak one.
+    CameraEndpoint* endpoint = context_->camera(camera.name).get();
+    camera.hub.add_listener([weak, endpoint, &io](const FramePtr& frame) {
+      asio::post(io, [weak, endpoint, frame] {
+        if (auto context = weak.lock()) endpoint->publish(frame);
+      });
     });
-  });
-  capture.on_status([weak] {
-    if (auto context = weak.lock()) context->broadcast_status();
-  });
+    camera.capture.on_status([weak, endpoint] {
+      if (auto context = weak.lock()) endpoint->broadcast_status();
+    });
+  }
   listener_ = std::make_shared<Listener>(
       io,
       [weak](tcp::socket& socket) {
@@ -87,11 +93,11 @@ std::size_t Server::viewers() const {
 }
 
 bool Server::tls() const {
-  return context_->tls != nullptr;
+  return context_->tls() != nullptr;
 }
 
 void Server::reload_tls() {
-  if (context_->tls) context_->tls->reload();
+  context_->reload_tls();
 }
 
 void Server::recheck_access() {

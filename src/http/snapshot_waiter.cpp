@@ -17,24 +17,24 @@ SnapshotWaiter::SnapshotWaiter(const asio::any_io_executor& executor, Server::Co
                                Client& client)
     : context_(context), client_(client), timer_(executor) {}
 
-FramePtr SnapshotWaiter::latest_for_head() const {
+FramePtr SnapshotWaiter::latest_for_head(const CameraEndpoint& camera) const {
   if (feed_) {
     const PartPtr& latest = feed_->broadcaster.latest();
     if (latest && !latest->frame->placeholder) return latest->frame;
     return nullptr;
   }
-  const PartPtr& latest = context_.broadcaster.latest();
+  const PartPtr& latest = camera.latest_part();
   if (latest && latest->frame->snapshot_size) return latest->frame;
   return nullptr;
 }
 
-std::optional<SnapshotWaiter::Refusal> SnapshotWaiter::refusal() const {
-  if (context_.capture.state() == CaptureState::stopped) {
+std::optional<SnapshotWaiter::Refusal> SnapshotWaiter::refusal(const CameraEndpoint& camera) const {
+  if (camera.stopped()) {
     return Refusal{"capture is stopped: send {\"type\":\"start\"} on /ws\n", std::nullopt};
   }
   // Each waiting snapshot holds a connection and demand: as many as viewers may wait.
   const auto max_waiting = static_cast<std::size_t>(context_.settings().max_clients);
-  if (context_.waiters() >= max_waiting) {
+  if (context_.snapshots_waiting() >= max_waiting) {
     return Refusal{"too many snapshots waiting for a frame: the limit is " +
                        std::to_string(max_waiting) + " (--max-clients)\n",
                    "5"};
@@ -42,18 +42,18 @@ std::optional<SnapshotWaiter::Refusal> SnapshotWaiter::refusal() const {
   return std::nullopt;
 }
 
-void SnapshotWaiter::wait(const std::shared_ptr<SnapshotWaiter>& self,
+void SnapshotWaiter::wait(const std::shared_ptr<SnapshotWaiter>& self, CameraEndpoint& camera,
                           asio::ip::tcp::socket& socket, bool head_only, bool keep_alive) {
   waiting_ = true;
   head_only_ = head_only;
   keep_alive_ = keep_alive;
   socket_ = &socket;
-  demand_ = context_.capture.hold_demand();
+  demand_ = camera.hold_demand();
   if (feed_) {
     place_ = feed_->broadcaster.wait_for_frame(std::weak_ptr<FrameWaiter>(self));
   } else {
-    request_ = context_.capture.request_snapshot();
-    place_ = context_.broadcaster.wait_for_frame(std::weak_ptr<FrameWaiter>(self));
+    request_ = camera.request_snapshot();
+    place_ = camera.wait_for_frame(std::weak_ptr<FrameWaiter>(self));
   }
   timer_.expires_after(kSnapshotWait);
   timer_.async_wait([self](boost::system::error_code ec) {

@@ -52,17 +52,20 @@ class SnapshotWaiter final : public FrameWaiter {
   SnapshotWaiter(const boost::asio::any_io_executor& executor, Server::Context& context,
                  Client& client);
 
-  // The output the next wait is for (docs/api.md, "Outputs per viewer"); nullptr: the main
-  // stream's frames at the snapshot size. Held until the wait ends (or this is called again).
+  // The output the next wait is for (docs/api.md, "Outputs per viewer"), one of the camera's;
+  // nullptr: the main stream's frames at the snapshot size. Held until the wait ends (or this
+  // is called again).
   void use_output(std::shared_ptr<OutputFeed> feed) { feed_ = std::move(feed); }
-  // What a HEAD gets without waiting: the newest frame, when it is at the snapshot size.
-  FramePtr latest_for_head() const;
-  // Whether a snapshot may wait now, and why not.
-  std::optional<Refusal> refusal() const;
-  // Waits for the next frame; self points to this waiter and owns its session. The socket is
-  // watched for the client hanging up.
-  void wait(const std::shared_ptr<SnapshotWaiter>& self, boost::asio::ip::tcp::socket& socket,
-            bool head_only, bool keep_alive);
+  // What a HEAD gets without waiting: the newest frame of the output (or the camera's, when
+  // at the snapshot size).
+  FramePtr latest_for_head(const CameraEndpoint& camera) const;
+  // Whether a snapshot of the camera may wait now, and why not. The waiting snapshots of every
+  // camera count against --max-clients together.
+  std::optional<Refusal> refusal(const CameraEndpoint& camera) const;
+  // Waits for the next frame of the camera (of its output, after use_output); self points to
+  // this waiter and owns its session. The socket is watched for the client hanging up.
+  void wait(const std::shared_ptr<SnapshotWaiter>& self, CameraEndpoint& camera,
+            boost::asio::ip::tcp::socket& socket, bool head_only, bool keep_alive);
   bool waiting() const { return waiting_; }
   // Lets go of everything the wait holds and tells no one.
   void stop();

@@ -95,96 +95,163 @@ std::string controls_message(const ControlMap& controls) {
   return out + "}}";
 }
 
+std::string status_with_cameras(const std::vector<std::pair<std::string, ServerStatus>>& cameras) {
+  std::string out = status_message(cameras.front().second);
+  out.pop_back();  // the closing brace
+  out += R"(,"cameras":{)";
+  bool first = true;
+  for (const auto& [name, status] : cameras) {
+    if (!first) out += ',';
+    first = false;
+    out += json_quoted(name) + ":" + status_message(status);
+  }
+  return out + "}}";
+}
+
 namespace {
-void counter(std::string& out, std::string_view name, std::string_view help, std::uint64_t value) {
-  out += fmt::format("# HELP {0} {1}\n# TYPE {0} counter\n{0} {2}\n", name, help, value);
-}
-void gauge(std::string& out, std::string_view name, std::string_view help, std::size_t value) {
-  out += fmt::format("# HELP {0} {1}\n# TYPE {0} gauge\n{0} {2}\n", name, help, value);
-}
 std::uint64_t load(const std::atomic<std::uint64_t>& value) {
   return value.load(std::memory_order_relaxed);
 }
+
+// Writes the metrics text: HELP and TYPE once per name, then one line per camera.
+class MetricsWriter {
+ public:
+  explicit MetricsWriter(const std::vector<CameraFigures>& cameras) : cameras_(cameras) {}
+
+  void header(std::string_view name, std::string_view help, std::string_view type) {
+    out_ += fmt::format("# HELP {0} {1}\n# TYPE {0} {2}\n", name, help, type);
+  }
+  // {camera="a",extra} or {extra}, or nothing when both are empty.
+  std::string labels(const CameraFigures& camera, std::string_view extra = {}) const {
+    std::string inner;
+    if (cameras_.size() > 1) inner = "camera=" + json_quoted(camera.name);
+    if (!extra.empty()) inner += (inner.empty() ? "" : ",") + std::string(extra);
+    return inner.empty() ? std::string{} : "{" + inner + "}";
+  }
+  template <typename Value>
+  void per_camera(std::string_view name, std::string_view help, std::string_view type,
+                  Value (*value)(const CameraFigures&)) {
+    header(name, help, type);
+    for (const auto& camera : cameras_) {
+      out_ += fmt::format("{}{} {}\n", name, labels(camera), value(camera));
+    }
+  }
+  void server(std::string_view name, std::string_view help, std::string_view type,
+              std::uint64_t value) {
+    header(name, help, type);
+    out_ += fmt::format("{} {}\n", name, value);
+  }
+  void line(std::string text) { out_ += text; }
+  std::string take() { return std::move(out_); }
+
+ private:
+  const std::vector<CameraFigures>& cameras_;
+  std::string out_;
+};
 }  // namespace
 
-std::string metrics_text(const Metrics& m, const ServerStatus& server) {
-  std::string out;
-  counter(out, "camstream_frames_captured_total", "Frames delivered by the source.",
-          load(m.frames_captured));
-  counter(out, "camstream_frames_encoded_total", "Frames encoded to JPEG (once per frame).",
-          load(m.frames_encoded));
-  counter(out, "camstream_frames_sent_total", "Frames written to stream viewers.",
-          load(m.frames_sent));
-  counter(out, "camstream_snapshots_encoded_total",
-          "Frames encoded at the --snapshot size, only for a waiting /snapshot.",
-          load(m.snapshots_encoded));
-  counter(out, "camstream_frames_decoded_total",
-          "MJPEG frames (camera or relay) decoded because an output needed their pixels.",
-          load(m.frames_decoded));
-  out +=
-      "# HELP camstream_frames_dropped_total Frames not sent to a viewer or not encoded, by "
-      "reason.\n# TYPE camstream_frames_dropped_total counter\n";
-  for (const auto& [reason, value] :
-       {std::pair{"slow_viewer", &m.dropped_slow_viewer}, std::pair{"fps_cap", &m.dropped_fps_cap},
-        std::pair{"encode_error", &m.dropped_encode_error},
-        std::pair{"corrupt", &m.dropped_corrupt}}) {
-    out +=
-        fmt::format("camstream_frames_dropped_total{{reason=\"{}\"}} {}\n", reason, load(*value));
+std::string metrics_text(const std::vector<CameraFigures>& cameras, const ServerStatus& server) {
+  MetricsWriter w(cameras);
+  w.per_camera<std::uint64_t>(
+      "camstream_frames_captured_total", "Frames delivered by the source.", "counter",
+      [](const CameraFigures& c) { return load(c.metrics->frames_captured); });
+  w.per_camera<std::uint64_t>(
+      "camstream_frames_encoded_total", "Frames encoded to JPEG (once per frame).", "counter",
+      [](const CameraFigures& c) { return load(c.metrics->frames_encoded); });
+  w.per_camera<std::uint64_t>("camstream_frames_sent_total", "Frames written to stream viewers.",
+                              "counter",
+                              [](const CameraFigures& c) { return load(c.metrics->frames_sent); });
+  w.per_camera<std::uint64_t>(
+      "camstream_snapshots_encoded_total",
+      "Frames encoded at the --snapshot size, only for a waiting /snapshot.", "counter",
+      [](const CameraFigures& c) { return load(c.metrics->snapshots_encoded); });
+  w.per_camera<std::uint64_t>(
+      "camstream_frames_decoded_total",
+      "MJPEG frames (camera or relay) decoded because an output needed their pixels.", "counter",
+      [](const CameraFigures& c) { return load(c.metrics->frames_decoded); });
+  w.header("camstream_frames_dropped_total",
+           "Frames not sent to a viewer or not encoded, by reason.", "counter");
+  for (const auto& camera : cameras) {
+    const Metrics& m = *camera.metrics;
+    for (const auto& [reason, value] : {std::pair{"slow_viewer", &m.dropped_slow_viewer},
+                                        std::pair{"fps_cap", &m.dropped_fps_cap},
+                                        std::pair{"encode_error", &m.dropped_encode_error},
+                                        std::pair{"corrupt", &m.dropped_corrupt}}) {
+      w.line(fmt::format("camstream_frames_dropped_total{} {}\n",
+                         w.labels(camera, fmt::format("reason=\"{}\"", reason)), load(*value)));
+    }
   }
   for (const auto& [name, help, field] :
        {std::tuple{"camstream_output_frames_encoded_total",
                    "Frames encoded for one output (docs/api.md, \"Outputs per viewer\"); the "
-                   "first is the main stream.",
+                   "first of each camera is its main stream.",
                    &OutputStatus::frames_encoded},
         std::tuple{"camstream_output_frames_sent_total", "Frames written to one output's viewers.",
                    &OutputStatus::frames_sent}}) {
-    out += fmt::format("# HELP {0} {1}\n# TYPE {0} counter\n", name, help);
-    for (const OutputStatus& output : server.outputs) {
-      out += fmt::format("{}{{width=\"{}\",height=\"{}\",quality=\"{}\"}} {}\n", name,
-                         output.key.width, output.key.height, output.key.quality, output.*field);
+    w.header(name, help, "counter");
+    for (const auto& camera : cameras) {
+      for (const OutputStatus& output : camera.status.outputs) {
+        w.line(fmt::format(
+            "{}{} {}\n", name,
+            w.labels(camera, fmt::format(R"(width="{}",height="{}",quality="{}")", output.key.width,
+                                         output.key.height, output.key.quality)),
+            output.*field));
+      }
     }
   }
-  gauge(out, "camstream_outputs", "Outputs encoded besides the main stream (--max-outputs).",
-        server.outputs.empty() ? 0 : server.outputs.size() - 1);
-  counter(out, "camstream_bytes_sent_total", "Bytes written to stream viewers.",
-          load(m.bytes_sent));
-  counter(out, "camstream_auth_failures_total",
-          "Failed logins: a wrong password, an unknown user, a bad token or header.",
-          server.auth_failures);
-  counter(out, "camstream_lockouts_total", "Lockouts started, of an address or of a user.",
-          server.lockouts);
-  gauge(out, "camstream_clients", "Stream viewers connected.", server.viewers);
-  gauge(out, "camstream_control_clients", "Control WebSocket clients connected.",
-        server.control_clients);
-  gauge(out, "camstream_connections", "TCP connections open (every kind).", server.connections);
-  gauge(out, "camstream_snapshots_waiting", "Snapshot requests waiting for a frame.",
-        server.snapshots_waiting);
+  w.per_camera<std::size_t>(
+      "camstream_outputs", "Outputs encoded besides the main stream (--max-outputs).", "gauge",
+      [](const CameraFigures& c) {
+        return c.status.outputs.empty() ? std::size_t{0} : c.status.outputs.size() - 1;
+      });
+  w.per_camera<std::uint64_t>("camstream_bytes_sent_total", "Bytes written to stream viewers.",
+                              "counter",
+                              [](const CameraFigures& c) { return load(c.metrics->bytes_sent); });
+  w.server("camstream_auth_failures_total",
+           "Failed logins: a wrong password, an unknown user, a bad token or header.", "counter",
+           server.auth_failures);
+  w.server("camstream_lockouts_total", "Lockouts started, of an address or of a user.", "counter",
+           server.lockouts);
+  w.per_camera<std::size_t>("camstream_clients", "Stream viewers connected.", "gauge",
+                            [](const CameraFigures& c) { return c.status.viewers; });
+  w.per_camera<std::size_t>("camstream_control_clients", "Control WebSocket clients connected.",
+                            "gauge",
+                            [](const CameraFigures& c) { return c.status.control_clients; });
+  w.server("camstream_connections", "TCP connections open (every kind).", "gauge",
+           server.connections);
+  w.per_camera<std::size_t>("camstream_snapshots_waiting", "Snapshot requests waiting for a frame.",
+                            "gauge",
+                            [](const CameraFigures& c) { return c.status.snapshots_waiting; });
 
-  out +=
-      "# HELP camstream_encode_seconds Time to encode one frame.\n"
-      "# TYPE camstream_encode_seconds histogram\n";
-  std::uint64_t cumulative = 0;
-  for (std::size_t i = 0; i < Metrics::kEncodeBuckets.size(); ++i) {
-    cumulative += load(m.encode_buckets[i]);
-    out += fmt::format("camstream_encode_seconds_bucket{{le=\"{}\"}} {}\n",
-                       Metrics::kEncodeBuckets[i], cumulative);
+  w.header("camstream_encode_seconds", "Time to encode one frame.", "histogram");
+  for (const auto& camera : cameras) {
+    const Metrics& m = *camera.metrics;
+    std::uint64_t cumulative = 0;
+    for (std::size_t i = 0; i < Metrics::kEncodeBuckets.size(); ++i) {
+      cumulative += load(m.encode_buckets[i]);
+      w.line(fmt::format("camstream_encode_seconds_bucket{} {}\n",
+                         w.labels(camera, fmt::format("le=\"{}\"", Metrics::kEncodeBuckets[i])),
+                         cumulative));
+    }
+    cumulative += load(m.encode_buckets.back());
+    w.line(fmt::format("camstream_encode_seconds_bucket{} {}\n", w.labels(camera, "le=\"+Inf\""),
+                       cumulative));
+    w.line(fmt::format("camstream_encode_seconds_sum{} {:.6f}\n", w.labels(camera),
+                       static_cast<double>(load(m.encode_nanoseconds)) / 1e9));
+    w.line(fmt::format("camstream_encode_seconds_count{} {}\n", w.labels(camera), cumulative));
   }
-  cumulative += load(m.encode_buckets.back());
-  out += fmt::format("camstream_encode_seconds_bucket{{le=\"+Inf\"}} {}\n", cumulative);
-  out += fmt::format("camstream_encode_seconds_sum {:.6f}\n",
-                     static_cast<double>(load(m.encode_nanoseconds)) / 1e9);
-  out += fmt::format("camstream_encode_seconds_count {}\n", cumulative);
 
-  const CaptureState current = server.capture.state;
-  out +=
-      "# HELP camstream_capture_state Capture lifecycle state (1 for the current one).\n"
-      "# TYPE camstream_capture_state gauge\n";
-  for (auto state : {CaptureState::idle, CaptureState::starting, CaptureState::streaming,
-                     CaptureState::stopped, CaptureState::error}) {
-    out += fmt::format("camstream_capture_state{{state=\"{}\"}} {}\n", to_string(state),
-                       state == current ? 1 : 0);
+  w.header("camstream_capture_state", "Capture lifecycle state (1 for the current one).", "gauge");
+  for (const auto& camera : cameras) {
+    const CaptureState current = camera.status.capture.state;
+    for (auto state : {CaptureState::idle, CaptureState::starting, CaptureState::streaming,
+                       CaptureState::stopped, CaptureState::error}) {
+      w.line(fmt::format("camstream_capture_state{} {}\n",
+                         w.labels(camera, fmt::format("state=\"{}\"", to_string(state))),
+                         state == current ? 1 : 0));
+    }
   }
-  return out;
+  return w.take();
 }
 
 }  // namespace camstream

@@ -5,6 +5,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "camstream/stream/capture_status.hpp"
@@ -36,6 +37,17 @@ struct ServerStatus {
 std::string status_message(const ServerStatus& status);  // serialized, "type":"status"
 // {"type":"controls","controls":{NAME:{"type":..,"min":..,"max":..,"default":..,"value":..}}}
 std::string controls_message(const ControlMap& controls);
-std::string metrics_text(const Metrics& metrics, const ServerStatus& status);
+// /api/status: the first camera's status, with "cameras":{NAME:status,...} for every camera.
+std::string status_with_cameras(const std::vector<std::pair<std::string, ServerStatus>>& cameras);
+
+// One camera's counters and status, for /metrics.
+struct CameraFigures {
+  std::string name;
+  const Metrics* metrics = nullptr;
+  ServerStatus status;
+};
+// Each camera's series carry a camera="NAME" label when there are several; with one camera the
+// text is what it was before cameras had names. The connections and logins are server-wide.
+std::string metrics_text(const std::vector<CameraFigures>& cameras, const ServerStatus& server);
 
 }  // namespace camstream

@@ -360,6 +360,9 @@ def test_api_status_matches_websocket_status(server):
     assert response.status == 200
     assert response.header("content-type").startswith("application/json")
     api_status = json.loads(response.body)
+    # /api/status adds every camera's status (docs/api.md, "Several cameras in one process").
+    cameras = api_status.pop("cameras")
+    assert list(cameras) == ["default"] and set(cameras["default"]) == set(ws_status), cameras
     assert set(api_status) == set(ws_status), (api_status, ws_status)
     assert_status_shape(api_status, "idle")
     with StreamClient(server.port) as viewer:

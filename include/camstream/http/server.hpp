@@ -6,6 +6,8 @@
 #include <cstddef>
 #include <functional>
 #include <memory>
+#include <string>
+#include <vector>
 
 #include "camstream/access/gate.hpp"
 #include "camstream/http/server_settings.hpp"
@@ -18,12 +20,22 @@ namespace camstream {
 
 class Listener;
 
+// One camera the server serves, at /cam/NAME/... (docs/api.md, "Several cameras in one
+// process"); the services must outlive the server.
+struct ServerCamera {
+  std::string name;
+  CaptureService& capture;
+  FrameHub& hub;
+  Metrics& metrics;
+};
+
 class Server {
  public:
-  // The gate decides who may do what (docs/api.md, "Access control and TLS"); it must outlive the server.
-  // Throws TlsError (tls_error.hpp) naming the file when the certificate or key cannot be used.
-  Server(boost::asio::io_context& io, ServerSettings settings, CaptureService& capture,
-         FrameHub& hub, Metrics& metrics, access::Gate& gate);
+  // The gate decides who may do what (docs/api.md, "Access control and TLS"); it must outlive the
+  // server. The first of the cameras (at least one) also answers the single-camera URLs. Throws
+  // TlsError (tls_error.hpp) naming the file when the certificate or key cannot be used.
+  Server(boost::asio::io_context& io, ServerSettings settings,
+         const std::vector<ServerCamera>& cameras, access::Gate& gate);
   ~Server();
   Server(const Server&) = delete;
   Server& operator=(const Server&) = delete;
@@ -33,7 +45,7 @@ class Server {
   // Closes the listener, ends every stream with the close delimiter and closes every
   // connection; calls closed() once the last one is gone.
   void shutdown(std::function<void()> closed);
-  // Stream viewers connected now.
+  // Stream viewers of every camera connected now.
   std::size_t viewers() const;
   bool tls() const;
   // SIGHUP: the certificate and key again, for new connections; a bad file keeps the old

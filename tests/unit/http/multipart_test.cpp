@@ -71,6 +71,39 @@ TEST(Route, Endpoints) {
   EXPECT_EQ(parse_route("/stream/x").endpoint, Endpoint::not_found);
 }
 
+TEST(Route, CameraUrls) {
+  const Route stream = parse_route("/cam/nozzle/stream?fps=2");
+  EXPECT_EQ(stream.endpoint, Endpoint::stream);
+  EXPECT_EQ(stream.camera, "nozzle");
+  EXPECT_EQ(stream.fps, 2);
+  EXPECT_EQ(parse_route("/cam/a/stream.mjpg").endpoint, Endpoint::stream);
+  EXPECT_EQ(parse_route("/cam/a/snapshot.jpg").endpoint, Endpoint::snapshot);
+  EXPECT_EQ(parse_route("/cam/a/api/status").endpoint, Endpoint::status);
+  EXPECT_EQ(parse_route("/cam/a/ws").endpoint, Endpoint::websocket);
+  EXPECT_EQ(parse_route("/cam/a/api/token").endpoint, Endpoint::token);
+  EXPECT_EQ(parse_route("/cam/a/").endpoint, Endpoint::page);
+  EXPECT_EQ(parse_route("/cam/a/?action=stream").endpoint, Endpoint::stream);
+  EXPECT_EQ(parse_route("/cam/a/?action=stream").camera, "a");
+  EXPECT_EQ(parse_route("/cam/a/?action=snapshot").endpoint, Endpoint::snapshot);
+  EXPECT_EQ(parse_route("/cam/a/stream?fps=0").error.empty(), false);
+  // The server's own endpoints are not a camera's.
+  EXPECT_EQ(parse_route("/cam/a/metrics").endpoint, Endpoint::not_found);
+  EXPECT_EQ(parse_route("/cam/a/healthz").endpoint, Endpoint::not_found);
+  EXPECT_EQ(parse_route("/cam/a").endpoint, Endpoint::not_found);
+  EXPECT_FALSE(parse_route("/cam/a").bad_camera_name);
+  for (const char* bad : {"/cam/../stream", "/cam/a%2Fb/stream", "/cam/A/stream", "/cam//stream",
+                          "/cam/a.b/stream", "/cam/", "/cam/x?action=stream"}) {
+    const Route route = parse_route(bad);
+    EXPECT_EQ(route.endpoint, Endpoint::not_found) << bad;
+    EXPECT_TRUE(route.bad_camera_name || route.camera.empty()) << bad;
+  }
+  EXPECT_TRUE(parse_route("/cam/" + std::string(33, 'a') + "/stream").bad_camera_name);
+  EXPECT_EQ(parse_route("/cam/" + std::string(32, 'a') + "/stream").endpoint, Endpoint::stream);
+  EXPECT_TRUE(is_camera_name("a-b_9"));
+  EXPECT_FALSE(is_camera_name(""));
+  EXPECT_FALSE(is_camera_name("a b"));
+}
+
 TEST(Route, MjpgStreamerActionsUnderAnyPrefix) {
   EXPECT_EQ(parse_route("/?action=stream").endpoint, Endpoint::stream);
   EXPECT_EQ(parse_route("/?action=snapshot").endpoint, Endpoint::snapshot);
