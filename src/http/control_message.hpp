@@ -1,5 +1,5 @@
-// A control WebSocket message (docs/api.md, "Control WebSocket" and "Controls and live settings") parsed from its JSON text: what
-// the client asks for, or why the text is not a message we take.
+// A control WebSocket message (docs/api.md, "Control WebSocket" and "Controls and live settings")
+// parsed from its JSON text: what the client asks for, or why the text is not a message we take.
 #pragma once
 
 #include <map>

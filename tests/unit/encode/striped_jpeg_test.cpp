@@ -64,7 +64,9 @@ TEST(StripeLayout, OnlyTheLastStripeIsShorterAndNoneIsEmpty) {
           int rows = 0;
           for (int s = 0; s < l.stripes; ++s) {
             ASSERT_GT(l.rows(s, height), 0) << width << "x" << height << " stripe " << s;
-            if (s + 1 < l.stripes) ASSERT_EQ(l.rows(s, height) % l.mcu_height, 0);
+            if (s + 1 < l.stripes) {
+              ASSERT_EQ(l.rows(s, height) % l.mcu_height, 0);
+            }
             rows += l.rows(s, height);
           }
           ASSERT_EQ(rows, height) << width << "x" << height << " in " << wanted;
