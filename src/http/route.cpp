@@ -23,9 +23,12 @@ std::optional<double> number_in(std::string_view text, double min, double max) {
 // ?width=, ?height=, ?quality=: checked by the table row of the flag of the same name (odd
 // sizes rounded down). The first problem found is the error; a value is never echoed.
 std::string parse_output(std::string_view query, OutputRequest& output) {
-  for (const auto& [name, field] :
+  // Not a structured binding: clang before 16 cannot capture one in the lambda below.
+  for (const auto& parameter :
        {std::pair{"width", &OutputRequest::width}, std::pair{"height", &OutputRequest::height},
         std::pair{"quality", &OutputRequest::quality}}) {
+    const char* const name = parameter.first;
+    const auto field = parameter.second;
     int count = 0;
     std::optional<std::string_view> text;
     for_each_query_pair(query, [&](const QueryPair& pair) {
