@@ -47,15 +47,15 @@ struct Result {
   std::size_t bytes = 0;
 };
 
-Result measure(const FrameView& frame, int threads, int frames, double seconds) {
+Result measure(const FrameView& frame, int threads, int frames, double seconds, double gap_ms) {
   JpegEncoder encoder(kQuality, threads);
   std::vector<std::uint8_t> out(JpegEncoder::max_jpeg_size(frame.width, frame.height));
   Result result;
   for (int i = 0; i < 3; ++i) result.bytes = encoder.encode(frame, out);  // warm
   std::vector<double> latencies;
   for (int i = 0; i < frames; ++i) {
-    // A camera's pause between frames: the workers wait on their semaphore, as in service.
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    // A camera's pause between frames: the workers sleep, as in service. 0: back to back.
+    if (gap_ms > 0) std::this_thread::sleep_for(std::chrono::duration<double, std::milli>(gap_ms));
     const auto start = Clock::now();
     encoder.encode(frame, out);
     latencies.push_back(std::chrono::duration<double, std::milli>(Clock::now() - start).count());
@@ -82,6 +82,7 @@ int main(int argc, char** argv) {
   int frames = 60;
   double seconds = 3;
   int reps = 3;
+  double gap_ms = 5;
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];
     const auto value = [&]() -> std::string {
@@ -92,6 +93,9 @@ int main(int argc, char** argv) {
       frames = std::stoi(value());
     } else if (arg == "--seconds") {
       seconds = std::stod(value());
+    } else if (arg == "--gap-ms") {
+      gap_ms = std::stod(value());
+      if (!(gap_ms >= 0 && gap_ms <= 1000)) throw std::invalid_argument("--gap-ms: 0..1000");
     } else if (arg == "--reps") {
       reps = std::stoi(value());
     } else if (arg == "--threads") {
@@ -109,12 +113,12 @@ int main(int argc, char** argv) {
     } else {
       std::fprintf(stderr,
                    "usage: stripe-bench [--size WxH] [--threads 1,2,...] [--frames N] "
-                   "[--seconds S] [--reps R]\n");
+                   "[--seconds S] [--reps R] [--gap-ms MS]\n");
       return 2;
     }
   }
-  std::printf("# %u online cores; quality %d; I420; median of %d reps\n",
-              std::thread::hardware_concurrency(), kQuality, reps);
+  std::printf("# %u online cores; quality %d; I420; median of %d reps; %.2f ms between frames\n",
+              std::thread::hardware_concurrency(), kQuality, reps, gap_ms);
   std::printf("%-10s %7s %12s %12s %10s %10s %9s %9s %9s\n", "size", "threads", "latency_ms",
               "p90_ms", "fps", "bytes", "lat_x", "fps_x", "size_+%");
   for (const auto& [width, height] : sizes) {
@@ -125,7 +129,7 @@ int main(int argc, char** argv) {
     std::vector<std::vector<Result>> runs(threads.size());
     for (int rep = 0; rep < reps; ++rep) {
       for (std::size_t t = 0; t < threads.size(); ++t) {
-        runs[t].push_back(measure(frame, threads[t], frames, seconds));
+        runs[t].push_back(measure(frame, threads[t], frames, seconds, gap_ms));
       }
     }
     for (auto& run : runs) {

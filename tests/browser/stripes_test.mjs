@@ -35,7 +35,9 @@ async function run() {
   check(response.status === 200, 'the snapshot answers 200');
   const jpeg = Buffer.from(await response.arrayBuffer());
   check(jpeg.includes(Buffer.from([0xff, 0xdd])), 'the snapshot has a restart interval (DRI)');
-  check(JSON.stringify(restartMarkers(jpeg)) === '[0,1]', 'three stripes: RST0 and RST1 between them');
+  // 3 threads cut 12 stripes (4 each): 11 restart markers, wrapping from RST7 to RST0.
+  check(JSON.stringify(restartMarkers(jpeg)) === '[0,1,2,3,4,5,6,7,0,1,2]',
+    'twelve stripes: RST0..RST7 then RST0..RST2 between them');
   const reference = djpegRgb(jpeg);
 
   state.userDataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'camstream-chromium-'));

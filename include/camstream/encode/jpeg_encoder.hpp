@@ -16,9 +16,10 @@ namespace camstream {
 class StripedCompressor;
 
 // One TurboJPEG handle, reused for every frame; not thread-safe (one caller at a time).
-// With threads > 1, a raw picture of two MCU rows or more is encoded as that many horizontal
-// stripes on that many threads (started once, joined by the destructor), joined into one
-// baseline JPEG with restart markers; its decoded pixels are those of the one-thread encode.
+// With threads > 1, a raw picture of two MCU rows or more is encoded as horizontal stripes
+// (kStripesPerThread per thread) on that many threads (started once, joined by the
+// destructor), joined into one baseline JPEG with restart markers; its decoded pixels are
+// those of the one-thread encode.
 class JpegEncoder {
  public:
   explicit JpegEncoder(int quality, int threads = 1);  // 1..100; 1..kMaxEncodeThreads

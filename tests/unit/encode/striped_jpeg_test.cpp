@@ -332,7 +332,8 @@ TEST_P(StripedPixels, DecodeToTheOneThreadPicture) {
                    (chroma_422 ? " 4:2:2" : " 4:2:0") + " q" + std::to_string(quality) + ", " +
                    std::to_string(threads) + " threads");
       const auto striped = encode(picture.view(), quality, threads);
-      const StripeLayout layout = plan_stripes(c.width, c.height, chroma_422, threads);
+      const StripeLayout layout =
+          plan_stripes(c.width, c.height, chroma_422, threads * kStripesPerThread);
       const Markers markers = find_markers(striped);
       ASSERT_EQ(markers.restart_interval, layout.restart_interval);
       ASSERT_EQ(static_cast<int>(markers.restarts.size()), layout.stripes - 1);
