@@ -6,12 +6,16 @@
 //               busy, N threads keep N busy)
 //   size        the JPEG's bytes with N stripes against one: the cost of DRI and the RSTn
 //               markers with their byte padding
+//   in flight   (--in-flight) the alternative to stripes: N one-thread encoders, each on its
+//               own thread, take whole frames back to back for --seconds; frames/s of all,
+//               and the wall time of one frame (its latency). Rows "N/f".
 //
 // The picture is the test source's 30th frame, quality 80, I420 (4:2:0). Threads, sizes and
 // repetitions come from the command line; the output is one line per (size, threads), then
 // the ratios against one thread. On a shared machine every figure moves with the neighbours:
 // compare ratios from one run, and repeat (--reps takes the median of the runs' medians).
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstdio>
@@ -74,6 +78,44 @@ Result measure(const FrameView& frame, int threads, int frames, double seconds, 
   return result;
 }
 
+// Frames in flight: `threads` one-thread encoders, each on its own thread, encode frames back
+// to back; a frame's latency is its own encode, the throughput is everyone's frames.
+Result measure_in_flight(const FrameView& frame, int threads, double seconds) {
+  std::vector<std::vector<double>> latencies(static_cast<std::size_t>(threads));
+  std::atomic<int> count{0};
+  std::atomic<int> ready{0};
+  Result result;
+  Clock::time_point start;
+  std::vector<std::thread> encoders;
+  for (int t = 0; t < threads; ++t) {
+    encoders.emplace_back([&, t] {
+      JpegEncoder encoder(kQuality, 1);
+      std::vector<std::uint8_t> out(JpegEncoder::max_jpeg_size(frame.width, frame.height));
+      for (int i = 0; i < 3; ++i) encoder.encode(frame, out);  // warm
+      ready.fetch_add(1);
+      while (ready.load() < threads) std::this_thread::yield();
+      const auto end = Clock::now() + std::chrono::duration_cast<Clock::duration>(
+                                          std::chrono::duration<double>(seconds));
+      auto& mine = latencies[static_cast<std::size_t>(t)];
+      while (Clock::now() < end) {
+        const auto begin = Clock::now();
+        encoder.encode(frame, out);
+        mine.push_back(std::chrono::duration<double, std::milli>(Clock::now() - begin).count());
+        count.fetch_add(1);
+      }
+    });
+  }
+  while (ready.load() < threads) std::this_thread::yield();
+  start = Clock::now();
+  for (auto& encoder : encoders) encoder.join();
+  result.fps = count.load() / std::chrono::duration<double>(Clock::now() - start).count();
+  std::vector<double> all;
+  for (const auto& mine : latencies) all.insert(all.end(), mine.begin(), mine.end());
+  result.latency_ms = percentile(all, 0.5);
+  result.latency_p90_ms = percentile(all, 0.9);
+  return result;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -83,6 +125,7 @@ int main(int argc, char** argv) {
   double seconds = 3;
   int reps = 3;
   double gap_ms = 5;
+  bool in_flight = false;
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];
     const auto value = [&]() -> std::string {
@@ -96,6 +139,8 @@ int main(int argc, char** argv) {
     } else if (arg == "--gap-ms") {
       gap_ms = std::stod(value());
       if (!(gap_ms >= 0 && gap_ms <= 1000)) throw std::invalid_argument("--gap-ms: 0..1000");
+    } else if (arg == "--in-flight") {
+      in_flight = true;
     } else if (arg == "--reps") {
       reps = std::stoi(value());
     } else if (arg == "--threads") {
@@ -113,7 +158,7 @@ int main(int argc, char** argv) {
     } else {
       std::fprintf(stderr,
                    "usage: stripe-bench [--size WxH] [--threads 1,2,...] [--frames N] "
-                   "[--seconds S] [--reps R] [--gap-ms MS]\n");
+                   "[--seconds S] [--reps R] [--gap-ms MS] [--in-flight]\n");
       return 2;
     }
   }
@@ -121,15 +166,29 @@ int main(int argc, char** argv) {
               std::thread::hardware_concurrency(), kQuality, reps, gap_ms);
   std::printf("%-10s %7s %12s %12s %10s %10s %9s %9s %9s\n", "size", "threads", "latency_ms",
               "p90_ms", "fps", "bytes", "lat_x", "fps_x", "size_+%");
+  // What each row measures: striped with N threads, or N frames in flight ("N/f").
+  struct Row {
+    int threads;
+    bool in_flight;
+  };
+  std::vector<Row> rows;
+  for (int n : threads) rows.push_back({n, false});
+  if (in_flight) {
+    for (int n : threads) {
+      if (n > 1) rows.push_back({n, true});
+    }
+  }
   for (const auto& [width, height] : sizes) {
     const OwnedYuvImage picture = test_picture(width, height);
     const FrameView frame = picture.view();
     std::vector<Result> medians;
-    // Each rep measures every thread count in turn, so that a busy neighbour hurts them alike.
-    std::vector<std::vector<Result>> runs(threads.size());
+    // Each rep measures every row in turn, so that a busy neighbour hurts them alike.
+    std::vector<std::vector<Result>> runs(rows.size());
     for (int rep = 0; rep < reps; ++rep) {
-      for (std::size_t t = 0; t < threads.size(); ++t) {
-        runs[t].push_back(measure(frame, threads[t], frames, seconds, gap_ms));
+      for (std::size_t t = 0; t < rows.size(); ++t) {
+        runs[t].push_back(rows[t].in_flight
+                              ? measure_in_flight(frame, rows[t].threads, seconds)
+                              : measure(frame, rows[t].threads, frames, seconds, gap_ms));
       }
     }
     for (auto& run : runs) {
@@ -146,11 +205,14 @@ int main(int argc, char** argv) {
       median.bytes = run.front().bytes;
       medians.push_back(median);
     }
-    for (std::size_t t = 0; t < threads.size(); ++t) {
-      const Result& r = medians[t];
-      const Result& one = medians.front();
-      std::printf("%-10s %7d %12.2f %12.2f %10.1f %10zu %9.2f %9.2f %9.3f\n",
-                  (std::to_string(width) + "x" + std::to_string(height)).c_str(), threads[t],
+    const Result& one = medians.front();
+    for (std::size_t t = 0; t < rows.size(); ++t) {
+      Result r = medians[t];
+      if (rows[t].in_flight) r.bytes = one.bytes;  // whole frames: the one-thread JPEG
+      const std::string label =
+          std::to_string(rows[t].threads) + (rows[t].in_flight ? "/f" : "");
+      std::printf("%-10s %7s %12.2f %12.2f %10.1f %10zu %9.2f %9.2f %9.3f\n",
+                  (std::to_string(width) + "x" + std::to_string(height)).c_str(), label.c_str(),
                   r.latency_ms, r.latency_p90_ms, r.fps, r.bytes, one.latency_ms / r.latency_ms,
                   r.fps / one.fps,
                   100.0 * (static_cast<double>(r.bytes) - static_cast<double>(one.bytes)) /

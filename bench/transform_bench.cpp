@@ -213,6 +213,8 @@ BENCHMARK(BM_Scale)
     ->Args({1920, 1080, 640, 480})
     ->Args({1920, 1080, 1280, 720})
     ->Args({1280, 720, 640, 480})
+    ->Args({1920, 1080, 640, 360})
+    ->Args({1280, 720, 640, 360})
     ->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_ScaleNaive)->Args({1920, 1080, 640, 480})->Unit(benchmark::kMicrosecond);
 

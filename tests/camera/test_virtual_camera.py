@@ -189,6 +189,26 @@ def test_unknown_camera_is_a_clear_error(selector, message):
     assert re.search(message, result.stderr), result.stderr
 
 
+def test_camera_format_nv12_is_what_the_camera_is_asked_for(start_camera_server):
+    # The virtual camera gives NV12 only: forcing it streams as auto does, and the log says so.
+    server = start_camera_server("--source", "libcamera", "--camera-format", "nv12")
+    assert_baseline_jpeg(snapshot(server), 640, 480)
+    with StreamClient(server.port, timeout=20) as viewer:
+        viewer.start()
+        for part in viewer.read_parts(3, timeout=20):
+            assert_baseline_jpeg(part.jpeg, 640, 480)
+    assert re.search(r"acquired: 640x480-NV12", server.stderr()), server.stderr()
+
+
+@pytest.mark.parametrize("wanted", ["mjpeg", "yuyv", "uyvy", "yuv420"])
+def test_camera_format_the_camera_lacks_exits_2_naming_what_it_offers(wanted):
+    result = run_camstream("--source", "libcamera", "--port", "0", "--camera-format", wanted)
+    assert result.returncode == 2, (result.returncode, result.stderr[-2000:])
+    assert re.search(rf"--camera-format {wanted}: the camera does not offer it; it offers "
+                     r"[a-z0-9, ]*\bnv12\b", result.stderr), result.stderr[-2000:]
+    assert "acquired" not in result.stderr
+
+
 def test_camera_change_is_named(start_camera_server):
     # 800x600 is not in the camera's list: validate() picks another size, and the log says which.
     server = start_camera_server("--source", "libcamera", "--width", 800, "--height", 600)

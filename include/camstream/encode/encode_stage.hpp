@@ -120,6 +120,9 @@ class EncodeStage {
   void apply_live_changes();
   void encode_one(const FrameView& captured, std::size_t index, int quality,
                   std::optional<FrameView>& pixels);
+  // The picture an output of `width` x `height` is scaled from: the smallest one already made
+  // this frame (`scaled_`) that is at least that large, else `source`.
+  const FrameView& scale_source(const FrameView& source, int width, int height) const;
 
   std::atomic<int> quality_;
   JpegEncoder encoder_;
@@ -127,6 +130,8 @@ class EncodeStage {
   std::vector<OutputSize> outputs_;
   std::vector<Output> state_;           // kMaxOutputs, fixed and live
   std::vector<EncodedOutput> encoded_;  // reused frame to frame
+  std::vector<std::size_t> order_;      // this frame's outputs, largest first
+  std::vector<FrameView> scaled_;       // the pictures scaled this frame, in their scalers
   std::mutex live_mutex_;               // guards live_changes_
   std::vector<LiveChange> live_changes_;
   std::atomic<bool> live_changed_{false};

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cstdint>
+#include <cstdlib>
 #include <string>
 #include <thread>
 #include <vector>
@@ -120,6 +121,41 @@ TEST_F(EncodeStageTest, WantedOutputsComeInOrderAtTheirSizes) {
   ASSERT_EQ(received.size(), 1u);
   EXPECT_EQ(received[0].output, 1u);
   EXPECT_EQ(test::decode_rgb(received[0].jpeg).width, 320);
+}
+
+// A smaller output is scaled from a larger one made in the same frame (cheaper: it reads
+// fewer pixels); its picture is the capture's, and the outputs still come in their order.
+TEST_F(EncodeStageTest, ASmallerOutputMadeFromALargerOneLooksLikeTheCaptureScaled) {
+  OwnedYuvImage image(640, 480);
+  image.fill(0, 100, 150);
+  for (int row = 0; row < image.height(); ++row) {
+    for (int x = 0; x < image.width(); ++x) {
+      image.luma()[row * image.width() + x] = static_cast<std::uint8_t>(x * 200 / 639 + row / 16);
+    }
+  }
+  EncodeStage cascaded({90, 1, {OutputSize{}, OutputSize{160, 120}, OutputSize{320, 240}}},
+                       collect());
+  cascaded.encode(picture(image, 1), 0b111);
+  ASSERT_EQ(received.size(), 3u);
+  for (std::size_t i = 0; i < 3; ++i) EXPECT_EQ(received[i].output, i);
+  const auto small = test::decode_rgb(received[1].jpeg);
+  ASSERT_EQ(small.width, 160);
+  ASSERT_EQ(small.height, 120);
+
+  EncodeStage direct({90, 1, {OutputSize{160, 120}}}, collect());
+  direct.encode(picture(image, 2), 0b1);
+  ASSERT_EQ(received.size(), 1u);
+  const auto reference = test::decode_rgb(received[0].jpeg);
+  ASSERT_EQ(reference.rgb.size(), small.rgb.size());
+  double total = 0;
+  int worst = 0;
+  for (std::size_t i = 0; i < small.rgb.size(); ++i) {
+    const int difference = std::abs(int{small.rgb[i]} - int{reference.rgb[i]});
+    total += difference;
+    worst = std::max(worst, difference);
+  }
+  EXPECT_LT(total / static_cast<double>(small.rgb.size()), 2.0);
+  EXPECT_LT(worst, 40);
 }
 
 TEST_F(EncodeStageTest, AnOutputOfTheCapturedSizeIsNotScaled) {
