@@ -266,6 +266,8 @@ int run(const Options& options) {
         cameras.push_back(std::move(stack));
       } catch (const UsageError& error) {
         throw UsageError(about + error.what());
+      } catch (const CameraFormatError& error) {  // exit 2, as a bad flag: keep its type
+        throw CameraFormatError(about + error.what());
       } catch (const CaptureError& error) {
         throw CaptureError(about + error.what());
       }
