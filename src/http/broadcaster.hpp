@@ -35,6 +35,7 @@ class Broadcaster {
 
  private:
   PartPtr latest_;
+  std::size_t walk_start_ = 0;  // where the next walk over the viewers begins
   std::shared_ptr<Registry<MjpegViewer>> viewers_ = Registry<MjpegViewer>::create();
   std::shared_ptr<Registry<FrameWaiter>> waiters_ = Registry<FrameWaiter>::create();
 };

@@ -69,9 +69,19 @@ class Registry : public std::enable_shared_from_this<Registry<T>> {
   // Calls f(T&) for every member that has not left; f may make any member join or leave.
   template <typename F>
   void for_each(F&& f) {
+    for_each_from(0, std::forward<F>(f));
+  }
+
+  // As for_each, but starting `first` places down the list (modulo its length) and wrapping
+  // round, so that a walk repeated with a moving start serves no member always last.
+  template <typename F>
+  void for_each_from(std::size_t first, F&& f) {
     const WalkGuard guard(*this);
     const std::size_t end = entries_.size();  // members joining now wait for the next walk
-    for (std::size_t i = 0; i < end; ++i) {
+    if (end == 0) return;
+    const std::size_t start = first % end;
+    for (std::size_t k = 0; k < end; ++k) {
+      const std::size_t i = start + k < end ? start + k : start + k - end;
       // Locked before the call: the member lives through it even if it leaves meanwhile.
       if (const auto member = entries_[i].member.lock()) f(*member);
     }

@@ -69,6 +69,38 @@ TEST(Registry, MembersJoiningDuringAWalkWaitForTheNext) {
   EXPECT_EQ(seen.size(), 100u);
 }
 
+TEST(Registry, AWalkFromAnywhereVisitsEveryMemberOnceInTurn) {
+  auto registry = Registry<Member>::create();
+  std::vector<int> seen;
+  std::vector<MemberPtr> members;
+  const auto walk_from = [&](std::size_t first) {
+    seen.clear();
+    registry->for_each_from(first, [](Member& member) {
+      member.seen->push_back(member.id);
+      if (member.on_visit) member.on_visit(member);
+    });
+  };
+  walk_from(3);  // nobody yet
+  EXPECT_TRUE(seen.empty());
+  for (int i = 0; i < 5; ++i) members.push_back(join(*registry, i, seen));
+  walk_from(0);
+  EXPECT_EQ(seen, (std::vector<int>{0, 1, 2, 3, 4}));
+  walk_from(7);  // modulo 5: from the third
+  EXPECT_EQ(seen, (std::vector<int>{2, 3, 4, 0, 1}));
+  walk_from(static_cast<std::size_t>(-1));  // the largest start: 2^64 - 1 is 0 modulo 5
+  EXPECT_EQ(seen, (std::vector<int>{0, 1, 2, 3, 4}));
+  // Member 3 makes member 0 leave (not yet visited: wrapped round) and a new one join.
+  members[3]->on_visit = [&](Member& self) {
+    members[0]->membership.reset();
+    members.push_back(join(*registry, 5, seen));
+    self.on_visit = nullptr;
+  };
+  walk_from(2);
+  EXPECT_EQ(seen, (std::vector<int>{2, 3, 4, 1}));
+  walk_from(4);
+  EXPECT_EQ(seen, (std::vector<int>{5, 1, 2, 3, 4}));
+}
+
 TEST(Registry, AMemberDestroyedDuringAWalkIsSkipped) {
   auto registry = Registry<Member>::create();
   std::vector<int> seen;
