@@ -13,7 +13,11 @@ void Broadcaster::publish(const FramePtr& frame) {
   // (about 10 us each), and a fixed order would always serve the same viewers last (3 ms
   // behind the first at 300 viewers). A prime step visits every start in turn.
   walk_start_ += 7919;
-  viewers_->for_each_from(walk_start_, [&part](MjpegViewer& viewer) { viewer.offer(part); });
+  MjpegViewer::Finished finished;
+  finished.reserve(viewers_->size());
+  viewers_->for_each_from(walk_start_,
+                          [&](MjpegViewer& viewer) { viewer.offer(part, finished); });
+  MjpegViewer::complete_later(std::move(finished));
   // A waiting snapshot takes the frame at the snapshot size: the frame itself, or the one
   // encoded beside it when /snapshot has a size of its own (a frame without one was encoded
   // before the snapshot was asked for: the next one will have it).

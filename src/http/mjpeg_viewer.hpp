@@ -8,6 +8,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "context.hpp"
 #include "flex_stream.hpp"
@@ -27,8 +28,16 @@ class MjpegViewer : public Connection, public std::enable_shared_from_this<Mjpeg
               std::shared_ptr<OutputFeed> feed = nullptr);
   ~MjpegViewer() override;
 
+  // Viewers whose part went out whole during one broadcaster walk, completed together by one
+  // posted handler (complete_later) rather than one post each: Asio recycles the memory of
+  // only two posted handlers, so 1000 posts a frame were 1000 mallocs and frees.
+  using Finished = std::vector<std::shared_ptr<MjpegViewer>>;
+
   void start();  // sends the response head, then frames
-  void offer(const PartPtr& part);
+  // Writes `part` now if the viewer is free (else keeps it as the next). A part that goes out
+  // whole is added to `finished`, for complete_later() after the walk.
+  void offer(const PartPtr& part, Finished& finished);
+  static void complete_later(Finished finished);
   void close_for_shutdown() override;
   void check_stalled(std::chrono::steady_clock::time_point now) override;
   void recheck_access(const access::Gate& gate) override;
@@ -36,9 +45,11 @@ class MjpegViewer : public Connection, public std::enable_shared_from_this<Mjpeg
 
  private:
   void read();
-  void write_part(PartPtr part);
+  // `finished`: where to leave the viewer when the part goes out whole at once (nullptr: post
+  // its completion on its own).
+  void write_part(PartPtr part, Finished* finished = nullptr);
   std::array<boost::asio::const_buffer, 4> part_buffers() const;
-  void continue_part(bool first);
+  void continue_part(bool first, Finished* finished = nullptr);
   void on_written(boost::system::error_code ec, std::size_t bytes);
   void write_close_delimiter();
   void close();
