@@ -209,8 +209,7 @@ int main(int argc, char** argv) {
     for (std::size_t t = 0; t < rows.size(); ++t) {
       Result r = medians[t];
       if (rows[t].in_flight) r.bytes = one.bytes;  // whole frames: the one-thread JPEG
-      const std::string label =
-          std::to_string(rows[t].threads) + (rows[t].in_flight ? "/f" : "");
+      const std::string label = std::to_string(rows[t].threads) + (rows[t].in_flight ? "/f" : "");
       std::printf("%-10s %7s %12.2f %12.2f %10.1f %10zu %9.2f %9.2f %9.3f\n",
                   (std::to_string(width) + "x" + std::to_string(height)).c_str(), label.c_str(),
                   r.latency_ms, r.latency_p90_ms, r.fps, r.bytes, one.latency_ms / r.latency_ms,

@@ -124,8 +124,9 @@ void EncodeStage::encode(const FrameView& captured, OutputSet wanted) {
     }
   }
   // Handed over in the outputs' order, whatever order they were made in.
-  std::stable_sort(encoded_.begin(), encoded_.end(),
-                   [](const EncodedOutput& a, const EncodedOutput& b) { return a.output < b.output; });
+  std::stable_sort(
+      encoded_.begin(), encoded_.end(),
+      [](const EncodedOutput& a, const EncodedOutput& b) { return a.output < b.output; });
   ready_(captured, encoded_);
   encoded_.clear();  // the frames back to their pools once the caller lets them go
 }

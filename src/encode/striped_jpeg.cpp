@@ -440,9 +440,8 @@ StripedCompressor::~StripedCompressor() = default;
 
 std::size_t StripedCompressor::compress(const PlanarPicture& picture, int quality,
                                         std::span<std::uint8_t> out) {
-  const StripeLayout layout =
-      plan_stripes(picture.width, picture.height, picture.chroma_422,
-                   workers_.threads() * kStripesPerThread);
+  const StripeLayout layout = plan_stripes(picture.width, picture.height, picture.chroma_422,
+                                           workers_.threads() * kStripesPerThread);
   const auto stripes = static_cast<std::size_t>(layout.stripes);
   if (stripe_jpegs_.size() < stripes) {
     stripe_jpegs_.resize(stripes);

@@ -15,8 +15,7 @@ void Broadcaster::publish(const FramePtr& frame) {
   walk_start_ += 7919;
   MjpegViewer::Finished finished;
   finished.reserve(viewers_->size());
-  viewers_->for_each_from(walk_start_,
-                          [&](MjpegViewer& viewer) { viewer.offer(part, finished); });
+  viewers_->for_each_from(walk_start_, [&](MjpegViewer& viewer) { viewer.offer(part, finished); });
   MjpegViewer::complete_later(std::move(finished));
   // A waiting snapshot takes the frame at the snapshot size: the frame itself, or the one
   // encoded beside it when /snapshot has a size of its own (a frame without one was encoded
