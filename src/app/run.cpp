@@ -283,6 +283,7 @@ int run(const Options& options) {
     }
     access::Gate gate(io.get_executor(), gate_settings(options));
     std::vector<ServerCamera> served;
+    served.reserve(cameras.size());
     for (const auto& camera : cameras) {
       served.push_back(ServerCamera{camera->name, *camera->capture, camera->hub, camera->metrics});
     }

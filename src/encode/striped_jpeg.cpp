@@ -458,7 +458,7 @@ std::size_t StripedCompressor::compress(const PlanarPicture& picture, int qualit
   // little more than one thread.
   workers_.run(layout.stripes, [&](int stripe, int thread) {
     Context& context = *contexts_[static_cast<std::size_t>(thread)];
-    const std::size_t padded_row = static_cast<std::size_t>((picture.width + 15) / 16 * 16);
+    const std::size_t padded_row = (static_cast<std::size_t>(picture.width) + 15) / 16 * 16;
     context.padded.resize(padded_row * 2 * 16);  // Y, U, V rows of one MCU row, widened
     for (auto& plane_rows : context.rows) plane_rows.resize(16);
     JSAMPROW* const rows[3] = {context.rows[0].data(), context.rows[1].data(),
