@@ -100,9 +100,9 @@ std::span<const std::uint8_t> scan_data(std::span<const std::uint8_t> jpeg);
 
 // Stripes cut per thread. Threads claim stripes as they come free, so with several stripes each a
 // thread that starts late (its CPU was idle or busy) or runs on a slower core takes fewer, and
-// the others do its share: on this 2-vCPU machine 2 threads at 1920x1080 gave 1.61 ms median
-// against 1.97 ms with one stripe each (docs/performance.md). Each stripe costs a restart marker
-// and a libjpeg start, a few microseconds.
+// the others do its share: on the 2-vCPU machine of docs/performance.md, 2 threads at
+// 1920x1080 took 1.45 ms against 1.87 ms with one stripe each (frames back to back, medians).
+// Each stripe costs a restart marker and a libjpeg start, a few microseconds.
 constexpr int kStripesPerThread = 4;
 
 // Compresses pictures in stripes on `threads` threads, kStripesPerThread stripes each (fewer
