@@ -8,6 +8,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
+#include <string>
 #include <string_view>
 
 #include "camstream/core/query_string.hpp"
@@ -31,7 +32,9 @@ void route_target(std::string_view target) {
   if (route.fps) {
     check(*route.fps >= camstream::kMinViewerFps && *route.fps <= camstream::kMaxViewerFps);
   }
-  check(!route.fps || route.error.empty());  // an accepted fps carries no error
+  // An accepted fps carries no fps error; another parameter (?quality=2.5) may still refuse
+  // the request with its own.
+  check(!route.fps || route.error.find("fps") == std::string::npos);
   if (route.advance_headers) check(route.endpoint == camstream::Endpoint::stream);
   const auto question = target.find('?');
   const std::string_view query =
