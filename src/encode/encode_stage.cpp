@@ -105,8 +105,11 @@ void EncodeStage::encode(const FrameView& captured, OutputSet wanted) {
     if (size.width == 0 && size.height == 0) return std::numeric_limits<std::int64_t>::max();
     return std::int64_t{size.width} * size.height;
   };
-  std::stable_sort(order_.begin(), order_.end(),
-                   [&](std::size_t a, std::size_t b) { return area(a) > area(b); });
+  // std::sort, not stable_sort: stable_sort takes a buffer from the heap on every frame. The
+  // index breaks ties, so equal sizes keep their order.
+  std::sort(order_.begin(), order_.end(), [&](std::size_t a, std::size_t b) {
+    return area(a) != area(b) ? area(a) > area(b) : a < b;
+  });
   for (const std::size_t i : order_) {
     if (!state_[i].live) {
       encode_one(captured, i, quality, pixels);
@@ -124,9 +127,8 @@ void EncodeStage::encode(const FrameView& captured, OutputSet wanted) {
     }
   }
   // Handed over in the outputs' order, whatever order they were made in.
-  std::stable_sort(
-      encoded_.begin(), encoded_.end(),
-      [](const EncodedOutput& a, const EncodedOutput& b) { return a.output < b.output; });
+  std::sort(encoded_.begin(), encoded_.end(),
+            [](const EncodedOutput& a, const EncodedOutput& b) { return a.output < b.output; });
   ready_(captured, encoded_);
   encoded_.clear();  // the frames back to their pools once the caller lets them go
 }
