@@ -9,14 +9,13 @@ import os
 import re
 import subprocess
 import tempfile
-import time
 
 import pytest
 import websockets
 
 from conftest import controls_probe, run_camstream, run_in_root
 from helpers import (StreamClient, assert_baseline_jpeg, get_json, http_get, run_async,
-                     ws_wait_for, wait_for_state)
+                     ws_wait_for, wait_for_state, wait_until)
 
 SIZES = [(640, 480), (1280, 720)]
 
@@ -36,15 +35,6 @@ def camera_buffers(pid):
         except OSError:
             pass
     return count
-
-
-def wait_until(predicate, timeout, what):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.05)
-    raise AssertionError(f"{what}: not within {timeout}s")
 
 
 def snapshot(server, timeout=10.0):

@@ -191,6 +191,18 @@ def get_text(port, path, timeout=5.0):
         conn.close()
 
 
+def wait_until(predicate, timeout, what):
+    """Polls predicate until it returns something true, and returns that; fails naming `what`
+    after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.05)
+    raise AssertionError(f"{what}: not within {timeout:.1f} s")
+
+
 def wait_for_state(port, wanted, timeout):
     """Polls /api/status until state is one of wanted; returns the status."""
     wanted = (wanted,) if isinstance(wanted, str) else tuple(wanted)

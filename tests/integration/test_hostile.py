@@ -18,7 +18,7 @@ import websockets
 
 from helpers import (BackgroundViewer, StreamClient, connect, get_json, get_metrics,
                      http_exchange, http_get, metric, read_until, request_bytes, run_async,
-                     wait_for_state, ws_receive_json)
+                     wait_for_state, wait_until, ws_receive_json)
 
 # --- helpers for this file -------------------------------------------------------------------
 
@@ -60,16 +60,6 @@ def cpu_seconds(pid):
 
 def open_file_count(pid):
     return len(os.listdir(f"/proc/{pid}/fd"))
-
-
-def wait_until(predicate, timeout, what):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError(f"{what}: not within {timeout:.1f}s")
 
 
 def metric_now(port, name):

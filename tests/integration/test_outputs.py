@@ -13,7 +13,8 @@ import pytest
 
 from fake_upstream import FakeUpstream, make_jpegs, streaming
 from helpers import (StreamClient, assert_baseline_jpeg, client_env, connect, get_json,
-                     get_metrics, http_get, jpeg_info, png_size, read_until, request_bytes)
+                     get_metrics, http_get, jpeg_info, png_size, read_until, request_bytes,
+                     wait_until)
 
 WIDTH, HEIGHT = 320, 240
 
@@ -44,15 +45,6 @@ def quantisation_sum(jpeg):
             return sum(jpeg[pos + 5:pos + 5 + 64])
         pos += 2 + length
     raise AssertionError("no DQT marker")
-
-
-def wait_until(predicate, timeout, what):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.05)
-    raise AssertionError(f"not within {timeout:.1f} s: {what}")
 
 
 @pytest.fixture

@@ -20,7 +20,7 @@ import time
 
 import pytest
 
-from helpers import PartCounter, StreamClient, get_json, open_viewers
+from helpers import PartCounter, StreamClient, get_json, open_viewers, wait_until
 
 # The HAProxy configuration is the benchmark's (bench/tier.py), so that the test and the bench
 # measure one topology.
@@ -101,13 +101,6 @@ def latency_p50(port, parts, timeout):
         latencies = [wall(p.arrived) - float(p.header("x-timestamp"))
                      for p in client.read_parts(parts)]
     return statistics.median(latencies)
-
-
-def wait_until(predicate, timeout, what):
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.1)
 
 
 def test_two_relays_behind_haproxy_serve_50_viewers_and_fail_over(start_server, haproxy, scale):

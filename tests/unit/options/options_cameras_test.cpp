@@ -10,6 +10,7 @@
 #include <string>
 
 #include "camstream/app/options.hpp"
+#include "config_files.hpp"
 #include "parse_arguments.hpp"
 
 namespace camstream {
@@ -17,22 +18,11 @@ namespace {
 
 using namespace std::chrono_literals;
 
-class CameraSections : public testing::Test {
+class CameraSections : public test::ConfigFiles {
  protected:
-  void SetUp() override {
-    std::string pattern = (std::filesystem::temp_directory_path() / "camstream-cameras-XXXXXX");
-    ASSERT_NE(mkdtemp(pattern.data()), nullptr);
-    directory_ = pattern;
-  }
-  void TearDown() override {
-    std::error_code ignored;
-    std::filesystem::remove_all(directory_, ignored);
-  }
-
+  using ConfigFiles::write;
   std::string write(const std::string& content) {
-    const auto path = directory_ / ("c" + std::to_string(++files_) + ".conf");
-    std::ofstream(path, std::ios::binary) << content;
-    return path.string();
+    return write("c" + std::to_string(++files_) + ".conf", content);
   }
 
   Options ok(const std::string& content, std::initializer_list<std::string> more = {}) {
@@ -64,7 +54,6 @@ class CameraSections : public testing::Test {
     return parse_options(static_cast<int>(all.size()), argv.data());
   }
 
-  std::filesystem::path directory_;
   int files_ = 0;
 };
 

@@ -12,6 +12,7 @@
 
 #include "camstream/app/options.hpp"
 #include "camstream/core/settings.hpp"
+#include "config_files.hpp"
 #include "parse_arguments.hpp"
 
 namespace camstream {
@@ -24,27 +25,7 @@ using namespace std::chrono_literals;
 const std::filesystem::path kShippedConfig =
     std::filesystem::path(CAMSTREAM_CONFIG_DIR) / "camstream.conf";
 
-// A directory of config files for one test, removed with everything in it afterwards.
-class ConfigFiles : public testing::Test {
- protected:
-  void SetUp() override {
-    std::string pattern = (std::filesystem::temp_directory_path() / "camstream-options-XXXXXX");
-    ASSERT_NE(mkdtemp(pattern.data()), nullptr);
-    directory_ = pattern;
-  }
-  void TearDown() override {
-    std::error_code ignored;
-    std::filesystem::remove_all(directory_, ignored);
-  }
-
-  std::string write(const std::string& name, const std::string& content) {
-    const auto path = directory_ / name;
-    std::ofstream(path, std::ios::binary) << content;
-    return path.string();
-  }
-
-  std::filesystem::path directory_;
-};
+using test::ConfigFiles;
 
 using test::parse;
 
@@ -98,10 +79,11 @@ TEST(ShippedConfig, DocumentsEveryKey) {
   std::ifstream file(kShippedConfig);
   const std::string text{std::istreambuf_iterator<char>(file), {}};
   for (const char* key :
-       {"source",       "camera",      "width",        "height",        "interval",
-        "fps",          "quality",     "bind",         "port",          "always-on",
-        "idle-timeout", "max-clients", "allow-origin", "rotation",      "hflip",
-        "vflip",        "log-level",   "control",      "source-header", "source-insecure", "encode-threads"}) {
+       {"source",        "camera",      "width",        "height",        "interval",
+        "fps",           "quality",     "bind",         "port",          "always-on",
+        "idle-timeout",  "max-clients", "allow-origin", "rotation",      "hflip",
+        "vflip",         "log-level",   "control",      "source-header", "source-insecure",
+        "encode-threads"}) {
     const std::string set = std::string("\n").append(key).append(" = ");
     const std::string commented = std::string("\n# ").append(key).append(" = ");
     EXPECT_TRUE(text.find(set) != std::string::npos || text.find(commented) != std::string::npos)

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "camstream/app/options.hpp"
+#include "config_files.hpp"
 
 namespace camstream {
 namespace {
@@ -32,23 +33,10 @@ std::string usage_error(std::vector<std::string> arguments) {
   return result.output.substr(0, result.output.find('\n'));
 }
 
-class ConfigFile : public testing::Test {
+class ConfigFile : public test::ConfigFiles {
  protected:
-  void SetUp() override {
-    std::string pattern = (std::filesystem::temp_directory_path() / "camstream-conn-XXXXXX");
-    ASSERT_NE(mkdtemp(pattern.data()), nullptr);
-    directory_ = pattern;
-  }
-  void TearDown() override {
-    std::error_code ignored;
-    std::filesystem::remove_all(directory_, ignored);
-  }
-  std::string write(const std::string& content) {
-    const auto path = directory_ / "camstream.conf";
-    std::ofstream(path, std::ios::binary) << content;
-    return path.string();
-  }
-  std::filesystem::path directory_;
+  using ConfigFiles::write;
+  std::string write(const std::string& content) { return write("camstream.conf", content); }
 };
 
 TEST(MaxConnections, DefaultAndRange) {
