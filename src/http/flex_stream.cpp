@@ -105,6 +105,7 @@ bool FlexStream::use_direct_writes() {
     boost::system::error_code ec;
     socket.native_non_blocking(true, ec);  // write_now() must never block the I/O thread
     direct_writes_ = !ec;
+    if (direct_writes_) plain_fd_ = socket.native_handle();
     return direct_writes_;
   }
   SSL* ssl = tls_->native_handle();
@@ -144,7 +145,7 @@ std::size_t FlexStream::write_now(std::span<const boost::asio::const_buffer> buf
     }
     return total;
   }
-  const int fd = plain_->socket().native_handle();
+  const int fd = plain_fd_;
   while (index < buffers.size()) {
     std::array<iovec, 16> vectors{};
     std::size_t count = 0;

@@ -30,15 +30,15 @@ MjpegViewer::MjpegViewer(FlexStream stream, std::shared_ptr<ViewerHub> hub, cons
                          std::string target, access::Identity identity,
                          std::shared_ptr<OutputFeed> feed)
     : stream_(std::move(stream)),
-      identity_(std::move(identity)),
-      expiry_(stream_.get_executor()),
       hub_(std::move(hub)),
       feed_(std::move(feed)),
+      last_progress_(Clock::now()),
       advance_headers_(route.advance_headers),
+      identity_(std::move(identity)),
+      expiry_(stream_.get_executor()),
       target_(std::move(target)),
       peer_(describe(stream_.tcp().socket())),
-      connected_at_(Clock::now()),
-      last_progress_(connected_at_) {
+      connected_at_(last_progress_) {
   if (route.fps) {
     // parse_route() bounds fps (kMinViewerFps..kMaxViewerFps), so this cannot overflow.
     min_period_ = std::chrono::duration_cast<Clock::duration>(
@@ -132,7 +132,8 @@ void MjpegViewer::complete_later(Finished finished) {
   if (finished.empty()) return;
   const auto executor = finished.front()->stream_.get_executor();
   asio::post(executor, [finished = std::move(finished)] {
-    for (const auto& viewer : finished) viewer->on_written({}, viewer->written_);
+    const auto now = Clock::now();  // one clock read for the batch, not one per viewer
+    for (const auto& viewer : finished) viewer->on_written({}, viewer->written_, now);
   });
 }
 
@@ -203,10 +204,15 @@ void MjpegViewer::continue_part(bool first, Finished* finished) {
 }
 
 void MjpegViewer::on_written(boost::system::error_code ec, std::size_t bytes) {
+  on_written(ec, bytes, Clock::now());
+}
+
+void MjpegViewer::on_written(boost::system::error_code ec, std::size_t bytes,
+                             Clock::time_point now) {
   write_in_flight_ = false;
   writing_.reset();
   if (ec) return close();
-  last_progress_ = Clock::now();
+  last_progress_ = now;
   ++frames_sent_;
   hub_->metrics().frames_sent.fetch_add(1, std::memory_order_relaxed);
   hub_->metrics().bytes_sent.fetch_add(bytes, std::memory_order_relaxed);
@@ -268,9 +274,7 @@ void MjpegViewer::close() {
   feed_.reset();  // the last viewer of an output releases it
   demand_.reset();
   connection_.reset();
-  boost::system::error_code ignored;
-  stream_.tcp().socket().shutdown(asio::ip::tcp::socket::shutdown_both, ignored);
-  stream_.tcp().socket().close(ignored);
+  stream_.close();
 }
 
 }  // namespace camstream

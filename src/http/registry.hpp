@@ -59,7 +59,8 @@ class Registry : public std::enable_shared_from_this<Registry<T>> {
   static std::shared_ptr<Registry> create() { return std::shared_ptr<Registry>(new Registry()); }
 
   [[nodiscard]] Membership join(std::weak_ptr<T> member) {
-    entries_.push_back(Entry{next_id_, std::move(member), false});
+    const auto address = reinterpret_cast<std::uintptr_t>(member.lock().get());
+    entries_.push_back(Entry{next_id_, std::move(member), address, false});
     ++size_;
     return Membership(this->weak_from_this(), next_id_++);
   }
@@ -80,17 +81,41 @@ class Registry : public std::enable_shared_from_this<Registry<T>> {
     const std::size_t end = entries_.size();  // members joining now wait for the next walk
     if (end == 0) return;
     const std::size_t start = first % end;
+    const auto place = [start, end](std::size_t k) {
+      return start + k < end ? start + k : start + k - end;
+    };
     for (std::size_t k = 0; k < end; ++k) {
-      const std::size_t i = start + k < end ? start + k : start + k - end;
+      const std::size_t i = place(k);
+      if (k + kPrefetchAhead < end) prefetch(entries_[place(k + kPrefetchAhead)].address);
       // Locked before the call: the member lives through it even if it leaves meanwhile.
       if (const auto member = entries_[i].member.lock()) f(*member);
     }
   }
 
  private:
+  // A member's memory is fetched into cache this many turns ahead of its own: the work of a
+  // turn (a viewer's sendmsg, microseconds) hides the fetch, and a miss on each of 1000
+  // viewers' control blocks alone was 1.6% of the server's CPU.
+  static constexpr std::size_t kPrefetchAhead = 2;
+
+  // A hint only, never read: the address may be freed memory by the time it is fetched, which
+  // a prefetch tolerates. The lines are the control block's (make_shared puts it just before
+  // the object) and T::kPrefetchBytes of the object, when T names them.
+  static void prefetch(std::uintptr_t address) {
+    if (address == 0) return;
+    constexpr std::uintptr_t kLine = 64;
+    std::uintptr_t bytes = kLine;
+    if constexpr (requires { T::kPrefetchBytes; }) bytes = T::kPrefetchBytes;
+    const std::uintptr_t last = (address + bytes - 1) & ~(kLine - 1);
+    for (std::uintptr_t line = (address - 16) & ~(kLine - 1); line <= last; line += kLine) {
+      __builtin_prefetch(reinterpret_cast<const void*>(line));
+    }
+  }
+
   struct Entry {
     std::uint64_t id;
     std::weak_ptr<T> member;  // empty once the member has left
+    std::uintptr_t address;   // where the member lives, for prefetch()
     bool left = false;        // left during a walk; removed when the walk ends
   };
 

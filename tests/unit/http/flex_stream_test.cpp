@@ -144,5 +144,48 @@ TEST_F(FlexStreamOverLoopback, WriteAllOfAPartArrivesWholeAndCompletesLater) {
   EXPECT_TRUE(received == head + body + tail);
 }
 
+// write_now() keeps the descriptor of its own (no pointer chase per viewer and frame): after
+// close() it must fail, and never write to a new connection the kernel gave the same number.
+TEST_F(FlexStreamOverLoopback, DirectWritesAfterCloseNeverReachTheDescriptorsNextOwner) {
+  FlexStream& sender = *stream;
+  ASSERT_TRUE(sender.use_direct_writes());
+  const int old_fd = sender.tcp().socket().native_handle();
+  const std::string part = "part";
+  const std::array<asio::const_buffer, 1> buffers{asio::buffer(part)};
+  boost::beast::error_code ec;
+  ASSERT_EQ(sender.write_now(buffers, 0, ec), part.size());
+  ASSERT_FALSE(ec) << ec.message();
+
+  sender.close();
+  EXPECT_FALSE(sender.tcp().socket().is_open());
+  // The lowest free number goes to the next socket: this connection takes the old one.
+  tcp::acceptor acceptor(io, {asio::ip::make_address("127.0.0.1"), 0});
+  tcp::socket next(io);
+  next.connect(acceptor.local_endpoint());
+  tcp::socket next_peer(io);
+  acceptor.accept(next_peer);
+  const bool reused = next.native_handle() == old_fd || next_peer.native_handle() == old_fd ||
+                      acceptor.native_handle() == old_fd;
+  EXPECT_TRUE(reused) << "the test needs the old descriptor to be handed out again";
+
+  EXPECT_EQ(sender.write_now(buffers, 0, ec), 0U);
+  EXPECT_EQ(ec, boost::system::error_code(EBADF, boost::system::system_category()));
+  next_peer.non_blocking(true);
+  next.non_blocking(true);
+  std::array<char, 16> scratch{};
+  boost::system::error_code read_ec;
+  EXPECT_EQ(next_peer.read_some(asio::buffer(scratch), read_ec), 0U);
+  EXPECT_EQ(read_ec, asio::error::would_block);
+  EXPECT_EQ(next.read_some(asio::buffer(scratch), read_ec), 0U);
+  EXPECT_EQ(read_ec, asio::error::would_block);
+
+  // What was sent before the close arrived, and then the end.
+  std::string received(part.size() + 1, '\0');
+  boost::system::error_code peer_ec;
+  const std::size_t got = asio::read(peer, asio::buffer(received), peer_ec);
+  EXPECT_EQ(peer_ec, asio::error::eof);
+  EXPECT_EQ(received.substr(0, got), part);
+}
+
 }  // namespace
 }  // namespace camstream
