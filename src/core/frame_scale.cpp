@@ -1,7 +1,9 @@
 // Scaling with libyuv: I420Scale / NV12Scale, box filter (libyuv uses bilinear when the box
-// filter would enlarge).
+// filter would enlarge or shrink by less than half), and one ratio of our own: 2/3.
+#include <libyuv/planar_functions.h>
 #include <libyuv/scale.h>
 
+#include <cstddef>
 #include <string>
 
 #include "camstream/core/frame.hpp"
@@ -14,6 +16,71 @@ namespace {
 
 const std::uint8_t* offset(const PlaneView& plane, int x_bytes, int row) {
   return plane.data + static_cast<std::ptrdiff_t>(row) * plane.stride + x_bytes;
+}
+
+// Three samples to two along a row, with the taps libyuv's bilinear filter has at this ratio
+// (a quarter and three quarters of the way), rounded as it rounds, so that the picture is the
+// one libyuv makes, byte for byte. `Step`: bytes from one sample to the next of its channel
+// (NV12's UV plane interleaves two).
+// libyuv's general column filter (ScaleFilterCols) took 1.2 ms of a 1080p -> 720p frame
+// (docs/performance.md, "Three outputs"); this loop vectorizes (GCC's -O2 and the cost model
+// set for this file in CMakeLists.txt), and on x86 a clone is chosen at load time for the CPU:
+// the byte shuffles of SSSE3 and AVX2 make it several times faster than SSE2's.
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#define CAMSTREAM_CPU_CLONES __attribute__((target_clones("avx2", "ssse3", "default")))
+#else
+#define CAMSTREAM_CPU_CLONES
+#endif
+
+template <int Step>
+CAMSTREAM_CPU_CLONES void two_thirds_row(const std::uint8_t* in, std::uint8_t* out, int groups) {
+  // libyuv weighs out of 128: a plane's taps 96:32 and 32:96, rounded; NV12's UV taps
+  // (127 - f):f for f = 32 and 96, that is 95:32 and 31:96, truncated.
+  constexpr int kFirst0 = Step == 1 ? 96 : 95;
+  constexpr int kFirst1 = 32;
+  constexpr int kSecond1 = Step == 1 ? 32 : 31;
+  constexpr int kSecond2 = 96;
+  constexpr int kRound = Step == 1 ? 64 : 0;
+  for (int group = 0; group < groups; ++group) {
+    for (int channel = 0; channel < Step; ++channel) {
+      const std::uint8_t* const from = in + 3 * Step * group + channel;
+      std::uint8_t* const to = out + 2 * Step * group + channel;
+      to[0] = static_cast<std::uint8_t>((kFirst0 * from[0] + kFirst1 * from[Step] + kRound) >> 7);
+      to[Step] = static_cast<std::uint8_t>(
+          (kSecond1 * from[Step] + kSecond2 * from[2 * Step] + kRound) >> 7);
+    }
+  }
+}
+
+// A plane scaled by 2/3 in both directions: rows 3k, 3k+1, 3k+2 give rows 2k (3:1) and 2k+1
+// (1:3), blended by libyuv's row interpolation, then each shrunk by two_thirds_row.
+// `out_width`: samples of one channel, even; `out_height` even.
+template <int Step>
+void two_thirds_plane(const PlaneView& in, const std::uint8_t* first, std::uint8_t* out,
+                      int out_stride, int out_width, int out_height,
+                      std::vector<std::uint8_t>& rows) {
+  const int in_bytes = out_width / 2 * 3 * Step;
+  rows.resize(2 * static_cast<std::size_t>(in_bytes));
+  std::uint8_t* const upper = rows.data();
+  std::uint8_t* const lower = upper + in_bytes;
+  for (int pair = 0; pair < out_height / 2; ++pair) {
+    const std::uint8_t* const row0 = first + static_cast<std::ptrdiff_t>(3 * pair) * in.stride;
+    const std::uint8_t* const row1 = row0 + in.stride;
+    const std::uint8_t* const row2 = row1 + in.stride;
+    // InterpolatePlane's fraction is out of 256: 64 is a quarter of the way to the second row.
+    libyuv::InterpolatePlane(row0, in.stride, row1, in.stride, upper, in_bytes, in_bytes, 1, 64);
+    libyuv::InterpolatePlane(row1, in.stride, row2, in.stride, lower, in_bytes, in_bytes, 1, 192);
+    std::uint8_t* const to = out + static_cast<std::ptrdiff_t>(2 * pair) * out_stride;
+    two_thirds_row<Step>(upper, to, out_width / 2);
+    two_thirds_row<Step>(lower, to + out_stride, out_width / 2);
+  }
+}
+
+// 1920x1080 -> 1280x720 (and 960x540 -> 640x360): the most common camera and output sizes.
+// Sizes a multiple of 4, so that the chroma planes are 2/3 of theirs in whole pairs too.
+bool is_two_thirds(const CropRect& crop, int width, int height) {
+  return crop.width * 2 == width * 3 && crop.height * 2 == height * 3 && width % 4 == 0 &&
+         height % 4 == 0;
 }
 
 }  // namespace
@@ -47,6 +114,27 @@ FrameView FrameScaler::scale(const FrameView& frame, const CropRect& crop, int w
   out.height = height;
   std::uint8_t* const y = scratch_.data();
   const auto& in = frame.planes;
+  if (is_two_thirds(crop, width, height)) {
+    if (frame.format == PixelFormat::I420) {
+      std::uint8_t* const u = y + luma_bytes;
+      std::uint8_t* const v = u + chroma_bytes / 2;
+      out.planes = {PlaneView{y, width, luma_bytes}, PlaneView{u, width / 2, chroma_bytes / 2},
+                    PlaneView{v, width / 2, chroma_bytes / 2}};
+      two_thirds_plane<1>(in[0], offset(in[0], crop.x, crop.y), y, width, width, height, rows_);
+      two_thirds_plane<1>(in[1], offset(in[1], crop.x / 2, crop.y / 2), u, width / 2, width / 2,
+                          height / 2, rows_);
+      two_thirds_plane<1>(in[2], offset(in[2], crop.x / 2, crop.y / 2), v, width / 2, width / 2,
+                          height / 2, rows_);
+    } else {
+      std::uint8_t* const uv = y + luma_bytes;
+      out.planes = {PlaneView{y, width, luma_bytes}, PlaneView{uv, width, chroma_bytes},
+                    PlaneView{}};
+      two_thirds_plane<1>(in[0], offset(in[0], crop.x, crop.y), y, width, width, height, rows_);
+      two_thirds_plane<2>(in[1], offset(in[1], crop.x, crop.y / 2), uv, width, width / 2,
+                          height / 2, rows_);
+    }
+    return out;
+  }
   int result = 0;
   if (frame.format == PixelFormat::I420) {
     std::uint8_t* const u = y + luma_bytes;

@@ -30,6 +30,7 @@ class FrameScaler {
 
  private:
   std::vector<std::uint8_t> scratch_;
+  std::vector<std::uint8_t> rows_;  // two source rows blended, for the 2/3 scale
 };
 
 }  // namespace camstream
