@@ -23,17 +23,23 @@ const std::uint8_t* offset(const PlaneView& plane, int x_bytes, int row) {
 // one libyuv makes, byte for byte. `Step`: bytes from one sample to the next of its channel
 // (NV12's UV plane interleaves two).
 // libyuv's general column filter (ScaleFilterCols) took 1.2 ms of a 1080p -> 720p frame
-// (docs/performance.md, "Three outputs"); this loop vectorizes (GCC's -O2 and the cost model
-// set for this file in CMakeLists.txt), and on x86 a clone is chosen at load time for the CPU:
-// the byte shuffles of SSSE3 and AVX2 make it several times faster than SSE2's.
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
-#define CAMSTREAM_CPU_CLONES __attribute__((target_clones("avx2", "ssse3", "default")))
+// (docs/performance.md, "Three outputs"); this loop vectorizes, and with GCC on x86 a clone is
+// chosen at load time for the CPU: the byte shuffles of SSSE3 and AVX2 make it several times
+// faster than SSE2's. GCC's -O2 cost model ("very cheap") leaves those shuffles scalar, so
+// the loop asks for the full one.
+#if defined(__GNUC__) && !defined(__clang__)
+#if defined(__x86_64__)
+#define CAMSTREAM_VECTOR_LOOP \
+  __attribute__((target_clones("avx2", "ssse3", "default"), optimize("vect-cost-model=dynamic")))
 #else
-#define CAMSTREAM_CPU_CLONES
+#define CAMSTREAM_VECTOR_LOOP __attribute__((optimize("vect-cost-model=dynamic")))
+#endif
+#else
+#define CAMSTREAM_VECTOR_LOOP
 #endif
 
 template <int Step>
-CAMSTREAM_CPU_CLONES void two_thirds_row(const std::uint8_t* in, std::uint8_t* out, int groups) {
+CAMSTREAM_VECTOR_LOOP void two_thirds_row(const std::uint8_t* in, std::uint8_t* out, int groups) {
   // libyuv weighs out of 128: a plane's taps 96:32 and 32:96, rounded; NV12's UV taps
   // (127 - f):f for f = 32 and 96, that is 95:32 and 31:96, truncated.
   constexpr int kFirst0 = Step == 1 ? 96 : 95;
@@ -41,13 +47,14 @@ CAMSTREAM_CPU_CLONES void two_thirds_row(const std::uint8_t* in, std::uint8_t* o
   constexpr int kSecond1 = Step == 1 ? 32 : 31;
   constexpr int kSecond2 = 96;
   constexpr int kRound = Step == 1 ? 64 : 0;
-  for (int group = 0; group < groups; ++group) {
-    for (int channel = 0; channel < Step; ++channel) {
-      const std::uint8_t* const from = in + 3 * Step * group + channel;
-      std::uint8_t* const to = out + 2 * Step * group + channel;
-      to[0] = static_cast<std::uint8_t>((kFirst0 * from[0] + kFirst1 * from[Step] + kRound) >> 7);
-      to[Step] = static_cast<std::uint8_t>(
-          (kSecond1 * from[Step] + kSecond2 * from[2 * Step] + kRound) >> 7);
+  constexpr std::ptrdiff_t kStep = Step;
+  for (std::ptrdiff_t group = 0; group < groups; ++group) {
+    for (std::ptrdiff_t channel = 0; channel < kStep; ++channel) {
+      const std::uint8_t* const from = in + 3 * kStep * group + channel;
+      std::uint8_t* const to = out + 2 * kStep * group + channel;
+      to[0] = static_cast<std::uint8_t>((kFirst0 * from[0] + kFirst1 * from[kStep] + kRound) >> 7);
+      to[kStep] = static_cast<std::uint8_t>(
+          (kSecond1 * from[kStep] + kSecond2 * from[2 * kStep] + kRound) >> 7);
     }
   }
 }

@@ -74,13 +74,13 @@ const BIO_METHOD* send_method() {
 }
 
 // The most plaintext one TLS record carries.
-constexpr std::size_t kMaxRecordPlaintext = 16 * 1024;
+constexpr std::size_t kMaxRecordPlaintext = std::size_t{16} * 1024;
 
 }  // namespace
 
 void FlexStream::read_some(BufferPrefix<boost::asio::mutable_buffer> buffers,
-                           executor_type executor, TransferHandler handler) {
-  auto bound = boost::asio::bind_executor(std::move(executor), std::move(handler));
+                           const executor_type& executor, TransferHandler handler) {
+  auto bound = boost::asio::bind_executor(executor, std::move(handler));
   if (tls_) {
     tls_->async_read_some(buffers, std::move(bound));
   } else {
@@ -88,9 +88,9 @@ void FlexStream::read_some(BufferPrefix<boost::asio::mutable_buffer> buffers,
   }
 }
 
-void FlexStream::write_some(BufferPrefix<boost::asio::const_buffer> buffers, executor_type executor,
-                            TransferHandler handler) {
-  auto bound = boost::asio::bind_executor(std::move(executor), std::move(handler));
+void FlexStream::write_some(BufferPrefix<boost::asio::const_buffer> buffers,
+                            const executor_type& executor, TransferHandler handler) {
+  auto bound = boost::asio::bind_executor(executor, std::move(handler));
   if (tls_) {
     tls_->async_write_some(buffers, std::move(bound));
   } else {

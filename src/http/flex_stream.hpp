@@ -90,15 +90,15 @@ class FlexStream {
 
   template <typename MutableBuffers, typename Handler>
   void async_read_some(const MutableBuffers& buffers, Handler&& handler) {
-    executor_type executor = boost::asio::get_associated_executor(handler, get_executor());
-    read_some(BufferPrefix<boost::asio::mutable_buffer>(buffers), std::move(executor),
+    const executor_type executor = boost::asio::get_associated_executor(handler, get_executor());
+    read_some(BufferPrefix<boost::asio::mutable_buffer>(buffers), executor,
               TransferHandler(std::forward<Handler>(handler)));
   }
 
   template <typename ConstBuffers, typename Handler>
   void async_write_some(const ConstBuffers& buffers, Handler&& handler) {
-    executor_type executor = boost::asio::get_associated_executor(handler, get_executor());
-    write_some(BufferPrefix<boost::asio::const_buffer>(buffers), std::move(executor),
+    const executor_type executor = boost::asio::get_associated_executor(handler, get_executor());
+    write_some(BufferPrefix<boost::asio::const_buffer>(buffers), executor,
                TransferHandler(std::forward<Handler>(handler)));
   }
 
@@ -224,9 +224,9 @@ class FlexStream {
 
   // The handler's own executor travels beside it: Boost 1.81's erased handler offers an executor
   // that the TLS operations cannot post to.
-  void read_some(BufferPrefix<boost::asio::mutable_buffer> buffers, executor_type executor,
+  void read_some(BufferPrefix<boost::asio::mutable_buffer> buffers, const executor_type& executor,
                  TransferHandler handler);
-  void write_some(BufferPrefix<boost::asio::const_buffer> buffers, executor_type executor,
+  void write_some(BufferPrefix<boost::asio::const_buffer> buffers, const executor_type& executor,
                   TransferHandler handler);
 
   std::shared_ptr<boost::asio::ssl::context> context_;

@@ -20,10 +20,10 @@ struct HalvesFrame {
 
   HalvesFrame(PixelFormat format, int width, int height) {
     const int y_stride = width + 5;
-    y.assign(static_cast<std::size_t>(y_stride * height), 0);
+    y.assign(static_cast<std::size_t>(y_stride) * height, 0);
     for (int row = 0; row < height; ++row) {
       for (int x = 0; x < width; ++x) {
-        y[static_cast<std::size_t>(row * y_stride + x)] = x < width / 2 ? 16 : 235;
+        y[static_cast<std::size_t>(row) * y_stride + x] = x < width / 2 ? 16 : 235;
       }
     }
     view.format = format;
@@ -141,7 +141,8 @@ std::vector<std::uint8_t> packed(const FrameView& frame) {
     const int row_bytes = luma || frame.format == PixelFormat::NV12 ? frame.width : frame.width / 2;
     const int rows = luma ? frame.height : frame.height / 2;
     for (int row = 0; row < rows; ++row) {
-      const std::uint8_t* from = frame.planes[i].data + row * frame.planes[i].stride;
+      const std::uint8_t* from =
+          frame.planes[i].data + static_cast<std::ptrdiff_t>(row) * frame.planes[i].stride;
       bytes.insert(bytes.end(), from, from + row_bytes);
     }
   }

@@ -23,8 +23,10 @@ using tcp = asio::ip::tcp;
 
 TEST(BufferPrefix, KeepsTheFirstNonEmptyBuffersUpToItsLimit) {
   std::vector<std::string> parts;
+  parts.reserve(40);
   for (int i = 0; i < 40; ++i) parts.push_back(i % 3 == 0 ? "" : std::to_string(i));
   std::vector<asio::const_buffer> buffers;
+  buffers.reserve(parts.size());
   for (const auto& part : parts) buffers.push_back(asio::buffer(part));
 
   const BufferPrefix<asio::const_buffer> prefix(buffers);
@@ -65,6 +67,7 @@ TEST_F(FlexStreamOverLoopback, GatheredWriteOfManyBuffersArrivesWholeAndInOrder)
     expected += parts.back();
   }
   std::vector<asio::const_buffer> buffers;
+  buffers.reserve(parts.size());
   for (const auto& part : parts) buffers.push_back(asio::buffer(part));
 
   std::size_t written = 0;
