@@ -22,24 +22,9 @@ const std::uint8_t* offset(const PlaneView& plane, int x_bytes, int row) {
 // (a quarter and three quarters of the way), rounded as it rounds, so that the picture is the
 // one libyuv makes, byte for byte. `Step`: bytes from one sample to the next of its channel
 // (NV12's UV plane interleaves two).
-// libyuv's general column filter (ScaleFilterCols) took 1.2 ms of a 1080p -> 720p frame
-// (docs/performance.md, "Three outputs"); this loop vectorizes, and with GCC on x86 a clone is
-// chosen at load time for the CPU: the byte shuffles of SSSE3 and AVX2 make it several times
-// faster than SSE2's. GCC's -O2 cost model ("very cheap") leaves those shuffles scalar, so
-// the loop asks for the full one.
-#if defined(__GNUC__) && !defined(__clang__)
-#if defined(__x86_64__)
-#define CAMSTREAM_VECTOR_LOOP \
-  __attribute__((target_clones("avx2", "ssse3", "default"), optimize("vect-cost-model=dynamic")))
-#else
-#define CAMSTREAM_VECTOR_LOOP __attribute__((optimize("vect-cost-model=dynamic")))
-#endif
-#else
-#define CAMSTREAM_VECTOR_LOOP
-#endif
-
 template <int Step>
-CAMSTREAM_VECTOR_LOOP void two_thirds_row(const std::uint8_t* in, std::uint8_t* out, int groups) {
+[[gnu::always_inline]] inline void two_thirds_loop(const std::uint8_t* in, std::uint8_t* out,
+                                                   int groups) {
   // libyuv weighs out of 128: a plane's taps 96:32 and 32:96, rounded; NV12's UV taps
   // (127 - f):f for f = 32 and 96, that is 95:32 and 31:96, truncated.
   constexpr int kFirst0 = Step == 1 ? 96 : 95;
@@ -57,6 +42,41 @@ CAMSTREAM_VECTOR_LOOP void two_thirds_row(const std::uint8_t* in, std::uint8_t* 
           (kSecond1 * from[kStep] + kSecond2 * from[2 * kStep] + kRound) >> 7);
     }
   }
+}
+
+// libyuv's general column filter (ScaleFilterCols) took 1.2 ms of a 1080p -> 720p frame
+// (docs/performance.md, "Three outputs"); the loop above vectorizes. GCC's -O2 cost model
+// ("very cheap") leaves its byte shuffles scalar, so these functions ask for the full one; and
+// on x86 an AVX2 build of it is chosen at run time, several times faster than SSE2's (plain
+// dispatch, not target_clones: an ifunc resolver runs before ThreadSanitizer is set up and
+// crashed every TSan test program).
+#if defined(__GNUC__) && !defined(__clang__)
+#define CAMSTREAM_FULL_VECTORIZER __attribute__((optimize("vect-cost-model=dynamic")))
+#else
+#define CAMSTREAM_FULL_VECTORIZER
+#endif
+
+template <int Step>
+CAMSTREAM_FULL_VECTORIZER void two_thirds_row_baseline(const std::uint8_t* in, std::uint8_t* out,
+                                                       int groups) {
+  two_thirds_loop<Step>(in, out, groups);
+}
+
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+template <int Step>
+__attribute__((target("avx2"))) CAMSTREAM_FULL_VECTORIZER void two_thirds_row_avx2(
+    const std::uint8_t* in, std::uint8_t* out, int groups) {
+  two_thirds_loop<Step>(in, out, groups);
+}
+#endif
+
+template <int Step>
+void two_thirds_row(const std::uint8_t* in, std::uint8_t* out, int groups) {
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+  static const bool avx2 = __builtin_cpu_supports("avx2") != 0;
+  if (avx2) return two_thirds_row_avx2<Step>(in, out, groups);
+#endif
+  two_thirds_row_baseline<Step>(in, out, groups);
 }
 
 // A plane scaled by 2/3 in both directions: rows 3k, 3k+1, 3k+2 give rows 2k (3:1) and 2k+1
