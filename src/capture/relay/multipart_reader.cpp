@@ -140,6 +140,11 @@ bool MultipartReader::parse_preamble() {
       return fail("the stream does not start with a multipart delimiter (binary data)");
     }
   }
+  // Judged the same whether the line's end has come or not, so that where the reads cut the
+  // stream never changes the outcome (a blank line of 600 spaces once passed when read whole).
+  if (line_end - begin_ > limits_.max_headers) {
+    return fail("no line end in the first " + size_text(limits_.max_headers) + " of the stream");
+  }
   const std::string_view line = trim(text(begin_, line_end));
   const bool header = line.find(':') != std::string_view::npos;
   if (found && line.empty()) {  // white space only: not yet the delimiter
@@ -149,11 +154,7 @@ bool MultipartReader::parse_preamble() {
   }
   if (!found) {
     scan_from_ = end_ - begin_;
-    // (A long line is judged once it ends: it may yet turn out to be a header.)
-    if (end_ - begin_ > limits_.max_headers) {
-      return fail("no line end in the first " + size_text(limits_.max_headers) + " of the stream");
-    }
-    return false;
+    return false;  // a line is judged once it ends: it may yet turn out to be a header
   }
   scan_from_ = 0;
   if (header) {

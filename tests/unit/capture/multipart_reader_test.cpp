@@ -177,6 +177,27 @@ TEST(MultipartReader, NeverEndingHeadersAreRefusedAtTheLimit) {
   EXPECT_NE(line.error.find("header block is larger"), std::string::npos) << line.error;
 }
 
+// A line before the first delimiter longer than the header limit is refused however the reads
+// cut it; blank or not (the fuzzer's case: 600 spaces passed when read whole, failed in pieces).
+TEST(MultipartReader, ALongPreambleLineIsRefusedWhereverTheReadsCutIt) {
+  for (const char filler : {' ', 'x'}) {
+    const std::string stream = std::string(300, filler) + "\r\n--f\r\n\r\n" + kJpeg1;
+    std::vector<std::size_t> every;
+    for (std::size_t i = 1; i < stream.size(); ++i) every.push_back(i);
+    for (const auto& cuts : {std::vector<std::size_t>{}, every, std::vector<std::size_t>{150}}) {
+      const auto outcome = run("f", stream, cuts, small_limits());
+      EXPECT_FALSE(outcome.ok) << "filler '" << filler << "', " << cuts.size() << " cuts";
+      EXPECT_TRUE(outcome.parts.empty());
+      EXPECT_NE(outcome.error.find("no line end in the first 200 bytes"), std::string::npos)
+          << outcome.error;
+    }
+  }
+  // Blank lines within the limit are still skipped, whole or in pieces.
+  expect_parts_at_every_split("f",
+                              std::string(150, ' ') + "\r\n--f\r\n\r\n" + kJpeg1 + "\r\n--f--\r\n",
+                              {kJpeg1}, /*ended=*/true);
+}
+
 TEST(MultipartReader, APartWithoutDelimiterIsRefusedAtTheLimit) {
   MultipartReader reader("f", small_limits());
   ASSERT_TRUE(reader.feed(bytes("--f\r\n\r\n"), nullptr));
