@@ -141,7 +141,8 @@ bool MultipartReader::parse_preamble() {
     }
   }
   // Judged the same whether the line's end has come or not, so that where the reads cut the
-  // stream never changes the outcome (a blank line of 600 spaces once passed when read whole).
+  // stream never changes the outcome (a blank line longer than the limit once passed when read
+  // whole).
   if (line_end - begin_ > limits_.max_headers) {
     return fail("no line end in the first " + size_text(limits_.max_headers) + " of the stream");
   }
