@@ -139,45 +139,42 @@ FrameView FrameScaler::scale(const FrameView& frame, const CropRect& crop, int w
   FrameView out = frame;
   out.width = width;
   out.height = height;
+  // The output's planes, one layout whichever scale makes them.
+  const bool i420 = frame.format == PixelFormat::I420;
   std::uint8_t* const y = scratch_.data();
-  const auto& in = frame.planes;
-  if (is_two_thirds(crop, width, height)) {
-    if (frame.format == PixelFormat::I420) {
-      std::uint8_t* const u = y + luma_bytes;
-      std::uint8_t* const v = u + chroma_bytes / 2;
-      out.planes = {PlaneView{y, width, luma_bytes}, PlaneView{u, width / 2, chroma_bytes / 2},
-                    PlaneView{v, width / 2, chroma_bytes / 2}};
-      two_thirds_plane<1>(in[0], offset(in[0], crop.x, crop.y), y, width, width, height, rows_);
-      two_thirds_plane<1>(in[1], offset(in[1], crop.x / 2, crop.y / 2), u, width / 2, width / 2,
-                          height / 2, rows_);
-      two_thirds_plane<1>(in[2], offset(in[2], crop.x / 2, crop.y / 2), v, width / 2, width / 2,
-                          height / 2, rows_);
-    } else {
-      std::uint8_t* const uv = y + luma_bytes;
-      out.planes = {PlaneView{y, width, luma_bytes}, PlaneView{uv, width, chroma_bytes},
-                    PlaneView{}};
-      two_thirds_plane<1>(in[0], offset(in[0], crop.x, crop.y), y, width, width, height, rows_);
-      two_thirds_plane<2>(in[1], offset(in[1], crop.x, crop.y / 2), uv, width, width / 2,
-                          height / 2, rows_);
-    }
-    return out;
-  }
-  int result = 0;
-  if (frame.format == PixelFormat::I420) {
-    std::uint8_t* const u = y + luma_bytes;
-    std::uint8_t* const v = u + chroma_bytes / 2;
+  std::uint8_t* const u = y + luma_bytes;        // I420's U, or NV12's interleaved UV
+  std::uint8_t* const v = u + chroma_bytes / 2;  // I420's V
+  if (i420) {
     out.planes = {PlaneView{y, width, luma_bytes}, PlaneView{u, width / 2, chroma_bytes / 2},
                   PlaneView{v, width / 2, chroma_bytes / 2}};
-    result = libyuv::I420Scale(
-        offset(in[0], crop.x, crop.y), in[0].stride, offset(in[1], crop.x / 2, crop.y / 2),
-        in[1].stride, offset(in[2], crop.x / 2, crop.y / 2), in[2].stride, crop.width, crop.height,
-        y, width, u, width / 2, v, width / 2, width, height, libyuv::kFilterBox);
   } else {
-    std::uint8_t* const uv = y + luma_bytes;
-    out.planes = {PlaneView{y, width, luma_bytes}, PlaneView{uv, width, chroma_bytes}, PlaneView{}};
-    result = libyuv::NV12Scale(offset(in[0], crop.x, crop.y), in[0].stride,
-                               offset(in[1], crop.x, crop.y / 2), in[1].stride, crop.width,
-                               crop.height, y, width, uv, width, width, height, libyuv::kFilterBox);
+    out.planes = {PlaneView{y, width, luma_bytes}, PlaneView{u, width, chroma_bytes}, PlaneView{}};
+  }
+  const auto& in = frame.planes;
+  const std::uint8_t* const in_y = offset(in[0], crop.x, crop.y);
+  const bool two_thirds = is_two_thirds(crop, width, height);
+  int result = 0;
+  if (i420) {
+    const std::uint8_t* const in_u = offset(in[1], crop.x / 2, crop.y / 2);
+    const std::uint8_t* const in_v = offset(in[2], crop.x / 2, crop.y / 2);
+    if (two_thirds) {
+      two_thirds_plane<1>(in[0], in_y, y, width, width, height, rows_);
+      two_thirds_plane<1>(in[1], in_u, u, width / 2, width / 2, height / 2, rows_);
+      two_thirds_plane<1>(in[2], in_v, v, width / 2, width / 2, height / 2, rows_);
+    } else {
+      result = libyuv::I420Scale(in_y, in[0].stride, in_u, in[1].stride, in_v, in[2].stride,
+                                 crop.width, crop.height, y, width, u, width / 2, v, width / 2,
+                                 width, height, libyuv::kFilterBox);
+    }
+  } else {
+    const std::uint8_t* const in_uv = offset(in[1], crop.x, crop.y / 2);
+    if (two_thirds) {
+      two_thirds_plane<1>(in[0], in_y, y, width, width, height, rows_);
+      two_thirds_plane<2>(in[1], in_uv, u, width, width / 2, height / 2, rows_);
+    } else {
+      result = libyuv::NV12Scale(in_y, in[0].stride, in_uv, in[1].stride, crop.width, crop.height,
+                                 y, width, u, width, width, height, libyuv::kFilterBox);
+    }
   }
   if (result != 0) throw TransformError("scaling: libyuv refused the frame");
   return out;
